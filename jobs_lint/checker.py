@@ -1,0 +1,243 @@
+"""Checking one file: decode, parse, build its semantic model, walk it once with every rule."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+import traceback
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+
+from jobs_lint.diagnostics import Diagnostic, Fix
+from jobs_lint.noqa import apply_suppressions
+from jobs_lint.rules.base import Rule
+from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
+from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.model import ModuleModel
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.source import Source
+
+SKIP_FILE = b"jobs-lint: skip-file"
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class UnreadableSource(Exception):
+    """A file that is not Python text: reported as one diagnostic."""
+
+    def __init__(self, code: str, message: str, line: int = 1, col: int = 1) -> None:
+        super().__init__(message)
+        self.code, self.message, self.line, self.col = code, message, line, col
+
+
+def decode(path: str, data: bytes) -> Source:
+    if b"\0" in data:
+        raise UnreadableSource("JL002", "Binary file: it contains NUL bytes")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return Source(path, data.decode(encoding))
+    except (SyntaxError, LookupError, UnicodeDecodeError) as error:
+        raise UnreadableSource("JL002", f"Cannot decode file: {_one_line(error)}") from None
+
+
+def parse(source: Source) -> ast.Module:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences are not our business
+            return ast.parse(source.text, filename=source.path)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        col = error.offset or 1
+        raise UnreadableSource("JL001", f"Syntax error: {error.msg}", line, col) from None
+    except (ValueError, RecursionError, MemoryError) as error:
+        raise UnreadableSource("JL001", f"Cannot parse file: {_one_line(error)}") from None
+
+
+def facts_for(path: str, module: str, is_package: bool, source: Source, tree: ast.Module) -> ModuleFacts:
+    model = ModuleModel(tree, path, module, is_package, ProjectIndex.collecting())
+    return model.facts()
+
+
+class Context:
+    """What a rule sees while the module is walked."""
+
+    def __init__(self, source: Source, model: ModuleModel) -> None:
+        self.source = source
+        self.model = model
+        self.index = model.index
+        self.diagnostics: list[Diagnostic] = []
+        self._defs: list[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = []
+        self._scopes: list[Scope] = [model.module_scope]
+
+    @property
+    def scope(self) -> Scope:
+        """The scope of the code being visited, for `model.qualname` and `model.value_of`."""
+        return self._scopes[-1]
+
+    @property
+    def enclosing_defs(self) -> Sequence[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+        return self._defs
+
+    def enclosing_task(self) -> TaskInfo | None:
+        """The task whose body is being visited, helpers nested in it included.
+
+        For a class-based task that is its `run` method and what it contains.
+        """
+        model = self.model
+        for position, node in enumerate(self._defs):
+            if isinstance(node, _FUNCTIONS):
+                task = model.task_of(node)
+                if task is not None:
+                    return task
+                if node.name == "run" and position > 0:
+                    owner = model.task_of(self._defs[position - 1])
+                    if owner is not None:
+                        return owner
+        return None
+
+    def report(self, code: str, node: ast.AST, message: str, fix: Fix | None = None) -> None:
+        source = self.source
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        col = source.char_col(line, getattr(node, "col_offset", 0))
+        end_col = source.char_col(end_line, getattr(node, "end_col_offset", None) or 0)
+        self.diagnostics.append(
+            Diagnostic(code, message, source.path, line, col, end_line, end_col, fix)
+        )
+
+    def enter(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self._defs.append(node)
+        self._scopes.append(self.model.scope_of(node))
+
+    def exit(self) -> None:
+        self._defs.pop()
+        self._scopes.pop()
+
+
+def check_source(
+    source: Source,
+    tree: ast.Module,
+    module: str,
+    is_package: bool,
+    index: ProjectIndex,
+    rules: Sequence[type[Rule]],
+    selected: frozenset[str],
+) -> list[Diagnostic]:
+    """Run `rules` over a parsed module; suppressions are applied, internal errors reported."""
+    model = ModuleModel(tree, source.path, module, is_package, index)
+    ctx = Context(source, model)
+    instances = [rule(ctx) for rule in rules]
+    failed: dict[str, BaseException] = {}
+    _walk(tree, ctx, instances, failed)
+    for instance in instances:
+        if instance.code not in failed:
+            try:
+                instance.finish()
+            except Exception as error:  # a broken rule must not stop the run
+                failed[instance.code] = error
+    diagnostics = [d for d in ctx.diagnostics if d.code not in failed]
+    for code, error in failed.items():
+        diagnostics.append(internal_error(source.path, code, error))
+    return apply_suppressions(source, tree, diagnostics, selected)
+
+
+def internal_error(path: str, code: str, error: BaseException) -> Diagnostic:
+    where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+    at = f" at {where.name}:{where.lineno}" if where else ""
+    message = f"Internal error in {code}: {type(error).__name__}: {_one_line(error)}{at}"
+    return Diagnostic("JL005", message, path, 1, 1, 1, 1)
+
+
+Handler = Callable[[ast.AST], None]
+_ENTER, _EXIT, _LEAVE = 0, 1, 2
+
+
+def _walk(tree: ast.Module, ctx: Context, rules: list[Rule], failed: dict[str, BaseException]) -> None:
+    """One iterative pass over the tree, calling each rule's visit_/leave_ methods.
+
+    Decorators, default values and base classes belong to the enclosing scope; only bodies
+    (and parameters) are walked inside the def's own scope.
+    """
+    visits, leaves = _handlers(rules)
+    stack: list[tuple[int, ast.AST] | ast.AST] = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            action, node = item
+            if action == _ENTER:
+                ctx.enter(node)  # type: ignore[arg-type]
+            elif action == _EXIT:
+                ctx.exit()
+            else:
+                _call(leaves.get(type(node)), node, failed)
+            continue
+        node = item
+        _call(visits.get(type(node)), node, failed)
+        if type(node) in leaves:
+            stack.append((_LEAVE, node))
+        stack.extend(reversed(_children(node)))
+
+
+def _children(node: ast.AST) -> list[tuple[int, ast.AST] | ast.AST]:
+    if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
+        if isinstance(node, ast.ClassDef):
+            outer: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]
+            inner: list[ast.AST] = list(node.body)
+        else:
+            args = node.args
+            outer = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]
+            if node.returns is not None:
+                outer.append(node.returns)
+            inner = [args, *node.body]
+        return [*outer, (_ENTER, node), *inner, (_EXIT, node)]
+    return list(ast.iter_child_nodes(node))
+
+
+def _handlers(rules: list[Rule]) -> tuple[dict[type, list[tuple[str, Handler]]], dict[type, list[tuple[str, Handler]]]]:
+    visits: dict[type, list[tuple[str, Handler]]] = defaultdict(list)
+    leaves: dict[type, list[tuple[str, Handler]]] = defaultdict(list)
+    for rule in rules:
+        for attr in _hook_names(type(rule)):
+            prefix, _, node_name = attr.partition("_")
+            node_type = getattr(ast, node_name)
+            target = visits if prefix == "visit" else leaves
+            target[node_type].append((rule.code, getattr(rule, attr)))
+    return dict(visits), dict(leaves)
+
+
+_HOOKS: dict[type, tuple[str, ...]] = {}
+
+
+def _hook_names(rule: type[Rule]) -> tuple[str, ...]:
+    names = _HOOKS.get(rule)
+    if names is None:
+        names = tuple(
+            attr
+            for attr in dir(rule)
+            if attr.startswith(("visit_", "leave_")) and isinstance(getattr(ast, attr.partition("_")[2], None), type)
+        )
+        _HOOKS[rule] = names
+    return names
+
+
+def _call(handlers: list[tuple[str, Handler]] | None, node: ast.AST, failed: dict[str, BaseException]) -> None:
+    if not handlers:
+        return
+    for code, handler in handlers:
+        if code in failed:
+            continue
+        try:
+            handler(node)
+        except Exception as error:  # reported as JL005; the other rules go on
+            failed[code] = error
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def iter_rule_needles(rules: Sequence[type[Rule]]) -> Iterator[bytes]:
+    for rule in rules:
+        yield from rule.needles

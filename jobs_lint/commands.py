@@ -1,0 +1,191 @@
+"""What `jobs-lint check` does with its options: run, fix or suppress, print, choose the exit code."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobs_lint import fixer, noqa, runner
+from jobs_lint.cache import Cache
+from jobs_lint.diagnostics import Diagnostic
+from jobs_lint.output import FORMATTERS, Report
+from jobs_lint.settings import Settings, load
+from jobs_lint.source import Source
+
+ENGINE_CODES = frozenset({"JL001", "JL002", "JL003", "JL004", "JL005"})
+
+
+@dataclass
+class Options:
+    paths: list[str]
+    config: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    statistics: bool = False
+    exit_zero: bool = False
+    diff: bool = False
+    add_noqa: bool = False
+    use_cache: bool = True
+    quiet: bool = False
+
+
+def run_check(options: Options) -> int:
+    settings = load(options.paths, options.config).with_overrides(options.overrides)
+    cache = _open_cache(settings, options.use_cache)
+    result = runner.run(options.paths, settings, cache)
+    diagnostics = result.diagnostics
+    try:
+        if options.add_noqa:
+            added = _add_noqa(result, cache)
+            print(f"Added {added} noqa directive{'s' if added != 1 else ''}.", file=sys.stderr)
+            return 0
+        fixed: Counter[tuple[str, str]] = Counter()
+        if settings.fix or options.diff:
+            diagnostics, fixed, changed = _fix(result, settings, cache, write=not options.diff)
+            if options.diff:
+                return _print_diff(changed, sum(fixed.values()))
+        report = Report(
+            diagnostics,
+            root=settings.root,
+            files=result.sources,
+            unsafe_fixes=settings.unsafe_fixes,
+            color=_use_color(settings.output_format),
+            fixed=sum(fixed.values()),
+            quiet=options.quiet,
+        )
+        _print(report, settings, options, fixed)
+    finally:
+        cache.save()
+    if any(d.code == "JL005" for d in diagnostics):
+        return 2
+    return 1 if diagnostics and not options.exit_zero else 0
+
+
+def _open_cache(settings: Settings, enabled: bool) -> Cache:
+    if not enabled:
+        return Cache.disabled()
+    directory = settings.cache_dir or os.environ.get("JOBS_LINT_CACHE_DIR") or os.path.join(
+        settings.root, ".jobs_lint_cache"
+    )
+    return Cache.open(directory, settings.cache_key())
+
+
+def _print(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]]) -> None:
+    if options.statistics:
+        print(_statistics(report), end="")
+        return
+    if settings.show_fixes and fixed:
+        print(_fixed_listing(fixed), file=sys.stderr)
+    print(FORMATTERS[settings.output_format](report), end="")
+
+
+def _statistics(report: Report) -> str:
+    from jobs_lint.rules import RULES
+
+    counts = Counter(d.code for d in report.diagnostics)
+    fixable = {d.code for d in report.diagnostics if report.fixable(d)}
+    width = len(str(max(counts.values(), default=0)))
+    lines = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        name = RULES[code].name if code in RULES else ""
+        lines.append(f"{count:>{width}}\t{code}\t{'[*]' if code in fixable else '   '} {name}")
+    if counts:
+        lines.append(f"Found {sum(counts.values())} errors.")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:
+    from jobs_lint.rules import RULES
+
+    by_path: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for (path, code), count in sorted(fixed.items()):
+        by_path[path].append((code, count))
+    lines = [f"Fixed {sum(fixed.values())} error{'s' if sum(fixed.values()) != 1 else ''}:"]
+    for path, codes in by_path.items():
+        lines.append(f"- {path}:")
+        for code, count in codes:
+            lines.append(f"    {count} × {code} ({RULES[code].name})")
+    return "\n".join(lines) + "\n"
+
+
+def _fix(
+    result: runner.Run, settings: Settings, cache: Cache, *, write: bool
+) -> tuple[list[Diagnostic], Counter[tuple[str, str]], dict[str, tuple[str, str]]]:
+    by_path: dict[str, list[Diagnostic]] = defaultdict(list)
+    for diagnostic in result.diagnostics:
+        by_path[diagnostic.path].append(diagnostic)
+    remaining: list[Diagnostic] = []
+    fixed: Counter[tuple[str, str]] = Counter()
+    changed: dict[str, tuple[str, str]] = {}
+    for path, found in by_path.items():
+        if not any(fixer.applicable(d, settings.unsafe_fixes) for d in found):
+            remaining.extend(found)
+            continue
+        absolute = result.sources.get(path, path)
+        original = _read(absolute)
+        outcome = fixer.fix_text(
+            original,
+            found,
+            lambda text, path=path: runner.check_text(path, text, result.index, settings),
+            settings.unsafe_fixes,
+        )
+        remaining.extend(outcome.remaining)
+        for code, count in outcome.fixed.items():
+            fixed[(path, code)] += count
+        if outcome.text != original:
+            changed[path] = (original, outcome.text)
+            if write:
+                _write(absolute, outcome.text)
+                cache.forget(absolute)
+    remaining.sort(key=lambda d: d.sort_key)
+    return remaining, fixed, changed
+
+
+def _print_diff(changed: dict[str, tuple[str, str]], count: int) -> int:
+    for path, (before, after) in sorted(changed.items()):
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+            )
+        )
+    if count:
+        print(f"\nWould fix {count} error{'s' if count != 1 else ''}.", file=sys.stderr)
+    else:
+        print("No errors would be fixed.", file=sys.stderr)
+    return 1 if changed else 0
+
+
+def _add_noqa(result: runner.Run, cache: Cache) -> int:
+    by_path: dict[str, list[Diagnostic]] = defaultdict(list)
+    for diagnostic in result.diagnostics:
+        if diagnostic.code not in ENGINE_CODES and diagnostic.code != noqa.UNUSED_NOQA:
+            by_path[diagnostic.path].append(diagnostic)
+    added = 0
+    for path, found in by_path.items():
+        absolute = result.sources.get(path, path)
+        text = _read(absolute)
+        edits = noqa.add_noqa_edits(Source(path, text), found)
+        if edits:
+            _write(absolute, fixer.apply_edits(text, edits))
+            cache.forget(absolute)
+            added += len(edits)
+    return added
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+
+
+def _use_color(output_format: str) -> bool:
+    if output_format not in ("text", "concise") or os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()

@@ -1,0 +1,107 @@
+"""Applying fixes: edits to text, imports through libcst, and a re-check after each round.
+
+Edits come from `ast` positions; libcst adds the imports a fix needs (merging with existing
+imports, after docstrings and `__future__` imports) and proves the result is still a module.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jobs_lint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from jobs_lint.source import Source
+
+MAX_ROUNDS = 10  # a fix can expose another; stop before two fixes can undo each other forever
+
+
+@dataclass(slots=True)
+class FixedFile:
+    text: str
+    fixed: Counter[str] = field(default_factory=Counter)  # code -> fixes applied
+    remaining: list[Diagnostic] = field(default_factory=list)
+
+
+def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
+    fix = diagnostic.fix
+    return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
+
+
+def fix_text(
+    text: str,
+    diagnostics: list[Diagnostic],
+    recheck: Callable[[str], list[Diagnostic]],
+    unsafe: bool,
+) -> FixedFile:
+    result = FixedFile(text, remaining=diagnostics)
+    for _ in range(MAX_ROUNDS):
+        wanted = [(d.code, d.fix) for d in result.remaining if applicable(d, unsafe) and d.fix]
+        if not wanted:
+            break
+        new_text, applied = apply_fixes(result.text, wanted)
+        if not applied or new_text == result.text:
+            break
+        result.text = new_text
+        result.fixed.update(applied)
+        result.remaining = recheck(new_text)
+    return result
+
+
+def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
+    """Apply the fixes that do not overlap an earlier one; returns the text and their codes."""
+    source = Source("", text)
+    taken: list[tuple[int, int]] = []
+    chosen: list[tuple[int, int, str]] = []
+    codes: list[str] = []
+    imports: list[tuple[str, str | None]] = []
+    for code, fix in sorted(fixes, key=lambda item: _start(source, item[1])):
+        ranges = [(source.offset(e.line, e.col), source.offset(e.end_line, e.end_col), e.content) for e in fix.edits]
+        if any(_overlaps(start, end, taken) for start, end, _ in ranges):
+            continue  # the next round re-checks and offers it again
+        taken.extend((start, end) for start, end, _ in ranges)
+        chosen.extend(ranges)
+        codes.append(code)
+        imports.extend(fix.imports)
+    if not chosen:
+        return text, []
+    new_text = text
+    for start, end, content in sorted(chosen, key=lambda r: r[0], reverse=True):
+        new_text = new_text[:start] + content + new_text[end:]
+    if imports:
+        new_text = _add_imports(new_text, imports)
+    try:
+        ast.parse(new_text)
+    except SyntaxError:
+        return text, []  # never write a file that no longer parses
+    return new_text, codes
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    source = Source("", text)
+    for edit in sorted(edits, key=lambda e: (e.line, e.col), reverse=True):
+        start = source.offset(edit.line, edit.col)
+        end = source.offset(edit.end_line, edit.end_col)
+        text = text[:start] + edit.content + text[end:]
+    return text
+
+
+def _start(source: Source, fix: Fix) -> int:
+    return min(source.offset(e.line, e.col) for e in fix.edits) if fix.edits else 0
+
+
+def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
+    return any(start < other_end and other_start < end or start == other_start for other_start, other_end in taken)
+
+
+def _add_imports(text: str, imports: list[tuple[str, str | None]]) -> str:
+    import libcst as cst
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    for module, name in dict.fromkeys(imports):
+        AddImportsVisitor.add_needed_import(context, module, name)
+    tree = cst.parse_module(text)
+    return AddImportsVisitor(context).transform_module(tree).code

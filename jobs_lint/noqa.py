@@ -1,0 +1,224 @@
+"""`# noqa` suppressions: which lines cover a finding, which directives are unused, adding them.
+
+A directive on a finding's own line suppresses it, and so does one on the first line of the
+multi-line statement that contains it, or on the first decorator of the def it reports on.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from dataclasses import dataclass, field, replace
+
+from jobs_lint.diagnostics import Diagnostic, Edit, Fix
+from jobs_lint.source import Source
+
+UNUSED_NOQA = "JL010"
+_DIRECTIVE = re.compile(
+    r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+_OUR_CODE = re.compile(r"JL[0-9]{3}")
+
+
+@dataclass(slots=True)
+class Directive:
+    line: int
+    col: int  # 1-based column of the `#`
+    end_col: int  # end of the directive (the codes list)
+    codes: list[str] | None  # None: a blanket `# noqa`
+    used: set[str] = field(default_factory=set)
+    blanket_used: bool = False
+
+
+def directives(source: Source) -> dict[int, Directive]:
+    """The `# noqa` comments of a file, by line (real comments only, not text in strings)."""
+    if "noqa" not in source.text and "NOQA" not in source.text:
+        return {}
+    found: dict[int, Directive] = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source.text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return {}
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        match = _DIRECTIVE.search(token.string)
+        if match is None:
+            continue
+        line, col = token.start
+        codes = match.group("codes")
+        found[line] = Directive(
+            line=line,
+            col=col + match.start() + 1,
+            end_col=col + match.end() + 1,
+            codes=[c.upper() for c in re.split(r"[\s,]+", codes.strip())] if codes else None,
+        )
+    return found
+
+
+def apply_suppressions(
+    source: Source, tree: ast.Module, diagnostics: list[Diagnostic], selected: frozenset[str]
+) -> list[Diagnostic]:
+    table = directives(source)
+    if not diagnostics and not table:
+        return diagnostics
+    covering = _StatementLines(tree)
+    kept = []
+    for diagnostic in diagnostics:
+        lines = covering.lines_for(diagnostic.line)
+        diagnostic = replace(diagnostic, noqa_lines=lines)
+        if not _suppressed(diagnostic, lines, table):
+            kept.append(diagnostic)
+    if UNUSED_NOQA in selected:
+        kept.extend(_unused(source, table, selected))
+    return kept
+
+
+def _suppressed(diagnostic: Diagnostic, lines: tuple[int, ...], table: dict[int, Directive]) -> bool:
+    if diagnostic.code == "JL001":  # a syntax error cannot be silenced
+        return False
+    for line in lines:
+        directive = table.get(line)
+        if directive is None:
+            continue
+        if directive.codes is None:
+            directive.blanket_used = True
+            return True
+        if diagnostic.code in directive.codes:
+            directive.used.add(diagnostic.code)
+            return True
+    return False
+
+
+def _unused(source: Source, table: dict[int, Directive], selected: frozenset[str]) -> list[Diagnostic]:
+    from jobs_lint.rules import RULES
+
+    found = []
+    for directive in table.values():
+        if directive.codes is None:
+            continue  # a blanket noqa may serve other tools
+        ours = [code for code in directive.codes if _OUR_CODE.fullmatch(code)]
+        unused = [code for code in ours if code not in directive.used]
+        if not unused:
+            continue
+        unknown = [code for code in unused if code not in RULES]
+        disabled = [code for code in unused if code in RULES and code not in selected]
+        stale = [code for code in unused if code in RULES and code in selected]
+        parts = []
+        if stale:
+            parts.append(f"unused: {', '.join(stale)}")
+        if disabled:
+            parts.append(f"non-enabled: {', '.join(disabled)}")
+        if unknown:
+            parts.append(f"unknown: {', '.join(unknown)}")
+        remaining = [code for code in directive.codes if code not in unused]
+        found.append(
+            Diagnostic(
+                UNUSED_NOQA,
+                f"Unused `noqa` directive ({'; '.join(parts)})",
+                source.path,
+                directive.line,
+                directive.col,
+                directive.line,
+                directive.end_col,
+                _removal(source, directive, remaining),
+            )
+        )
+    return found
+
+
+def _removal(source: Source, directive: Directive, remaining: list[str]) -> Fix:
+    line, col, end_col = directive.line, directive.col, directive.end_col
+    if remaining:
+        return Fix("Remove unused codes", (Edit(line, col, line, end_col, f"# noqa: {', '.join(remaining)}"),))
+    text = source.line(line)
+    if text[end_col - 1 :].strip():
+        # `# noqa: JL101 because ...`: keep the explanation as a comment.
+        return Fix("Remove unused `noqa` directive", (Edit(line, col, line, end_col, "#"),))
+    start = col
+    while start > 1 and text[start - 2] in " \t":
+        start -= 1
+    return Fix("Remove unused `noqa` directive", (Edit(line, start, line, end_col, ""),))
+
+
+class _StatementLines:
+    """For a line, the lines whose `# noqa` also covers it."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+
+    def lines_for(self, line: int) -> tuple[int, ...]:
+        found = [line]
+        body: list[ast.stmt] = self.tree.body
+        while body:
+            statement = next(
+                (s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)
+                 or _first_line(s) <= line <= (s.end_lineno or s.lineno)),
+                None,
+            )
+            if statement is None:
+                break
+            inner = _inner_bodies(statement)
+            header_end = min((b[0].lineno for b in inner if b), default=(statement.end_lineno or 0) + 1) - 1
+            if not inner or line <= header_end:
+                for candidate in (statement.lineno, _first_line(statement)):
+                    if candidate not in found:
+                        found.append(candidate)
+                break
+            body = next((b for b in inner if b and b[0].lineno <= line <= (b[-1].end_lineno or 0)), [])
+        return tuple(found)
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return min((d.lineno for d in decorators), default=statement.lineno) if decorators else statement.lineno
+
+
+def _inner_bodies(statement: ast.stmt) -> list[list[ast.stmt]]:
+    bodies: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(statement, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            bodies.append(value)
+    for holder in (*getattr(statement, "handlers", ()), *getattr(statement, "cases", ())):
+        bodies.append(holder.body)
+    return bodies
+
+
+def add_noqa_edits(source: Source, diagnostics: list[Diagnostic]) -> list[Edit]:
+    """Edits that suppress `diagnostics` in place (`--add-noqa`), one directive per line."""
+    comment_lines = _commentable_lines(source)
+    existing = directives(source)
+    wanted: dict[int, set[str]] = {}
+    for diagnostic in diagnostics:
+        lines = diagnostic.noqa_lines or (diagnostic.line,)
+        # Prefer the statement's first line, where a reader looks for it.
+        target = next((ln for ln in sorted(lines) if ln in comment_lines), None)
+        if target is not None:
+            wanted.setdefault(target, set()).add(diagnostic.code)
+    edits = []
+    for line, codes in sorted(wanted.items()):
+        directive = existing.get(line)
+        text = source.line(line)
+        if directive is not None and directive.codes is not None:
+            merged = sorted(set(directive.codes) | codes)
+            edits.append(Edit(line, directive.col, line, directive.end_col, f"# noqa: {', '.join(merged)}"))
+        elif directive is None:
+            stripped = len(text.rstrip())
+            edits.append(Edit(line, stripped + 1, line, len(text) + 1, f"  # noqa: {', '.join(sorted(codes))}"))
+    return edits
+
+
+def _commentable_lines(source: Source) -> set[int]:
+    """Lines that end in code where a comment may follow (not inside a string, not after `\\`)."""
+    lines: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source.text).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT):
+                lines.add(token.start[0])
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return set()
+    return lines

@@ -1,0 +1,88 @@
+"""SARIF 2.1.0, as GitHub code scanning accepts it."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from collections import Counter
+from typing import Any
+
+from jobs_lint import __version__
+from jobs_lint.diagnostics import Diagnostic
+from jobs_lint.output.report import Report
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def sarif(report: Report) -> str:
+    from jobs_lint.rules import RULES
+
+    codes = sorted({d.code for d in report.diagnostics} | set(RULES))
+    rules = [_rule(RULES[code]) for code in codes if code in RULES]
+    index = {code: position for position, code in enumerate(c for c in codes if c in RULES)}
+    seen: Counter[str] = Counter()
+    results = [_result(report, d, index, seen) for d in report.diagnostics]
+    document = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "jobs-lint",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/jobs-lint/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _root_uri(report.root)}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _rule(rule: Any) -> dict[str, Any]:
+    doc = inspect.cleandoc(rule.__doc__ or "")
+    what = doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": what or rule.summary},
+        "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["jobs-lint"]},
+    }
+
+
+def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[str]) -> dict[str, Any]:
+    uri = report.relative(d.path)
+    source = report.source(d.path)
+    line_text = source.line(d.line).strip() if source else ""
+    key = hashlib.sha256(f"{d.code}:{uri}:{line_text}".encode()).hexdigest()[:32]
+    seen[key] += 1
+    region = {"startLine": d.line, "startColumn": d.col, "endLine": d.end_line, "endColumn": max(d.end_col, d.col)}
+    return {
+        "ruleId": d.code,
+        "ruleIndex": index.get(d.code, 0),
+        "level": "error",
+        "message": {"text": d.message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": region,
+                }
+            }
+        ],
+        "partialFingerprints": {"primaryLocationLineHash": f"{key}:{seen[key]}"},
+    }
+
+
+def _root_uri(root: str) -> str:
+    from pathlib import Path
+
+    return Path(root).resolve().as_uri() + "/"

@@ -1,0 +1,72 @@
+"""What a rule is: a small class with a code, docs, examples, and visitor methods.
+
+A rule defines `visit_<NodeType>(self, node)` and `leave_<NodeType>(self, node)` methods for the
+`ast` nodes it cares about, and optionally `finish(self)` for checks over the whole module. It
+reads the module through `self.ctx` (its semantic model, the project index, the enclosing task)
+and calls `self.report(node, message, fix=...)`.
+
+Its `valid` and `invalid` examples drive the tests (every invalid one must be reported, no valid
+one may be) and the docs: the first invalid example is the docs' "Example", the first valid one
+its "Use instead".
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from jobs_lint.diagnostics import Applicability, Fix
+
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+
+
+@dataclass(frozen=True)
+class Case:
+    """An example module. `files` adds other modules of the same project around it."""
+
+    code: str
+    path: str = "example.py"
+    files: dict[str, str] = field(default_factory=dict)
+    fixed: str | None = None  # for an invalid case with a fix: the module after `--fix`
+
+
+def Valid(code: str, **kwargs: object) -> Case:  # noqa: N802 - reads like Fixit's examples
+    return Case(code, **kwargs)  # type: ignore[arg-type]
+
+
+def Invalid(code: str, **kwargs: object) -> Case:  # noqa: N802
+    return Case(code, **kwargs)  # type: ignore[arg-type]
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]  # kebab-case
+    summary: ClassVar[str]  # one line, for listings and SARIF's shortDescription
+    # A file is only checked by this rule if it contains one of these byte strings. Keep them
+    # as specific as the rule allows: most files of a project never need parsing.
+    needles: ClassVar[tuple[bytes, ...]] = ()
+    fix: ClassVar[Applicability | None] = None  # the kind of fix the rule can offer
+    default: ClassVar[bool] = True  # enabled without being selected
+    valid: ClassVar[tuple[Case, ...]] = ()
+    invalid: ClassVar[tuple[Case, ...]] = ()
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> None:
+        self.ctx.report(self.code, node, message, fix)
+
+    def finish(self) -> None:
+        """Called once after the module has been walked."""
+
+    @classmethod
+    def docs(cls) -> str:
+        from jobs_lint.rules.docs import render
+
+        return render(cls)
+
+
+class EngineDiagnostic(Rule):
+    """A code the engine itself reports (unreadable input, internal errors): always enabled."""

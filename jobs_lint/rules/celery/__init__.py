@@ -1,0 +1,1 @@
+"""Rules for Celery projects (JL1xx)."""

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import celery_names
+from jobs_lint.semantic.model import Kind
+
+WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
+
+
+class ResultWaitInTask(Rule):
+    """
+    ## What it does
+    Finds a task that waits for another task's result: `.get()`, `.wait()`, `.join()`,
+    `.join_native()` or `.collect()` on what `.delay()`, `.apply_async()`, `AsyncResult(...)`,
+    `GroupResult.restore(...)`, `send_task(...)` or a called chain, group or chord returns, and
+    `allow_join_result()`, anywhere in a task's body (helpers defined inside it and class-based
+    tasks' `run` included).
+
+    ## Why is this bad?
+    The waiting task holds a worker slot while the task it waits for needs one. When every slot
+    waits, nothing runs: the pool deadlocks, and with `acks_late` the messages are redelivered
+    into the same deadlock. Celery refuses this at run time only on the prefork pool, and only
+    unless `allow_join_result()` or `disable_sync_subtasks=False` silences it.
+
+    Compose instead: a chain passes each result to the next task, a chord runs a callback when a
+    group is done, and `self.replace(...)` hands the rest of the work to a new signature.
+    """
+
+    code = "JL102"
+    name = "result-wait-in-task"
+    summary = "A task blocks on another task's result"
+    needles = (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result")
+
+    invalid = (
+        Invalid(
+            "from celery import shared_task\n\n"
+            "@shared_task\ndef fetch(url):\n    return url\n\n"
+            "@shared_task\ndef report(url):\n"
+            "    page = fetch.delay(url).get(timeout=10)\n"
+            "    return len(page)\n"
+        ),
+        Invalid(
+            "from celery import Celery\n\napp = Celery('proj')\n\n"
+            "@app.task(bind=True)\ndef total(self, ids):\n"
+            "    results = [add.delay(i, i) for i in ids]\n"
+            "    return sum(r.get() for r in results)\n\n"
+            "@app.task\ndef add(x, y):\n    return x + y\n"
+        ),
+        Invalid(
+            "from celery import shared_task, group as g\n\n"
+            "@shared_task\ndef crawl(urls):\n"
+            "    job = g(fetch.s(u) for u in urls)()\n"
+            "    job.join()\n\n"
+            "@shared_task\ndef fetch(url):\n    return url\n"
+        ),
+        Invalid(
+            "from celery.result import AsyncResult, allow_join_result\n"
+            "from proj.celery import app\n\n"
+            "@app.task\ndef follow(task_id):\n"
+            "    with allow_join_result():\n"
+            "        return AsyncResult(task_id).wait()\n",
+            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
+            path="proj/tasks.py",
+        ),
+        Invalid(
+            "from celery import Task\nfrom celery.result import GroupResult\n\n"
+            "class Collect(Task):\n"
+            "    def run(self, group_id):\n"
+            "        def wait():\n"
+            "            return GroupResult.restore(group_id).join_native()\n"
+            "        return wait()\n"
+        ),
+        Invalid(
+            "from proj import celery_app\n\n"
+            "@celery_app.task\ndef relay(name):\n"
+            "    return celery_app.send_task(name).get()\n",
+            files={
+                "proj/__init__.py": "from .celery import app as celery_app\n",
+                "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+            },
+            path="proj/relay.py",
+        ),
+    )
+    valid = (
+        Valid(
+            "from celery import chain, shared_task\n\n"
+            "@shared_task\ndef fetch(url):\n    return url\n\n"
+            "@shared_task\ndef measure(page):\n    return len(page)\n\n"
+            "def report(url):\n    return chain(fetch.s(url), measure.s())()\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task\ndef fetch(url):\n    return url\n\n"
+            "def view(url):\n    return fetch.delay(url).get(timeout=10)\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task\ndef greet(options, names, worker):\n"
+            "    lang = options.get('lang', 'en')\n"
+            "    worker.join()\n"
+            "    return ', '.join(names) + lang\n"
+        ),
+        Valid(
+            "from celery import shared_task\nfrom myapp.models import Order\n\n"
+            "@shared_task\ndef ship(order_id):\n"
+            "    order = Order.objects.get(pk=order_id)\n"
+            "    return order.id\n"
+        ),
+        Valid(
+            "import threading\nfrom celery import shared_task\n\n"
+            "@shared_task\ndef poll():\n"
+            "    thread = threading.Thread(target=print)\n"
+            "    thread.start()\n    thread.join()\n"
+        ),
+        Valid(
+            "from huey import RedisHuey\n\nhuey = RedisHuey()\n\n"
+            "@huey.task()\ndef outer(x):\n    return inner(x).get()\n\n"
+            "@huey.task()\ndef inner(x):\n    return x\n"
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        ctx = self.ctx
+        if isinstance(func, ast.Attribute) and func.attr in WAITS:
+            task = ctx.enclosing_task()
+            if task is None:
+                return
+            value = ctx.model.value_of(func.value, ctx.scope)
+            if value is not None and value.kind is Kind.RESULT:
+                self.report(
+                    node,
+                    f"Task `{task.qualname.rpartition('.')[2]}` blocks on a result with "
+                    f"`.{func.attr}()`: use a chain, a chord or `self.replace()`",
+                )
+        elif ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT:
+            if ctx.enclosing_task() is not None:
+                self.report(node, "`allow_join_result()` silences Celery's guard against a task waiting on results")

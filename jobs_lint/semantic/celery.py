@@ -1,0 +1,417 @@
+"""Celery facts of one module: its apps, its tasks and the configuration it writes."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
+from jobs_lint.semantic.scope import Imported, Scope
+from jobs_lint.semantic.values import UNKNOWN, literal, string_value
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+
+# Task options read from decorators and class bodies.
+TASK_OPTIONS = frozenset(
+    {
+        "acks_late",
+        "acks_on_failure_or_timeout",
+        "autoretry_for",
+        "base",
+        "bind",
+        "default_retry_delay",
+        "dont_autoretry_for",
+        "expires",
+        "ignore_result",
+        "max_retries",
+        "name",
+        "priority",
+        "queue",
+        "rate_limit",
+        "reject_on_worker_lost",
+        "retry_backoff",
+        "retry_backoff_max",
+        "retry_jitter",
+        "retry_kwargs",
+        "serializer",
+        "soft_time_limit",
+        "throws",
+        "time_limit",
+        "track_started",
+        "typing",
+    }
+)
+SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigEntry:
+    key: str  # the lowercase setting name (`task_serializer`)
+    value: Any  # its literal value, or UNKNOWN
+    node: ast.expr  # where the value is written
+
+
+class CeleryModule:
+    """Computed lazily, fact by fact, so that resolving one fact may consult another."""
+
+    def __init__(self, model: ModuleModel) -> None:
+        self.model = model
+
+    @cached_property
+    def imports_celery(self) -> bool:
+        return any(
+            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "celery"
+            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
+            for bindings in scope.bindings.values()
+            for binding in bindings
+        ) or any(module.split(".")[0] == "celery" for module in self.model.scopes.star_imports)
+
+    @cached_property
+    def apps(self) -> frozenset[str]:
+        """Module-level names bound to a Celery application."""
+        model = self.model
+        found = set()
+        for name, bindings in model.module_scope.bindings.items():
+            if all(self._makes_app(binding) for binding in bindings):
+                found.add(f"{model.module}.{name}")
+        return frozenset(found)
+
+    def _makes_app(self, binding: object) -> bool:
+        model = self.model
+        if isinstance(binding, ast.Call):
+            path = model.qualname(binding.func)
+            return path == names.APP_CLASS or path in model.local_app_classes
+        if isinstance(binding, (ast.Name, ast.Attribute)):
+            return model.qualname(binding) == names.CURRENT_APP
+        return False
+
+    # Tasks -----------------------------------------------------------------------------------
+
+    @cached_property
+    def task_defs(self) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, TaskInfo]]:
+        found = []
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef):
+                info = self._class_task(node, scope)
+            else:
+                info = self._function_task(node, scope)
+            if info is not None:
+                found.append((node, info))
+        return found
+
+    @cached_property
+    def tasks_by_node(self) -> dict[int, TaskInfo]:
+        return {id(node): info for node, info in self.task_defs}
+
+    @cached_property
+    def tasks_by_path(self) -> dict[str, TaskInfo]:
+        return {info.qualname: info for _, info in self.task_defs}
+
+    def _function_task(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope
+    ) -> TaskInfo | None:
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            via = self._task_decorator(target, scope)
+            if via is False:
+                continue
+            options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
+            path = self._path(node.name, scope)
+            base = decorator_base(decorator)
+            return TaskInfo(
+                qualname=path,
+                name=options["name"] if isinstance(options.get("name"), str) else path,
+                signature=_signature(node.args, drop_first=options.get("bind") is True),
+                options=options,
+                bases=(self.model.qualname(base, scope) or "",) if base is not None else (),
+                is_async=isinstance(node, ast.AsyncFunctionDef),
+                via=via,
+            )
+        return None
+
+    def _task_decorator(self, target: ast.expr, scope: Scope) -> str | None | bool:
+        """The object a task decorator hangs on (None for `shared_task`); False if not one."""
+        model = self.model
+        if model.qualname(target, scope) == names.SHARED_TASK:
+            return None
+        if not (isinstance(target, ast.Attribute) and target.attr == "task"):
+            return False
+        owner = model.qualname(target.value, scope)
+        if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
+            return False
+        if owner in self.apps or model.is_app(owner):
+            return owner
+        if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
+            return False  # a module-level object of ours that is not an app
+        return owner if model.index.could_be_app(owner) else False
+
+    def _class_task(self, node: ast.ClassDef, scope: Scope) -> TaskInfo | None:
+        run = next(
+            (
+                stmt
+                for stmt in node.body
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "run"
+            ),
+            None,
+        )
+        if run is None or not self.is_task_class(node, scope):
+            return None
+        options = self.class_options(node)
+        path = self._path(node.name, scope)
+        return TaskInfo(
+            qualname=path,
+            name=options["name"] if isinstance(options.get("name"), str) else path,
+            signature=_signature(run.args, drop_first=True),
+            options=options,
+            bases=tuple(self.model.qualname(base, scope) or "" for base in node.bases),
+            is_class=True,
+            is_async=isinstance(run, ast.AsyncFunctionDef),
+        )
+
+    def is_task_class(self, node: ast.ClassDef, scope: Scope, depth: int = 0) -> bool:
+        model = self.model
+        for base in node.bases:
+            path = model.qualname(base, scope)
+            if path is None or depth > 8:
+                continue
+            if isinstance(base, ast.Attribute) and base.attr == "Task":
+                owner = model.qualname(base.value, scope)
+                if owner is not None and (owner in self.apps or model.is_app(owner)):
+                    return True
+            local = self._local_class(path)
+            if local is not None:
+                if self.is_task_class(local, scope, depth + 1):
+                    return True
+            elif model.index.is_task_class(path):
+                return True
+        return False
+
+    def _local_class(self, path: str) -> ast.ClassDef | None:
+        prefix = f"{self.model.module}."
+        if not path.startswith(prefix):
+            return None
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef) and scope.node is None and node.name == path[len(prefix) :]:
+                return node
+        return None
+
+    def class_options(self, node: ast.ClassDef) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for name, bindings in self.model.scope_of(node).bindings.items():
+            if name in TASK_OPTIONS and isinstance(bindings[-1], ast.expr):
+                options[name] = literal(bindings[-1])
+        return options
+
+    def _path(self, name: str, scope: Scope) -> str:
+        owner = scope.node
+        if owner is None:
+            return f"{self.model.module}.{name}"
+        # Defined inside a function or class: not importable, but still a task of this module.
+        return f"{self.model.module}.<{getattr(owner, 'name', 'local')}>.{name}"
+
+    # Configuration ---------------------------------------------------------------------------
+
+    @cached_property
+    def _configuration(self) -> tuple[list[ConfigEntry], list[ConfigEntry], list[str], bool]:
+        reader = _ConfigReader(self.model)
+        reader.read()
+        return reader.entries, reader.maybe, reader.sources, reader.opaque
+
+    @property
+    def config(self) -> list[ConfigEntry]:
+        """Configuration this module certainly writes."""
+        entries, maybe, _, _ = self._configuration
+        if self.model.module in self.model.index.config_modules or self.model.module.endswith(
+            "celeryconfig"
+        ):
+            return entries + maybe
+        return entries
+
+    # Summary ---------------------------------------------------------------------------------
+
+    def facts(self) -> ModuleFacts:
+        model = self.model
+        entries, maybe, sources, opaque = self._configuration
+        facts = ModuleFacts(
+            module=model.module,
+            path=model.path,
+            imports_celery=self.imports_celery,
+            apps=sorted(self.apps),
+            tasks=[info for _, info in self.task_defs],
+            config=[(entry.key, entry.value) for entry in entries],
+            maybe_config=[(entry.key, entry.value) for entry in maybe],
+            config_sources=sources,
+            config_opaque=opaque,
+        )
+        for node, scope in model.scopes.defs:
+            if scope.node is None:
+                facts.defined_names.append(node.name)
+                if isinstance(node, ast.ClassDef) and node.bases:
+                    bases = tuple(model.qualname(base, scope) or "" for base in node.bases)
+                    facts.classes[f"{model.module}.{node.name}"] = (bases, self.class_options(node))
+        for name, bindings in model.module_scope.bindings.items():
+            own = f"{model.module}.{name}"
+            target = model.qualname(ast.Name(id=name))
+            if len(bindings) == 1 and target is not None and target != own:
+                facts.aliases[own] = target
+        return facts
+
+
+def decorator_base(decorator: ast.expr) -> ast.expr | None:
+    if isinstance(decorator, ast.Call):
+        for keyword in decorator.keywords:
+            if keyword.arg == "base":
+                return keyword.value
+    return None
+
+
+def _options(keywords: list[ast.keyword]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for keyword in keywords:
+        if keyword.arg is None:
+            options[SPLAT] = UNKNOWN
+        elif keyword.arg != "base":
+            options[keyword.arg] = literal(keyword.value)
+    return options
+
+
+def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:
+    positional = [arg.arg for arg in (*args.posonlyargs, *args.args)]
+    defaults = len(args.defaults)
+    if drop_first and positional:
+        positional = positional[1:]
+    return Signature(
+        params=tuple(positional),
+        required=max(0, len(positional) - defaults),
+        varargs=args.vararg is not None,
+        varkw=args.kwarg is not None,
+    )
+
+
+class _ConfigReader:
+    """Finds configuration wherever it is written (see `CeleryModule.config`)."""
+
+    def __init__(self, model: ModuleModel) -> None:
+        self.model = model
+        self.entries: list[ConfigEntry] = []
+        self.maybe: list[ConfigEntry] = []
+        self.sources: list[str] = []
+        self.opaque = False
+
+    def read(self) -> None:
+        for call, scope in self.model.scopes.statement_calls:
+            self.call(call, scope)
+        for target, value, scope in self.model.scopes.item_assignments:
+            self.assignment(target, value, scope)
+        for name, bindings in self.model.module_scope.bindings.items():
+            value = bindings[-1]
+            if not isinstance(value, ast.expr):
+                continue
+            key = names.setting_name(name, namespaced=True)
+            if key is not None:
+                self.entries.append(ConfigEntry(key, literal(value), value))
+            elif names.setting_name(name, namespaced=False) is not None:
+                self.maybe.append(ConfigEntry(name, literal(value), value))
+
+    def call(self, call: ast.Call, scope: Scope) -> None:
+        model = self.model
+        path = model.qualname(call.func, scope)
+        if path == names.APP_CLASS or path in model.local_app_classes:
+            self.keywords(call.keywords, constructor=True)
+            return
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr == "update" and self._is_conf(func.value, scope):
+            for arg in call.args:
+                self.mapping(arg)
+            self.keywords(call.keywords, constructor=False)
+        elif func.attr in ("config_from_object", "config_from_envvar") and self._is_app(
+            func.value, scope
+        ):
+            self.source(call, scope)
+
+    def keywords(self, keywords: list[ast.keyword], *, constructor: bool) -> None:
+        for keyword in keywords:
+            if keyword.arg is None:
+                self.opaque = True
+                continue
+            raw = keyword.arg
+            if constructor:
+                raw = {"broker": "broker_url", "backend": "result_backend"}.get(raw, raw)
+            key = names.setting_name(raw, namespaced=False) or (raw if raw.islower() else None)
+            if key is not None and not (constructor and key in _CONSTRUCTOR_ARGUMENTS):
+                self.entries.append(ConfigEntry(key, literal(keyword.value), keyword.value))
+
+    def mapping(self, node: ast.expr) -> None:
+        if not isinstance(node, ast.Dict):
+            self.opaque = True
+            return
+        for key_node, value in zip(node.keys, node.values):
+            key = string_value(key_node)
+            if key is None:
+                self.opaque = True
+                continue
+            setting = names.setting_name(key, namespaced=False) or key
+            self.entries.append(ConfigEntry(setting, literal(value), value))
+
+    def assignment(self, target: ast.Attribute | ast.Subscript, value: ast.expr, scope: Scope) -> None:
+        if isinstance(target, ast.Attribute) and self._is_conf(target.value, scope):
+            key: str | None = target.attr
+        elif isinstance(target, ast.Subscript) and self._is_conf(target.value, scope):
+            key = string_value(target.slice)
+        else:
+            return
+        if key is not None:
+            setting = names.setting_name(key, namespaced=False) or key
+            self.entries.append(ConfigEntry(setting, literal(value), value))
+
+    def source(self, call: ast.Call, scope: Scope) -> None:
+        target = call.args[0] if call.args else None
+        text = string_value(target)
+        if call.func.attr == "config_from_envvar" or target is None:  # type: ignore[attr-defined]
+            self.opaque = True
+        elif text is not None:
+            if ":" not in text:  # "django.conf:settings" is read through its CELERY_ globals
+                self.sources.append(text)
+        elif isinstance(target, ast.Name):
+            found = self.model.lookup(target.id, scope)
+            binding = found[0][-1] if found else None
+            if isinstance(binding, ast.ClassDef):
+                self.class_settings(binding)
+            elif isinstance(binding, Imported):
+                self.sources.append(binding.qualname)
+            else:
+                self.opaque = True
+        else:
+            self.opaque = True
+
+    def class_settings(self, node: ast.ClassDef) -> None:
+        for name, bindings in self.model.scope_of(node).bindings.items():
+            key = names.setting_name(name, namespaced=False)
+            value = bindings[-1]
+            if key is not None and isinstance(value, ast.expr):
+                self.entries.append(ConfigEntry(key, literal(value), value))
+
+    def _is_conf(self, node: ast.expr, scope: Scope) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "conf" and self._is_app(node.value, scope)
+
+    def _is_app(self, node: ast.expr, scope: Scope) -> bool:
+        """An app, or an object we cannot see in a module that uses Celery (`self.app`)."""
+        from jobs_lint.semantic.model import Kind
+
+        value = self.model.value_of(node, scope)
+        if value is not None:
+            return value.kind is Kind.APP
+        return self.model.celery.imports_celery or self.model.index.uses_celery
+
+
+# Keywords of `Celery(...)` that are not settings.
+_CONSTRUCTOR_ARGUMENTS = frozenset(
+    {"main", "loader", "amqp", "events", "log", "control", "set_as_current", "tasks", "include",
+     "changes", "config_source", "fixups", "task_cls", "autofinalize", "namespace", "strict_typing"}
+)

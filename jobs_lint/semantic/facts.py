@@ -1,0 +1,65 @@
+"""Facts about a module that other modules need: what the project-wide index is made of.
+
+They hold no AST nodes or positions, so they pickle small, cache well, and an edit that moves code
+without changing what it defines leaves them (and the index digest) unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """The parameters a caller fills when a task runs (a bound task's `self` left out)."""
+
+    params: tuple[str, ...] = ()
+    required: int = 0
+    varargs: bool = False
+    varkw: bool = False
+
+    def accepts(self, count: int) -> bool:
+        """Whether `count` positional arguments fit."""
+        return self.varargs or count <= len(self.params)
+
+    def satisfied_by(self, count: int) -> bool:
+        """Whether `count` positional arguments fill every required parameter."""
+        return count >= self.required
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """A Celery task: a decorated function, or a `Task` subclass."""
+
+    qualname: str  # where it is defined: module.function or module.Class
+    name: str  # the name it is registered under (explicit `name=` or the qualname)
+    signature: Signature
+    options: dict[str, Any] = field(default_factory=dict)  # decorator or class attributes
+    bases: tuple[str, ...] = ()  # `base=` of a decorator, or the class's bases
+    is_class: bool = False
+    is_async: bool = False
+    # The object the decorator hangs on (`proj.celery.app` in `@app.task`); None when the
+    # decorator itself says it is Celery's (`@shared_task`).
+    via: str | None = None
+
+
+@dataclass(slots=True)
+class ModuleFacts:
+    module: str
+    path: str
+    imports_celery: bool = False
+    apps: list[str] = field(default_factory=list)
+    tasks: list[TaskInfo] = field(default_factory=list)
+    # Classes that may be task base classes: qualname -> (bases, class-level options).
+    classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # module-level re-exports and aliases
+    config: list[tuple[str, Any]] = field(default_factory=list)  # always Celery configuration
+    # Lowercase module globals named like settings: configuration only if some app loads this
+    # module with `config_from_object`.
+    maybe_config: list[tuple[str, Any]] = field(default_factory=list)
+    config_sources: list[str] = field(default_factory=list)  # modules given to config_from_object
+    config_opaque: bool = False  # configuration from something the linter cannot read
+    defined_names: list[str] = field(default_factory=list)  # module-level functions and classes
+    # Other tools' facts are added here by their semantic modules (ARQ, Temporal).
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,158 @@
+"""The project-wide index: facts every module contributes, merged once per run.
+
+It answers the cross-module questions (is `proj.celery.app` a Celery app? which tasks exist and
+with what signature? is a time limit configured anywhere?) for every file's model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from collections.abc import Iterable
+from typing import Any
+
+from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
+
+_MAX_ALIAS_HOPS = 10
+
+
+class ProjectIndex:
+    def __init__(self, facts: Iterable[ModuleFacts] = (), *, complete: bool = True) -> None:
+        # An incomplete index (while the facts themselves are being collected) treats every
+        # unknown object as possibly Celery's; the complete one decides.
+        self.complete = complete
+        self.modules = {module.module: module for module in sorted(facts, key=lambda m: m.module)}
+        self.aliases: dict[str, str] = {}
+        self.apps: set[str] = set()
+        self.classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
+        self.config_modules: set[str] = set()
+        self.uses_celery = False
+        self.config_opaque = False
+        for module in self.modules.values():
+            self.aliases.update(module.aliases)
+            self.classes.update(module.classes)
+            self.config_modules.update(module.config_sources)
+            self.uses_celery |= module.imports_celery
+            self.config_opaque |= module.config_opaque
+        self._canonical: dict[str, str] = {}
+        self.apps = {self.canonical(app) for module in self.modules.values() for app in module.apps}
+        self.tasks: dict[str, TaskInfo] = {}
+        for module in self.modules.values():
+            for task in module.tasks:
+                if self._is_real_task(task):
+                    self.tasks[task.qualname] = task
+        self.task_names = {task.name for task in self.tasks.values()}
+        self.config: dict[str, list[Any]] = {}
+        for module in self.modules.values():
+            entries = module.config
+            if module.module in self.config_modules or module.module.endswith("celeryconfig"):
+                entries = entries + module.maybe_config
+            for key, value in entries:
+                self.config.setdefault(key, []).append(value)
+
+    @classmethod
+    def collecting(cls) -> ProjectIndex:
+        """The empty index a module's own facts are collected with."""
+        return cls(complete=False)
+
+    def digest(self) -> str:
+        """Changes whenever a fact any module could depend on changes."""
+        payload = pickle.dumps(
+            [(name, _without_path(module)) for name, module in self.modules.items()], protocol=5
+        )
+        return hashlib.blake2b(payload, digest_size=16).hexdigest()
+
+    # Names -----------------------------------------------------------------------------------
+
+    def canonical(self, path: str) -> str:
+        """Follow re-exports and aliases (`proj.celery_app` -> `proj.celery.app`)."""
+        cached = self._canonical.get(path)
+        if cached is not None:
+            return cached
+        result = path
+        for _ in range(_MAX_ALIAS_HOPS):
+            parts = result.split(".")
+            for cut in range(len(parts), 0, -1):
+                target = self.aliases.get(".".join(parts[:cut]))
+                if target is not None:
+                    result = ".".join([target, *parts[cut:]])
+                    break
+            else:
+                break
+        result = names.CANONICAL.get(result, result)
+        self._canonical[path] = result
+        return result
+
+    def defines_module_of(self, path: str) -> bool:
+        """Whether the module `path` belongs to is in the index, so its absence means something."""
+        module, _, _ = path.rpartition(".")
+        return module in self.modules
+
+    # Celery ----------------------------------------------------------------------------------
+
+    def is_app(self, path: str) -> bool:
+        return path in self.apps
+
+    def could_be_app(self, path: str) -> bool:
+        """An object the index cannot see could be an app, if the project uses Celery at all."""
+        if path in self.apps:
+            return True
+        if not self.complete:
+            return True
+        return self.uses_celery and not self.defines_module_of(path)
+
+    def is_task_class(self, path: str, depth: int = 0) -> bool:
+        if path == names.TASK_CLASS:
+            return True
+        owner, _, attr = path.rpartition(".")
+        if attr == "Task" and self.is_app(owner):
+            return True
+        entry = self.classes.get(path)
+        if entry is None:
+            return not self.complete and not path.startswith("builtins")
+        return depth < 8 and any(self.is_task_class(base, depth + 1) for base in entry[0] if base)
+
+    def task_options(self, task: TaskInfo) -> dict[str, Any]:
+        """A task's options with those inherited from its base classes (nearest wins)."""
+        merged: dict[str, Any] = {}
+        for base in reversed(task.bases):
+            merged.update(self._class_options(base, 0))
+        merged.update(task.options)
+        return merged
+
+    def _class_options(self, path: str, depth: int) -> dict[str, Any]:
+        entry = self.classes.get(path)
+        if entry is None or depth > 8:
+            return {}
+        bases, options = entry
+        merged: dict[str, Any] = {}
+        for base in reversed(bases):
+            merged.update(self._class_options(base, depth + 1))
+        merged.update(options)
+        return merged
+
+    def setting(self, key: str) -> list[Any]:
+        """Every value the project gives a setting (empty: never set where we can see)."""
+        return self.config.get(key, [])
+
+    def _is_real_task(self, task: TaskInfo) -> bool:
+        if task.is_class:
+            return any(self.is_task_class(base) for base in task.bases if base)
+        return task.via is None or self.could_be_app(task.via)
+
+
+def _without_path(module: ModuleFacts) -> tuple[Any, ...]:
+    return (
+        module.imports_celery,
+        module.apps,
+        module.tasks,
+        module.classes,
+        module.aliases,
+        module.config,
+        module.maybe_config,
+        module.config_sources,
+        module.config_opaque,
+        module.defined_names,
+        module.extra,
+    )

@@ -1,0 +1,277 @@
+"""The semantic model of one module: what its names and expressions are.
+
+Rules ask this model, never the import statements: `model.qualname(node)` gives the canonical
+dotted path of a name (`c` in `from celery import chord as c` is `celery.chord`, `app` imported
+from `proj.celery` is known to be a Celery app through the project index), and
+`model.value_of(node)` says whether an expression is a task, a result, a signature or an app.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
+from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.celery import CeleryModule
+
+_MAX_DEPTH = 12  # how far aliases and assignments are followed before giving up
+
+
+class Kind(Enum):
+    APP = "app"  # a Celery application
+    TASK = "task"  # a task object (what `@app.task` returns)
+    SIGNATURE = "signature"  # `task.s(...)`, `task.si(...)`, `signature("name")`
+    CANVAS = "canvas"  # chain, group, chord, chunks
+    RESULT = "result"  # what `.delay()`, `.apply_async()`, `AsyncResult(...)` return
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    kind: Kind
+    task: TaskInfo | None = None  # for TASK and SIGNATURE, when the task is known
+    canvas: str | None = None  # for CANVAS: chain, group, chord, chunks
+    immutable: bool = False  # for SIGNATURE: `.si()` or `immutable=True`
+    node: ast.expr | None = None  # the expression that built a SIGNATURE or CANVAS
+
+
+class ModuleModel:
+    def __init__(
+        self, tree: ast.Module, path: str, module: str, is_package: bool, index: ProjectIndex
+    ) -> None:
+        self.tree = tree
+        self.path = path
+        self.module = module
+        self.index = index
+        self.scopes = build_scopes(tree, module, is_package)
+
+    # Names -----------------------------------------------------------------------------------
+
+    @property
+    def module_scope(self) -> Scope:
+        return self.scopes.module
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        """The scope a def or class body runs in."""
+        return self.scopes.by_node.get(id(node), self.scopes.module)
+
+    def lookup(self, name: str, scope: Scope | None) -> tuple[list[Binding], Scope] | None:
+        """The bindings of `name` seen from `scope` (None when it is a parameter or undefined)."""
+        current = scope or self.scopes.module
+        start = current
+        while current is not None:
+            if current.is_class and current is not start:
+                current = current.parent  # class bodies are not visible to their methods
+                continue
+            if name in current.declared_global:
+                current = self.scopes.module
+            if name in current.params:
+                return None
+            bindings = current.bindings.get(name)
+            if bindings:
+                return bindings, current
+            current = current.parent
+        return None
+
+    def qualname(self, node: ast.AST, scope: Scope | None = None, depth: int = 0) -> str | None:
+        """The canonical dotted path an expression names, or None for anything else."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(node, ast.Attribute):
+            base = self.qualname(node.value, scope, depth + 1)
+            return self.index.canonical(f"{base}.{node.attr}") if base else None
+        if not isinstance(node, ast.Name):
+            return None
+        found = self.lookup(node.id, scope)
+        if found is None:
+            # A parameter is unknown; an unbound name is a builtin (or undefined).
+            return None if self._is_param(node.id, scope) else node.id
+        bindings, owner = found
+        paths = {self._binding_path(node.id, binding, owner, depth) for binding in bindings}
+        if len(paths) == 1:
+            return paths.pop()
+        return self._own_path(node.id, owner)
+
+    def _binding_path(self, name: str, binding: Binding, owner: Scope, depth: int) -> str | None:
+        if isinstance(binding, Imported):
+            return self.index.canonical(binding.qualname)
+        if isinstance(binding, (ast.Name, ast.Attribute)):
+            return self.qualname(binding, owner, depth + 1) or self._own_path(name, owner)
+        return self._own_path(name, owner)
+
+    def _own_path(self, name: str, owner: Scope) -> str | None:
+        """The path of a name defined here: only module-level names have one."""
+        return self.index.canonical(f"{self.module}.{name}") if owner.node is None else None
+
+    def _is_param(self, name: str, scope: Scope | None) -> bool:
+        current = scope
+        while current is not None:
+            if name in current.params:
+                return True
+            current = current.parent
+        return False
+
+    # Values ----------------------------------------------------------------------------------
+
+    def value_of(self, node: ast.AST, scope: Scope | None = None, depth: int = 0) -> Value | None:
+        """What a Celery-related expression evaluates to; None when it is not one (or unknown)."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(node, ast.Name):
+            found = self.lookup(node.id, scope)
+            if found is not None and any(
+                not isinstance(binding, Imported | DefNode) for binding in found[0]
+            ):
+                return self._bindings_value(found[0], found[1], depth)
+            return self._named_value(self.qualname(node, scope, depth))
+        if isinstance(node, ast.Attribute):
+            return self._named_value(self.qualname(node, scope, depth))
+        if isinstance(node, ast.Call):
+            return self._call_value(node, scope, depth)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            parts = (self.value_of(node.left, scope, depth + 1), self.value_of(node.right, scope, depth + 1))
+            if any(part and part.kind in (Kind.SIGNATURE, Kind.CANVAS) for part in parts):
+                return Value(Kind.CANVAS, canvas="chain", node=node)
+        return None
+
+    def element_value(self, node: ast.AST, scope: Scope | None, depth: int = 0) -> Value | None:
+        """What iterating over `node` yields (`for r in [t.delay() for t in tasks]`)."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            return self.value_of(node.elt, scope, depth + 1)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return _common([self.value_of(elt, scope, depth + 1) for elt in node.elts])
+        if isinstance(node, ast.Name):
+            found = self.lookup(node.id, scope)
+            if found is not None:
+                bindings, owner = found
+                return _common(
+                    [
+                        self.element_value(b, owner, depth + 1) if isinstance(b, ast.expr) else None
+                        for b in bindings
+                    ]
+                )
+        return None
+
+    def _bindings_value(self, bindings: list[Binding], owner: Scope, depth: int) -> Value | None:
+        values = []
+        for binding in bindings:
+            if isinstance(binding, ast.expr):
+                values.append(self.value_of(binding, owner, depth + 1))
+            elif isinstance(binding, (ast.For, ast.AsyncFor)):
+                values.append(self.element_value(binding.iter, owner, depth + 1))
+            else:
+                values.append(None)
+        return _common(values)
+
+    def _named_value(self, path: str | None) -> Value | None:
+        if path is None:
+            return None
+        if self.is_app(path):
+            return Value(Kind.APP)
+        task = self.task_named(path)
+        if task is not None:
+            return Value(Kind.TASK, task=task)
+        return None
+
+    def _call_value(self, call: ast.Call, scope: Scope | None, depth: int) -> Value | None:
+        func = call.func
+        path = self.qualname(func, scope, depth + 1)
+        if path == names.APP_CLASS or (path is not None and path in self.local_app_classes):
+            return Value(Kind.APP)
+        if path in names.CANVAS_CONSTRUCTORS:
+            return Value(Kind.CANVAS, canvas=names.CANVAS_CONSTRUCTORS[path], node=call)
+        if path in names.RESULT_CLASSES:
+            return Value(Kind.RESULT)
+        if isinstance(func, ast.Attribute):
+            value = self._method_value(call, func, scope, depth)
+            if value is not None:
+                return value
+        callee = self.value_of(func, scope, depth + 1)
+        if callee is not None and callee.kind is Kind.CANVAS and callee.canvas != "signature":
+            # Calling a chain, group or chord sends it (`chord(header)(body)` too).
+            return Value(Kind.RESULT)
+        return None
+
+    def _method_value(
+        self, call: ast.Call, func: ast.Attribute, scope: Scope | None, depth: int
+    ) -> Value | None:
+        attr = func.attr
+        if attr in ("delay", "apply_async"):
+            receiver = self.value_of(func.value, scope, depth + 1)
+            # An unknown receiver is still a task: `.delay()` means nothing else in practice.
+            if receiver is None or receiver.kind is not Kind.APP:
+                return Value(Kind.RESULT)
+            return None
+        if attr in ("s", "si", "signature", "subtask"):
+            receiver = self.value_of(func.value, scope, depth + 1)
+            if receiver is not None and receiver.kind is Kind.TASK:
+                immutable = attr == "si" or any(
+                    kw.arg == "immutable" and _is_true(kw.value) for kw in call.keywords
+                )
+                return Value(Kind.SIGNATURE, task=receiver.task, immutable=immutable, node=call)
+            return None
+        if attr in ("set", "clone", "on_error", "link", "link_error", "replace"):
+            receiver = self.value_of(func.value, scope, depth + 1)
+            if receiver is not None and receiver.kind in (Kind.SIGNATURE, Kind.CANVAS):
+                return receiver
+            return None
+        if attr == "restore" and self.qualname(func.value, scope, depth + 1) in names.RESULT_CLASSES:
+            return Value(Kind.RESULT)
+        if attr in ("AsyncResult", "GroupResult", "send_task"):
+            receiver = self.value_of(func.value, scope, depth + 1)
+            if receiver is not None and receiver.kind is Kind.APP:
+                return Value(Kind.RESULT)
+        return None
+
+    # Celery facts ----------------------------------------------------------------------------
+
+    @cached_property
+    def celery(self) -> CeleryModule:
+        from jobs_lint.semantic.celery import CeleryModule
+
+        return CeleryModule(self)
+
+    @cached_property
+    def local_app_classes(self) -> frozenset[str]:
+        """Classes in this module that subclass `Celery`."""
+        found = set()
+        for node, scope in self.scopes.defs:
+            if isinstance(node, ast.ClassDef) and any(
+                self.qualname(base, scope) == names.APP_CLASS for base in node.bases
+            ):
+                found.add(f"{self.module}.{node.name}")
+        return frozenset(found)
+
+    def is_app(self, path: str) -> bool:
+        return path == names.CURRENT_APP or path in self.celery.apps or self.index.is_app(path)
+
+    def task_named(self, path: str) -> TaskInfo | None:
+        return self.celery.tasks_by_path.get(path) or self.index.tasks.get(path)
+
+    def task_of(self, node: ast.AST) -> TaskInfo | None:
+        """The task a def or class defines, if it is one."""
+        return self.celery.tasks_by_node.get(id(node))
+
+    def facts(self) -> ModuleFacts:
+        return self.celery.facts()
+
+
+def _common(values: list[Value | None]) -> Value | None:
+    """The value all bindings agree on; a name bound to different kinds of things is unknown."""
+    if not values or values[0] is None:
+        return None
+    first = values[0]
+    return first if all(v is not None and v.kind is first.kind for v in values) else None
+
+
+def _is_true(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True

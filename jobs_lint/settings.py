@@ -1,0 +1,216 @@
+"""Settings: `[tool.jobs-lint]` in the nearest pyproject.toml, overridden by command-line flags.
+
+Every key has a flag of the same name; unknown keys and unknown rule codes are refused, because a
+typo in a linter's configuration silently turns checks off.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jobs_lint import __version__
+from jobs_lint.discovery import DEFAULT_EXCLUDES, Filters
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
+
+
+class ConfigError(Exception):
+    """A configuration or usage problem: reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: str = "."
+    config_path: str | None = None
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+    output_format: str = "text"
+    fix: bool = False
+    unsafe_fixes: bool = False
+    show_fixes: bool = False
+    cache_dir: str | None = None
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """Apply command-line values (None means "not given")."""
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return _validated(replace(self, **given), source="command line")
+
+    @property
+    def filters(self) -> Filters:
+        return Filters(
+            root=self.root,
+            exclude=(*self.exclude, *self.extend_exclude),
+            respect_gitignore=self.respect_gitignore,
+            force_exclude=self.force_exclude,
+        )
+
+    def selected(self) -> frozenset[str]:
+        from jobs_lint.rules import RULES, EngineDiagnostic
+
+        return frozenset(
+            code
+            for code, rule in RULES.items()
+            if issubclass(rule, EngineDiagnostic) or _enabled(code, rule.default, self)
+        )
+
+    def ignored_for(self, path: str) -> frozenset[str]:
+        """Codes switched off for one file by `per-file-ignores`."""
+        if not self.per_file_ignores:
+            return frozenset()
+        from jobs_lint.rules import RULES
+
+        relative = os.path.relpath(os.path.abspath(path), self.root).replace(os.sep, "/")
+        name = os.path.basename(path)
+        codes: set[str] = set()
+        for pattern, selectors in self.per_file_ignores.items():
+            if fnmatch.fnmatch(relative, pattern) or ("/" not in pattern and fnmatch.fnmatch(name, pattern)):
+                codes.update(c for c in RULES if any(_matches(s, c) for s in selectors))
+        return frozenset(codes)
+
+    def cache_key(self) -> str:
+        """What a cached result depends on besides the file: version and rule selection."""
+        payload = repr((__version__, sorted(self.selected()), sorted(self.per_file_ignores.items())))
+        return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
+
+
+def load(paths: Iterable[str], config: str | None = None) -> Settings:
+    """Settings for a run over `paths`: from `config`, else the nearest pyproject.toml."""
+    if config is not None:
+        if not os.path.isfile(config):
+            raise ConfigError(f"Configuration file not found: {config}")
+        return _from_file(config, root=os.path.dirname(os.path.abspath(config)))
+    start = os.path.abspath(next(iter(paths), "."))
+    directory = start if os.path.isdir(start) else os.path.dirname(start)
+    fallback_root = None
+    while True:
+        candidate = os.path.join(directory, "pyproject.toml")
+        if os.path.isfile(candidate):
+            table = _read_toml(candidate).get("tool", {}).get("jobs-lint")
+            if table is not None:
+                return _from_table(table, candidate, root=directory)
+            fallback_root = fallback_root or directory
+        if os.path.isdir(os.path.join(directory, ".git")):
+            fallback_root = fallback_root or directory
+            break
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    return Settings(root=fallback_root or os.getcwd())
+
+
+def _from_file(path: str, root: str) -> Settings:
+    data = _read_toml(path)
+    table = data.get("tool", {}).get("jobs-lint") if os.path.basename(path) == "pyproject.toml" else data
+    return _from_table(table or {}, path, root)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"Invalid TOML in {path}: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"Cannot read {path}: {error.strerror}") from None
+
+
+# The keys of [tool.jobs-lint] and the type each takes.
+_KEYS: dict[str, type] = {
+    "select": list,
+    "extend-select": list,
+    "ignore": list,
+    "per-file-ignores": dict,
+    "exclude": list,
+    "extend-exclude": list,
+    "respect-gitignore": bool,
+    "force-exclude": bool,
+    "output-format": str,
+    "fix": bool,
+    "unsafe-fixes": bool,
+    "show-fixes": bool,
+    "cache-dir": str,
+}
+
+
+def _from_table(table: Mapping[str, Any], path: str, root: str) -> Settings:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        expected = _KEYS.get(key)
+        if expected is None:
+            raise ConfigError(
+                f"Unknown key `{key}` in [tool.jobs-lint] of {path}; known keys: {', '.join(_KEYS)}"
+            )
+        if not isinstance(value, expected):
+            raise ConfigError(f"`{key}` in {path} must be a {expected.__name__}, not {type(value).__name__}")
+        attr = key.replace("-", "_")
+        if expected is list:
+            if not all(isinstance(item, str) for item in value):
+                raise ConfigError(f"`{key}` in {path} must be a list of strings")
+            value = tuple(value)
+        elif expected is dict:
+            value = {pattern: tuple(codes) for pattern, codes in value.items()}
+        elif attr == "cache_dir":
+            value = os.path.join(root, value)
+        values[attr] = value
+    return _validated(Settings(root=root, config_path=path, **values), source=path)
+
+
+def _validated(settings: Settings, source: str) -> Settings:
+    from jobs_lint.rules import RULES
+
+    if settings.output_format not in OUTPUT_FORMATS:
+        raise ConfigError(
+            f"Unknown output format `{settings.output_format}` ({source}); expected one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    selectors = [*(settings.select or ()), *settings.extend_select, *settings.ignore]
+    for codes in settings.per_file_ignores.values():
+        if isinstance(codes, str) or not all(isinstance(code, str) for code in codes):
+            raise ConfigError(f"per-file-ignores values must be lists of rule codes ({source})")
+        selectors.extend(codes)
+    for selector in selectors:
+        if not any(_matches(selector, code) for code in RULES):
+            raise ConfigError(f"Unknown rule selector `{selector}` ({source}); see `jobs-lint rules`")
+    return settings
+
+
+def _matches(selector: str, code: str) -> bool:
+    return selector == "ALL" or code.startswith(selector.upper())
+
+
+def _specificity(selector: str) -> int:
+    return 0 if selector == "ALL" else len(selector)
+
+
+def _enabled(code: str, default: bool, settings: Settings) -> bool:
+    """ruff's rule: the most specific matching selector decides; on a tie, `ignore` wins."""
+    best = (-1, default) if settings.select is None else (-1, False)
+    for selectors, enable in (
+        (settings.select or (), True),
+        (settings.extend_select, True),
+        (settings.ignore, False),
+    ):
+        for selector in selectors:
+            if _matches(selector, code):
+                rank = _specificity(selector)
+                if rank > best[0] or (rank == best[0] and not enable):
+                    best = (rank, enable)
+    return best[1]
+

@@ -1,0 +1,44 @@
+"""A source file's text with the position arithmetic that diagnostics and fixes need."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+
+class Source:
+    """Decoded text of one file. `ast` reports UTF-8 byte columns; users see characters."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines(keepends=True) or [""]
+
+    @cached_property
+    def line_offsets(self) -> list[int]:
+        offsets = [0]
+        for line in self.lines:
+            offsets.append(offsets[-1] + len(line))
+        return offsets
+
+    def line(self, lineno: int) -> str:
+        """The text of a 1-based line without its line ending ('' past the end)."""
+        if 1 <= lineno <= len(self.lines):
+            return self.lines[lineno - 1].rstrip("\r\n")
+        return ""
+
+    def char_col(self, lineno: int, byte_col: int) -> int:
+        """Convert an `ast` UTF-8 byte offset on a line to a 1-based character column."""
+        line = self.line(lineno)
+        if line.isascii():
+            return byte_col + 1
+        return len(line.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")) + 1
+
+    def offset(self, lineno: int, col: int) -> int:
+        """Absolute character offset of a 1-based (line, column) position."""
+        lineno = max(1, min(lineno, len(self.lines) + 1))
+        if lineno > len(self.lines):
+            return len(self.text)
+        return self.line_offsets[lineno - 1] + col - 1
