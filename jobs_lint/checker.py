@@ -8,12 +8,13 @@ import tokenize
 import traceback
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from jobs_lint.diagnostics import Diagnostic, Fix
 from jobs_lint.noqa import apply_suppressions
 from jobs_lint.rules.base import Rule
-from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
+from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.scope import Scope
@@ -21,6 +22,7 @@ from jobs_lint.source import Source
 
 SKIP_FILE = b"jobs-lint: skip-file"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 
 class UnreadableSource(Exception):
@@ -52,11 +54,6 @@ def parse(source: Source) -> ast.Module:
         raise UnreadableSource("JL001", f"Syntax error: {error.msg}", line, col) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise UnreadableSource("JL001", f"Cannot parse file: {_one_line(error)}") from None
-
-
-def facts_for(path: str, module: str, is_package: bool, source: Source, tree: ast.Module) -> ModuleFacts:
-    model = ModuleModel(tree, path, module, is_package, ProjectIndex.collecting())
-    return model.facts()
 
 
 class Context:
@@ -106,13 +103,29 @@ class Context:
             Diagnostic(code, message, source.path, line, col, end_line, end_col, fix)
         )
 
-    def enter(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
-        self._defs.append(node)
+    def enter(self, node: ast.AST) -> None:
+        if isinstance(node, _COMPREHENSIONS):
+            # Comprehension variables: `r` in `[r.get() for r in results]` is an element of results.
+            scope = Scope(node, self.scope)
+            for generator in node.generators:
+                _bind_target(scope, generator.target, generator)
+            self._scopes.append(scope)
+            return
+        self._defs.append(node)  # type: ignore[arg-type]
         self._scopes.append(self.model.scope_of(node))
 
-    def exit(self) -> None:
-        self._defs.pop()
+    def exit(self, node: ast.AST) -> None:
+        if not isinstance(node, _COMPREHENSIONS):
+            self._defs.pop()
         self._scopes.pop()
+
+
+def _bind_target(scope: Scope, target: ast.expr, binding: ast.comprehension | ast.expr) -> None:
+    if isinstance(target, ast.Name):
+        scope.bind(target.id, binding)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            _bind_target(scope, element, target)  # unpacked: which part it gets is unknown
 
 
 def check_source(
@@ -157,41 +170,67 @@ def _walk(tree: ast.Module, ctx: Context, rules: list[Rule], failed: dict[str, B
     """One iterative pass over the tree, calling each rule's visit_/leave_ methods.
 
     Decorators, default values and base classes belong to the enclosing scope; only bodies
-    (and parameters) are walked inside the def's own scope.
+    (and parameters) are walked inside the def's own scope. This loop runs for every node of
+    every checked file, so it avoids `ast.iter_child_nodes` and skips fields that never hold
+    nodes worth visiting (`ctx`, operators).
     """
     visits, leaves = _handlers(rules)
-    stack: list[tuple[int, ast.AST] | ast.AST] = [tree]
+    stack: list[Any] = [tree]
+    push, pop = stack.append, stack.pop
     while stack:
-        item = stack.pop()
-        if isinstance(item, tuple):
-            action, node = item
+        node = pop()
+        kind = type(node)
+        if kind is tuple:
+            action, node = node
             if action == _ENTER:
-                ctx.enter(node)  # type: ignore[arg-type]
+                ctx.enter(node)
             elif action == _EXIT:
-                ctx.exit()
+                ctx.exit(node)
             else:
-                _call(leaves.get(type(node)), node, failed)
+                _call(leaves[type(node)], node, failed)
             continue
-        node = item
-        _call(visits.get(type(node)), node, failed)
-        if type(node) in leaves:
-            stack.append((_LEAVE, node))
-        stack.extend(reversed(_children(node)))
+        handlers = visits.get(kind)
+        if handlers is not None:
+            _call(handlers, node, failed)
+        if kind in leaves:
+            push((_LEAVE, node))
+        if kind in _SCOPED:
+            stack.extend(reversed(_scoped_children(node)))
+            continue
+        fields = _FIELDS.get(kind)
+        if fields is None:
+            fields = _FIELDS[kind] = tuple(reversed([f for f in kind._fields if f not in _LEAF_FIELDS]))
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for child in reversed(value):
+                    if isinstance(child, ast.AST):
+                        push(child)
+            elif isinstance(value, ast.AST):
+                push(value)
 
 
-def _children(node: ast.AST) -> list[tuple[int, ast.AST] | ast.AST]:
-    if isinstance(node, (*_FUNCTIONS, ast.ClassDef)):
-        if isinstance(node, ast.ClassDef):
-            outer: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]
-            inner: list[ast.AST] = list(node.body)
-        else:
-            args = node.args
-            outer = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]
-            if node.returns is not None:
-                outer.append(node.returns)
-            inner = [args, *node.body]
-        return [*outer, (_ENTER, node), *inner, (_EXIT, node)]
-    return list(ast.iter_child_nodes(node))
+# Fields that hold names, flags or operator singletons, never code to visit.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level", "id", "attr", "arg", "name", "module"})
+_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+_SCOPED = frozenset({*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS})
+
+
+def _scoped_children(node: Any) -> list[Any]:
+    if isinstance(node, ast.ClassDef):
+        outer: list[Any] = [*node.decorator_list, *node.bases, *node.keywords]
+        return [*outer, (_ENTER, node), *node.body, (_EXIT, node)]
+    if isinstance(node, _FUNCTIONS):
+        args = node.args
+        outer = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]
+        if node.returns is not None:
+            outer.append(node.returns)
+        return [*outer, (_ENTER, node), args, *node.body, (_EXIT, node)]
+    # A comprehension: the first iterable is evaluated outside it, the rest inside.
+    first, *rest = node.generators
+    inner = [first.target, *first.ifs, *(part for g in rest for part in (g.target, g.iter, *g.ifs))]
+    elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    return [first.iter, (_ENTER, node), *inner, *elements, (_EXIT, node)]
 
 
 def _handlers(rules: list[Rule]) -> tuple[dict[type, list[tuple[str, Handler]]], dict[type, list[tuple[str, Handler]]]]:
@@ -221,9 +260,7 @@ def _hook_names(rule: type[Rule]) -> tuple[str, ...]:
     return names
 
 
-def _call(handlers: list[tuple[str, Handler]] | None, node: ast.AST, failed: dict[str, BaseException]) -> None:
-    if not handlers:
-        return
+def _call(handlers: list[tuple[str, Handler]], node: ast.AST, failed: dict[str, BaseException]) -> None:
     for code, handler in handlers:
         if code in failed:
             continue
@@ -236,8 +273,3 @@ def _call(handlers: list[tuple[str, Handler]] | None, node: ast.AST, failed: dic
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
-
-
-def iter_rule_needles(rules: Sequence[type[Rule]]) -> Iterator[bytes]:
-    for rule in rules:
-        yield from rule.needles

@@ -12,7 +12,7 @@ from typing import Any
 from jobs_lint import fixer, noqa, runner
 from jobs_lint.cache import Cache
 from jobs_lint.diagnostics import Diagnostic
-from jobs_lint.output import FORMATTERS, Report
+from jobs_lint.output import Report, formatter
 from jobs_lint.settings import Settings, load
 from jobs_lint.source import Source
 
@@ -79,7 +79,7 @@ def _print(report: Report, settings: Settings, options: Options, fixed: Counter[
         return
     if settings.show_fixes and fixed:
         print(_fixed_listing(fixed), file=sys.stderr)
-    print(FORMATTERS[settings.output_format](report), end="")
+    print(formatter(settings.output_format)(report), end="")
 
 
 def _statistics(report: Report) -> str:

@@ -1,14 +1,17 @@
 """Which files to check: walk the given paths, honouring excludes and `.gitignore`.
 
-Directory symlinks are followed (a project may link its sources in), so a link back to one of
-its own ancestors is reported as a directory loop instead of being walked forever.
+Directory symlinks are followed (a project may link its sources in), so a link to a directory
+that contains it is reported as a directory loop instead of being walked forever, and a directory
+reached through two links is walked once.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from jobs_lint import gitignore
 from jobs_lint.diagnostics import Diagnostic
@@ -22,7 +25,8 @@ DEFAULT_EXCLUDES = (
 
 @dataclass(slots=True)
 class Discovery:
-    files: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # as displayed: relative to the cwd if inside
+    absolute: dict[str, str] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
 
 
@@ -33,16 +37,32 @@ class Filters:
     respect_gitignore: bool = True
     force_exclude: bool = False
 
-    def excluded(self, path: str) -> bool:
-        name = os.path.basename(path)
+    def excluded(self, path: str, name: str | None = None) -> bool:
+        names, name_globs, path_globs = _compiled(self.exclude)
+        name = name or os.path.basename(path)
+        if name in names or (name_globs is not None and name_globs.fullmatch(name)):
+            return True
+        if path_globs is None:
+            return False
         relative = os.path.relpath(path, self.root).replace(os.sep, "/")
-        for pattern in self.exclude:
-            if "/" in pattern:
-                if fnmatch.fnmatch(relative, pattern.strip("/")) or relative.startswith(pattern.rstrip("/") + "/"):
-                    return True
-            elif fnmatch.fnmatch(name, pattern):
-                return True
-        return False
+        return path_globs.fullmatch(relative) is not None
+
+
+@lru_cache(maxsize=16)
+def _compiled(patterns: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str] | None, re.Pattern[str] | None]:
+    """Plain names are a set lookup; globs become one regex for names, one for paths.
+
+    A pattern with a `/` matches the path from the project root (and everything below it);
+    any other pattern matches a file or directory name anywhere, as in ruff.
+    """
+    names = frozenset(p for p in patterns if "/" not in p and not any(c in p for c in "*?["))
+    name_globs = [fnmatch.translate(p) for p in patterns if "/" not in p and p not in names]
+    path_globs = [fnmatch.translate(p.strip("/")) + "|" + re.escape(p.strip("/")) + "/.*" for p in patterns if "/" in p]
+    return (
+        names,
+        re.compile("|".join(f"(?:{g})" for g in name_globs)) if name_globs else None,
+        re.compile("|".join(f"(?:{g})" for g in path_globs)) if path_globs else None,
+    )
 
 
 def display_path(path: str) -> str:
@@ -60,7 +80,7 @@ def discover(paths: list[str], filters: Filters) -> Discovery:
     for given in paths:
         path = os.path.normpath(given)
         if os.path.isdir(path):
-            if filters.excluded(os.path.abspath(path)) and path not in (".", "") and filters.force_exclude:
+            if filters.force_exclude and path != "." and filters.excluded(os.path.abspath(path)):
                 continue
             _walk(path, filters, found, seen_dirs)
         elif os.path.isfile(path):
@@ -68,7 +88,9 @@ def discover(paths: list[str], filters: Filters) -> Discovery:
                 filters.excluded(os.path.abspath(path)) or _ignored(path, filters, is_dir=False)
             ):
                 continue
-            found.files.append(display_path(path))
+            display = display_path(path)
+            found.files.append(display)
+            found.absolute[display] = os.path.abspath(path)
         else:
             reason = "No such file or directory" if not os.path.lexists(path) else "Not a file or directory"
             found.problems.append(_problem("JL003", path, f"Cannot read {given}: {reason}"))
@@ -77,31 +99,41 @@ def discover(paths: list[str], filters: Filters) -> Discovery:
 
 
 def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int]]) -> None:
+    """Depth-first. Paths are built by joining strings, not recomputed, since
+    this runs for every file of the tree on every run, cached or not."""
     absolute_top = os.path.abspath(top)
+    display_top = display_path(top)
     chain = _ancestor_ignores(absolute_top) if filters.respect_gitignore else ()
     try:
         stat = os.stat(top)
     except OSError as error:
         found.problems.append(_problem("JL003", top, f"Cannot read {top}: {error.strerror}"))
         return
-    stack = [(top, absolute_top, chain, ((stat.st_dev, stat.st_ino),))]
-    seen.add((stat.st_dev, stat.st_ino))
+    loops: set[tuple[int, int]] = set()
+    stack = [("" if display_top == "." else display_top, absolute_top, chain, (stat.st_dev, stat.st_ino))]
+    excluded = filters.excluded
     while stack:
-        directory, absolute, chain, ancestors = stack.pop()
-        if filters.respect_gitignore:
+        display, absolute, chain, key = stack.pop()
+        if key in seen:
+            continue  # reached through another link already
+        seen.add(key)
+        try:
+            with os.scandir(absolute) as scanner:
+                # Real directories before links, so a file is reported under its own path.
+                entries = sorted(scanner, key=lambda entry: (entry.is_symlink(), entry.name))
+        except OSError as error:
+            found.problems.append(_problem("JL003", display or ".", f"Cannot read directory {display or '.'}: {error.strerror}"))
+            continue
+        if filters.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
             own = gitignore.load(absolute)
             if own is not None:
                 chain = (*chain, own)
-        try:
-            with os.scandir(directory) as entries:
-                listing = sorted(entries, key=lambda entry: entry.name)
-        except OSError as error:
-            found.problems.append(_problem("JL003", directory, f"Cannot read directory {display_path(directory)}: {error.strerror}"))
-            continue
         subdirectories = []
-        for entry in listing:
-            entry_absolute = os.path.join(absolute, entry.name)
-            if filters.excluded(entry_absolute):
+        for entry in entries:
+            name = entry.name
+            entry_absolute = f"{absolute}{os.sep}{name}"
+            entry_display = f"{display}{os.sep}{name}" if display else name
+            if excluded(entry_absolute, name):
                 continue
             try:
                 is_dir = entry.is_dir()
@@ -113,27 +145,35 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                 try:
                     info = entry.stat()
                 except OSError as error:
-                    found.problems.append(_problem("JL003", entry.path, f"Cannot read {display_path(entry.path)}: {error.strerror}"))
+                    found.problems.append(_problem("JL003", entry_display, f"Cannot read {entry_display}: {error.strerror}"))
                     continue
-                key = (info.st_dev, info.st_ino)
-                if key in ancestors:
-                    target = os.path.realpath(entry.path)
-                    found.problems.append(
-                        _problem("JL004", entry.path, f"Directory loop: {display_path(entry.path)} links back to {display_path(target)}")
-                    )
+                if entry.is_symlink() and _links_to_ancestor(absolute, entry_absolute):
+                    link = entry.stat(follow_symlinks=False)
+                    if (link.st_dev, link.st_ino) not in loops:
+                        loops.add((link.st_dev, link.st_ino))
+                        target = display_path(os.path.realpath(entry_absolute))
+                        found.problems.append(
+                            _problem("JL004", entry_display, f"Directory loop: {entry_display} links back to {target}")
+                        )
                     continue
-                if key in seen:
-                    continue  # reached through another link already
-                seen.add(key)
-                subdirectories.append((entry.path, entry_absolute, chain, (*ancestors, key)))
-            elif entry.name.endswith(".py") and (entry.is_file() or entry.is_symlink()):
+                subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
+            elif name.endswith(".py"):
                 if chain and _match(chain, entry_absolute, is_dir=False):
                     continue
-                if entry.is_symlink() and not os.path.exists(entry.path):
-                    found.problems.append(_problem("JL003", entry.path, f"Cannot read {display_path(entry.path)}: broken symbolic link"))
+                if entry.is_symlink() and not os.path.exists(entry_absolute):
+                    found.problems.append(_problem("JL003", entry_display, f"Cannot read {entry_display}: broken symbolic link"))
                     continue
-                found.files.append(display_path(entry.path))
+                found.files.append(entry_display)
+                found.absolute[entry_display] = entry_absolute
         stack.extend(reversed(subdirectories))
+
+
+def _links_to_ancestor(directory: str, link: str) -> bool:
+    """Whether a directory link points at the directory holding it, or above: a loop whichever
+    way the walk reached it."""
+    here = os.path.realpath(directory)
+    target = os.path.realpath(link)
+    return here == target or here.startswith(target.rstrip(os.sep) + os.sep)
 
 
 def _ignored(path: str, filters: Filters, *, is_dir: bool) -> bool:
@@ -171,4 +211,4 @@ def _ancestor_ignores(directory: str) -> tuple[gitignore.IgnoreFile, ...]:
 
 
 def _problem(code: str, path: str, message: str) -> Diagnostic:
-    return Diagnostic(code, message, display_path(path), 1, 1, 1, 1)
+    return Diagnostic(code, message, path, 1, 1, 1, 1)

@@ -10,21 +10,35 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class IgnoreFile:
     base: str  # the directory holding the .gitignore
-    # One alternation per file, patterns in reverse order so the first alternative that matches
-    # is the last pattern of the file; the group name tells whether it negates.
-    pattern: re.Pattern[str] | None
+    # Patterns without a slash match a name at any depth; the walk checks every directory on
+    # the way down, so they are matched against the entry's name alone (cheap), the others
+    # against its path from `base`. Each is one alternation in reverse file order, so the first
+    # alternative that matches is the file's last matching pattern; group names carry the line.
+    names: re.Pattern[str] | None
+    paths: re.Pattern[str] | None
 
     def match(self, path: str, is_dir: bool) -> bool | None:
-        """True: ignored, False: re-included by `!pattern`, None: no pattern matches."""
-        if self.pattern is None:
+        """True: ignored, False: re-included by `!pattern`, None: no pattern matches.
+
+        `path` is absolute; it is inside `base` whenever this file is in its chain of ignores.
+        """
+        if not path.startswith(self.base):
             return None
-        relative = os.path.relpath(path, self.base).replace(os.sep, "/")
-        if relative.startswith(".."):
-            return None
-        match = self.pattern.fullmatch(relative + ("/" if is_dir else ""))
-        if match is None:
-            return None
-        return match.lastgroup is not None and match.lastgroup.startswith("i")
+        slash = "/" if is_dir else ""
+        best: str | None = None
+        if self.names is not None:
+            found = self.names.fullmatch(path[path.rfind(os.sep) + 1 :] + slash)
+            best = found.lastgroup if found else None
+        if self.paths is not None:
+            relative = path[len(self.base) :].lstrip(os.sep).replace(os.sep, "/")
+            found = self.paths.fullmatch(relative + slash)
+            if found and (best is None or _line(found.lastgroup) > _line(best)):
+                best = found.lastgroup
+        return None if best is None else best.startswith("i")
+
+
+def _line(group: str | None) -> int:
+    return int(group[1:]) if group else -1
 
 
 def load(directory: str) -> IgnoreFile | None:
@@ -34,18 +48,21 @@ def load(directory: str) -> IgnoreFile | None:
             lines = handle.read().splitlines()
     except OSError:
         return None
-    parts = []
+    names, paths = [], []
     for number, raw in enumerate(lines):
-        regex = _translate(raw)
-        if regex is not None:
-            negated, body = regex
-            parts.append(f"(?P<{'n' if negated else 'i'}{number}>{body})")
-    if not parts:
-        return IgnoreFile(directory, None)
-    return IgnoreFile(directory, re.compile("|".join(reversed(parts))))
+        translated = _translate(raw)
+        if translated is not None:
+            negated, anchored, body = translated
+            (paths if anchored else names).append(f"(?P<{'n' if negated else 'i'}{number}>{body})")
+    return IgnoreFile(directory, _alternation(names), _alternation(paths))
 
 
-def _translate(raw: str) -> tuple[bool, str] | None:
+def _alternation(parts: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(reversed(parts))) if parts else None
+
+
+def _translate(raw: str) -> tuple[bool, bool, str] | None:
+    """(negated, anchored, regex) for one .gitignore line; None for blanks and comments."""
     line = raw.rstrip()
     if raw.endswith("\\ "):
         line = raw[:-2] + " "
@@ -59,12 +76,11 @@ def _translate(raw: str) -> tuple[bool, str] | None:
     if not line:
         return None
     anchored = "/" in line
-    line = line.lstrip("/")
-    body = _glob(line)
-    prefix = "" if anchored else "(?:.*/)?"
-    # A directory pattern matches the directory (given with a trailing slash) and all inside.
-    suffix = "/.*" if directory_only else "(?:/.*)?"
-    return negated, prefix + body + suffix
+    body = _glob(line.lstrip("/"))
+    if not anchored:
+        return negated, False, body + ("/" if directory_only else "/?")
+    # Anchored: the path itself, or (for a directory) everything below it.
+    return negated, True, body + ("/.*" if directory_only else "(?:/.*)?")
 
 
 def _glob(pattern: str) -> str:

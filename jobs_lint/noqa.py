@@ -21,6 +21,7 @@ _DIRECTIVE = re.compile(
     re.IGNORECASE,
 )
 _OUR_CODE = re.compile(r"JL[0-9]{3}")
+_JL_DIRECTIVE = re.compile(r"noqa:[^\n]*JL[0-9]", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -33,46 +34,71 @@ class Directive:
     blanket_used: bool = False
 
 
-def directives(source: Source) -> dict[int, Directive]:
-    """The `# noqa` comments of a file, by line (real comments only, not text in strings)."""
-    if "noqa" not in source.text and "NOQA" not in source.text:
+def directives(source: Source, tree: ast.Module | None = None, only: set[int] | None = None) -> dict[int, Directive]:
+    """The `# noqa` comments of a file by line (`only` some lines): real comments, not text
+    that looks like one inside a string."""
+    lines = [n for n in (only or range(1, len(source.lines) + 1)) if "noqa" in source.line(n).lower()]
+    if not lines:
         return {}
+    in_strings = _multiline_string_lines(tree) if tree is not None else set()
     found: dict[int, Directive] = {}
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source.text).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return {}
-    for token in tokens:
-        if token.type != tokenize.COMMENT:
+    for line in lines:
+        if line in in_strings:
             continue
-        match = _DIRECTIVE.search(token.string)
-        if match is None:
-            continue
-        line, col = token.start
-        codes = match.group("codes")
-        found[line] = Directive(
-            line=line,
-            col=col + match.start() + 1,
-            end_col=col + match.end() + 1,
-            codes=[c.upper() for c in re.split(r"[\s,]+", codes.strip())] if codes else None,
-        )
+        for token in _line_tokens(source.line(line)):
+            if token.type != tokenize.COMMENT:
+                continue
+            match = _DIRECTIVE.search(token.string)
+            if match is None:
+                continue
+            col = token.start[1]
+            codes = match.group("codes")
+            found[line] = Directive(
+                line=line,
+                col=col + match.start() + 1,
+                end_col=col + match.end() + 1,
+                codes=[c.upper() for c in re.split(r"[\s,]+", codes.strip())] if codes else None,
+            )
     return found
+
+
+def _line_tokens(line: str) -> list[tokenize.TokenInfo]:
+    """Tokens of one physical line; a line inside brackets still tokenizes up to its end."""
+    tokens = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            tokens.append(token)
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return tokens
+
+
+def _multiline_string_lines(tree: ast.Module) -> set[int]:
+    inside: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            end = node.end_lineno or node.lineno
+            if end > node.lineno:
+                inside.update(range(node.lineno + 1, end + 1))
+    return inside
 
 
 def apply_suppressions(
     source: Source, tree: ast.Module, diagnostics: list[Diagnostic], selected: frozenset[str]
 ) -> list[Diagnostic]:
-    table = directives(source)
-    if not diagnostics and not table:
+    check_unused = UNUSED_NOQA in selected and _JL_DIRECTIVE.search(source.text) is not None
+    if not diagnostics and not check_unused:
         return diagnostics
     covering = _StatementLines(tree)
-    kept = []
-    for diagnostic in diagnostics:
-        lines = covering.lines_for(diagnostic.line)
-        diagnostic = replace(diagnostic, noqa_lines=lines)
-        if not _suppressed(diagnostic, lines, table):
-            kept.append(diagnostic)
-    if UNUSED_NOQA in selected:
+    located = [replace(d, noqa_lines=covering.lines_for(d.line)) for d in diagnostics]
+    wanted = {line for d in located for line in d.noqa_lines}
+    if check_unused:
+        wanted.update(
+            source.text.count("\n", 0, match.start()) + 1 for match in _JL_DIRECTIVE.finditer(source.text)
+        )
+    table = directives(source, tree, wanted)
+    kept = [d for d in located if not _suppressed(d, d.noqa_lines, table)]
+    if check_unused:
         kept.extend(_unused(source, table, selected))
     return kept
 

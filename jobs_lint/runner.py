@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from jobs_lint.cache import Cache, Entry
 from jobs_lint.checker import UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
-from jobs_lint.discovery import discover, display_path
+from jobs_lint.discovery import Discovery, discover, display_path
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
@@ -29,7 +29,11 @@ from jobs_lint.settings import Settings
 from jobs_lint.source import Source
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration).
-FACT_NEEDLES = (b"celery", b"Celery", b"CELERY", b".task", b"shared_task", b"Task")
+FACT_NEEDLES = (
+    b"celery", b"Celery", b"CELERY", b"shared_task",
+    b".task(", b".task\n", b".task\r", b".task ",  # @app.task, not self.tasks or .task_id
+    b"Task)", b"Task,",  # class-based tasks and their bases
+)
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
 
@@ -46,22 +50,22 @@ class Run:
 class _Plan:
     """What workers need to know, sent to each once."""
 
-    rules: tuple[str, ...]
+    rules: tuple[str, ...]  # the selected rules that run as visitors
     selected: frozenset[str]
-    needles: tuple[bytes, ...]
     settings: Settings
+
+    def wanted_by(self, data: bytes) -> tuple[str, ...]:
+        return tuple(code for code in self.rules if RULES[code].wants(data))
 
 
 def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
     selected = settings.selected()
-    rules = tuple(sorted(selected))
-    needles = tuple(dict.fromkeys([*FACT_NEEDLES, *(n for code in rules for n in RULES[code].needles)]))
-    plan = _Plan(rules, selected, needles, settings)
+    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
 
     targets = discover(list(paths), settings.filters)
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
-    project_files = _project_files(paths, targets.files, settings)
-    absolute = {path: os.path.abspath(path) for path in project_files}
+    project = _project_files(paths, targets, settings)
+    project_files, absolute = project.files, project.absolute
 
     entries = _scan(project_files, absolute, plan, cache)
     index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
@@ -92,11 +96,11 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
 def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:
     """Check one file's (possibly fixed) text in this process, as the fixer needs."""
     selected = settings.selected()
-    plan = _Plan(tuple(sorted(selected)), selected, (), settings)
+    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
     return _check_source(path, os.path.abspath(path), Source(path, text), plan, index)
 
 
-def _project_files(paths: Sequence[str], targets: list[str], settings: Settings) -> list[str]:
+def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings) -> Discovery:
     """The files the index is built from: the whole project, so that cross-module facts hold
     even when only a few files are checked (as pre-commit does)."""
     root = os.path.abspath(settings.root)
@@ -104,8 +108,10 @@ def _project_files(paths: Sequence[str], targets: list[str], settings: Settings)
         absolute = os.path.abspath(path)
         if os.path.isdir(absolute) and (absolute == root or root.startswith(absolute + os.sep)):
             return targets
-    whole = discover([settings.root], replace(settings.filters, force_exclude=False)).files
-    return list(dict.fromkeys([*whole, *targets]))
+    whole = discover([settings.root], replace(settings.filters, force_exclude=False))
+    whole.files = list(dict.fromkeys([*whole.files, *targets.files]))
+    whole.absolute.update(targets.absolute)
+    return whole
 
 
 def _scan(files: list[str], absolute: dict[str, str], plan: _Plan, cache: Cache) -> dict[str, Entry]:
@@ -153,13 +159,24 @@ def _scan_worker(item: tuple[str, str, Entry | None]) -> tuple[str, Entry]:
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest:
         return path, replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    candidate = any(needle in data for needle in _plan.needles)
-    facts = _facts(path, absolute, data) if candidate and _has_fact_needle(data) else None
+    candidate = bool(_plan.wanted_by(data)) or not _is_text(data)
+    facts = None
+    if any(n in data for n in FACT_NEEDLES):
+        facts = _facts(path, absolute, data)
+        # Job code that does not parse is reported (JL001) by the check pass.
+        candidate = candidate or facts is None
     return path, Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts)
 
 
-def _has_fact_needle(data: bytes) -> bool:
-    return any(needle in data for needle in FACT_NEEDLES)
+def _is_text(data: bytes) -> bool:
+    """Cheap for the common case: ASCII is always text; anything else is decoded once."""
+    if data.isascii():
+        return b"\0" not in data
+    try:
+        decode("", data)
+    except UnreadableSource:
+        return False
+    return True
 
 
 def _facts(path: str, absolute: str, data: bytes) -> ModuleFacts | None:
@@ -188,8 +205,7 @@ def _check_worker(item: tuple[str, str]) -> tuple[str, list[Diagnostic]]:
         return path, [_problem(path, problem)]
     if b"jobs-lint: skip-file" in data:
         return path, []
-    rules = [code for code in _plan.rules if not RULES[code].needles or any(n in data for n in RULES[code].needles)]
-    return path, _check_source(path, absolute, source, replace(_plan, rules=tuple(rules)), _index)
+    return path, _check_source(path, absolute, source, replace(_plan, rules=_plan.wanted_by(data)), _index)
 
 
 def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: ProjectIndex) -> list[Diagnostic]:
@@ -199,7 +215,7 @@ def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: 
         return [_problem(path, problem)]
     module, is_package = _module_of(absolute)
     ignored = plan.settings.ignored_for(path)
-    rules: list[type[Rule]] = [RULES[code] for code in plan.rules if code not in ignored and _runs(RULES[code])]
+    rules: list[type[Rule]] = [RULES[code] for code in plan.rules if code not in ignored]
     try:
         found = check_source(source, tree, module, is_package, index, rules, plan.selected - ignored)
     except (RecursionError, MemoryError) as error:

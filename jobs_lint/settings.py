@@ -50,6 +50,11 @@ class Settings:
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """Apply command-line values (None means "not given")."""
         given = {key: value for key, value in overrides.items() if value is not None}
+        if "select" in given:
+            # A selection on the command line starts afresh, as in ruff: the file's
+            # extensions and ignores applied to the file's selection.
+            given.setdefault("ignore", ())
+            given.setdefault("extend_select", ())
         return _validated(replace(self, **given), source="command line")
 
     @property

@@ -9,7 +9,7 @@ from jobs_lint.rules.base import Case, EngineDiagnostic, Invalid, Rule, Valid
 
 __all__ = ["RULES", "Case", "EngineDiagnostic", "Invalid", "Rule", "Valid"]
 
-_INFRASTRUCTURE = {"base", "docs"}
+_INFRASTRUCTURE = {"base", "docs", "needles"}
 
 
 def _discover() -> dict[str, type[Rule]]:

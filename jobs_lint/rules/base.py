@@ -44,9 +44,9 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]  # kebab-case
     summary: ClassVar[str]  # one line, for listings and SARIF's shortDescription
-    # A file is only checked by this rule if it contains one of these byte strings. Keep them
-    # as specific as the rule allows: most files of a project never need parsing.
-    needles: ClassVar[tuple[bytes, ...]] = ()
+    # A file is checked by this rule only if, for every group, it contains one of the group's
+    # byte strings. Keep them as specific as the rule allows: most files never need parsing.
+    needles: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
     fix: ClassVar[Applicability | None] = None  # the kind of fix the rule can offer
     default: ClassVar[bool] = True  # enabled without being selected
     valid: ClassVar[tuple[Case, ...]] = ()
@@ -54,6 +54,11 @@ class Rule:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+
+    @classmethod
+    def wants(cls, data: bytes) -> bool:
+        """Whether a file with these bytes could hold a finding of this rule."""
+        return all(any(needle in data for needle in group) for group in cls.needles)
 
     def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> None:
         self.ctx.report(self.code, node, message, fix)

@@ -107,7 +107,7 @@ class UnusedNoqa(Rule):
     code = "JL010"
     name = "unused-noqa"
     summary = "A `# noqa` directive suppresses nothing"
-    needles = (b"JL", b"jl")
+    needles = ((b"noqa", b"NOQA"), (b"JL", b"jl"))
     fix = Applicability.SAFE
     invalid = (
         Invalid(

@@ -166,7 +166,7 @@ class ModuleModel:
         for binding in bindings:
             if isinstance(binding, ast.expr):
                 values.append(self.value_of(binding, owner, depth + 1))
-            elif isinstance(binding, (ast.For, ast.AsyncFor)):
+            elif isinstance(binding, (ast.For, ast.AsyncFor, ast.comprehension)):
                 values.append(self.element_value(binding.iter, owner, depth + 1))
             else:
                 values.append(None)

@@ -38,7 +38,7 @@ class PickleSerializer(Rule):
     code = "JL101"
     name = "pickle-serializer"
     summary = "Celery serializes or accepts pickle"
-    needles = (b"pickle", b"x-python-serialize")
+    needles = ((b"pickle", b"x-python-serialize"),)
     fix = Applicability.SAFE
 
     invalid = (
@@ -106,7 +106,7 @@ class PickleSerializer(Rule):
 
     def finish(self) -> None:
         for entry in self.ctx.model.celery.config:
-            if entry.key in SERIALIZER_SETTINGS and entry.value in PICKLE:
+            if entry.key in SERIALIZER_SETTINGS and isinstance(entry.value, str) and entry.value in PICKLE:
                 self._serializer(entry.node, f"`{entry.key}` is pickle")
             elif entry.key in CONTENT_SETTINGS and isinstance(entry.node, (ast.List, ast.Tuple, ast.Set)):
                 self._content(entry.key, entry.node)

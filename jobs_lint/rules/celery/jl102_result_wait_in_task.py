@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_names
 from jobs_lint.semantic.model import Kind
@@ -31,7 +32,11 @@ class ResultWaitInTask(Rule):
     code = "JL102"
     name = "result-wait-in-task"
     summary = "A task blocks on another task's result"
-    needles = (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result")
+    needles = (
+        (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result"),
+        needles.TASKS,
+        needles.RESULTS,
+    )
 
     invalid = (
         Invalid(

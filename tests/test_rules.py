@@ -1,0 +1,39 @@
+"""Every rule's inline examples: each invalid one is reported (and fixed as documented), no
+valid one is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import findings, fix_with, lint, write_case
+from jobs_lint.rules import RULES, Case, EngineDiagnostic
+
+CASES = [
+    pytest.param(code, kind, number, case, id=f"{code}-{kind}-{number}")
+    for code, rule in RULES.items()
+    for kind, cases in (("invalid", rule.invalid), ("valid", rule.valid))
+    for number, case in enumerate(cases)
+]
+
+
+@pytest.mark.parametrize(("code", "kind", "number", "case"), CASES)
+def test_example(code: str, kind: str, number: int, case: Case, tmp_path: Path) -> None:
+    main = write_case(case, tmp_path)
+    run = lint([main], tmp_path)
+    found = findings(run, main, code)
+    assert not findings(run, main, "JL005"), findings(run, main, "JL005")
+    if kind == "valid":
+        assert found == [], f"{code} reported a valid example:\n{case.code}\n{found}"
+        return
+    assert found, f"{code} missed an invalid example:\n{case.code}"
+    if case.fixed is not None:
+        assert fix_with(run, main, code, tmp_path) == case.fixed
+
+
+@pytest.mark.parametrize("code", [c for c, r in RULES.items() if not issubclass(r, EngineDiagnostic)])
+def test_fixable_rules_show_a_fix(code: str) -> None:
+    rule = RULES[code]
+    if rule.fix is not None:
+        assert any(case.fixed for case in rule.invalid), f"{code} has a fix but no example of it"

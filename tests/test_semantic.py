@@ -1,0 +1,168 @@
+"""The semantic layer: names resolved through imports, aliases and other modules."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from jobs_lint import gitignore
+from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.model import Kind, ModuleModel
+from jobs_lint.semantic.modules import module_name
+
+
+def model(code: str, module: str = "proj.tasks", others: dict[str, str] | None = None) -> ModuleModel:
+    facts = [
+        ModuleModel(ast.parse(text), f"{name}.py", name, False, ProjectIndex.collecting()).facts()
+        for name, text in (others or {}).items()
+    ]
+    tree = ast.parse(code)
+    facts.append(ModuleModel(tree, "x.py", module, False, ProjectIndex.collecting()).facts())
+    return ModuleModel(tree, "x.py", module, False, ProjectIndex(facts))
+
+
+def expr(m: ModuleModel, source: str) -> ast.expr:
+    return ast.parse(source, mode="eval").body
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "expected"),
+    [
+        ("from celery import chord as c", "c", "celery.chord"),
+        ("import celery.canvas", "celery.canvas.chain", "celery.chain"),
+        ("import celery.canvas as cv", "cv.group", "celery.group"),
+        ("from celery.app.base import Celery", "Celery", "celery.Celery"),
+        ("from celery import current_app as ca", "ca", "celery.current_app"),
+        ("from . import helpers", "helpers.run", "proj.helpers.run"),
+        ("from ..other import thing", "thing", "other.thing"),
+        ("import celery\nc = celery.chord", "c", "celery.chord"),
+        ("def f(): pass", "f", "proj.tasks.f"),
+        ("", "len", "len"),
+    ],
+)
+def test_qualified_names(code: str, name: str, expected: str) -> None:
+    m = model(code)
+    assert m.qualname(expr(m, name)) == expected
+
+
+def test_parameters_shadow_imports() -> None:
+    m = model("from celery import chain\ndef f(chain):\n    return chain\n")
+    function = m.tree.body[1]
+    assert m.qualname(ast.Name(id="chain"), m.scope_of(function)) is None
+
+
+def test_app_imported_from_another_module_through_a_reexport() -> None:
+    m = model(
+        "from proj import celery_app\n\n@celery_app.task\ndef add(x, y):\n    return x + y\n",
+        others={
+            "proj": "from .celery import app as celery_app\n",
+            "proj.celery": "from celery import Celery\napp = Celery('proj')\n",
+        },
+    )
+    assert m.is_app("proj.celery.app")
+    task = m.task_of(m.tree.body[1])
+    assert task is not None and task.name == "proj.tasks.add"
+    assert task.signature.params == ("x", "y")
+
+
+def test_values() -> None:
+    m = model(
+        "from celery import shared_task, chain\n\n@shared_task\ndef add(x, y):\n    return x + y\n"
+        "r = add.delay(1, 2)\nsig = add.si(1, 2)\nflow = add.s(1) | add.s(2)\nsent = chain(add.s(1, 2))()\n"
+    )
+    kinds = {name: m.value_of(ast.Name(id=name)) for name in ("r", "sig", "flow", "sent", "add")}
+    assert kinds["r"].kind is Kind.RESULT
+    assert kinds["sig"].kind is Kind.SIGNATURE and kinds["sig"].immutable
+    assert kinds["flow"].kind is Kind.CANVAS
+    assert kinds["sent"].kind is Kind.RESULT
+    assert kinds["add"].kind is Kind.TASK
+
+
+def test_class_based_tasks_and_inherited_options() -> None:
+    m = model(
+        "from proj.base import BaseTask\n\nclass Send(BaseTask):\n    name = 'mail.send'\n"
+        "    def run(self, to):\n        return to\n",
+        others={
+            "proj.base": "from celery import Task\n\nclass BaseTask(Task):\n    acks_late = True\n    max_retries = 3\n"
+        },
+    )
+    task = m.task_of(m.tree.body[1])
+    assert task is not None and task.is_class and task.name == "mail.send"
+    assert m.index.task_options(task) == {"acks_late": True, "max_retries": 3, "name": "mail.send"}
+
+
+def test_configuration_wherever_it_is_written() -> None:
+    m = model(
+        "from celery import Celery\n"
+        "app = Celery('p', broker='redis://', task_time_limit=60, **extra)\n"
+        "app.conf.update({'task_acks_late': True}, worker_prefetch_multiplier=1)\n"
+        "app.conf.task_soft_time_limit = 50\n"
+        "app.conf['result_expires'] = 3600\n"
+        "CELERY_ACCEPT_CONTENT = ['json']\n"
+        "CELERYD_PREFETCH_MULTIPLIER = 4\n"
+    )
+    entries = {(e.key, str(e.value)) for e in m.celery.config}
+    assert entries == {
+        ("broker_url", "redis://"),
+        ("task_time_limit", "60"),
+        ("task_acks_late", "True"),
+        ("worker_prefetch_multiplier", "1"),
+        ("task_soft_time_limit", "50"),
+        ("result_expires", "3600"),
+        ("accept_content", "['json']"),
+        ("worker_prefetch_multiplier", "4"),
+    }
+    assert m.index.config_opaque  # **extra could set anything
+
+
+def test_config_module_loaded_by_name() -> None:
+    m = model(
+        "from celery import Celery\napp = Celery('p')\napp.config_from_object('proj.celeryconf')\n",
+        others={"proj.celeryconf": "task_serializer = 'json'\ntask_time_limit = 30\n"},
+    )
+    assert m.index.setting("task_time_limit") == [30]
+
+
+def test_huey_tasks_are_not_celery_tasks() -> None:
+    m = model("from huey import RedisHuey\nhuey = RedisHuey()\n\n@huey.task()\ndef job():\n    pass\n")
+    assert m.task_of(m.tree.body[2]) is None
+
+
+def test_module_names(tmp_path: Path) -> None:
+    package = tmp_path / "src" / "proj" / "sub"
+    package.mkdir(parents=True)
+    for directory in (package.parent, package):
+        (directory / "__init__.py").write_text("")
+    (package / "tasks.py").write_text("")
+    assert module_name(str(package / "tasks.py")) == "proj.sub.tasks"
+    assert module_name(str(package / "__init__.py")) == "proj.sub"
+    assert module_name(str(tmp_path / "script.py")) == "script"
+
+
+@pytest.mark.parametrize(
+    ("path", "is_dir", "expected"),
+    [
+        ("a.pyc", False, True),
+        ("x/a.pyc", False, True),
+        ("build", True, True),
+        ("build", False, None),
+        ("top.py", False, True),
+        ("sub/top.py", False, None),
+        ("docs/x.py", False, True),
+        ("docs/keep.py", False, False),
+        ("a/gen/b.py", False, True),
+        ("gen/b.py", False, True),
+        ("secret", False, False),
+        ("ok.py", False, None),
+    ],
+)
+def test_gitignore_patterns(tmp_path: Path, path: str, is_dir: bool, expected: bool | None) -> None:
+    (tmp_path / ".gitignore").write_text(
+        "# comment\n*.pyc\nbuild/\n/top.py\ndocs/*.py\n!docs/keep.py\n**/gen/*.py\nsecret\n!secret\n"
+    )
+    ignore = gitignore.load(str(tmp_path))
+    assert ignore is not None
+    assert ignore.match(os.path.join(str(tmp_path), path), is_dir) is expected
