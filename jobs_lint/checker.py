@@ -99,9 +99,7 @@ class Context:
         end_line = getattr(node, "end_lineno", None) or line
         col = source.char_col(line, getattr(node, "col_offset", 0))
         end_col = source.char_col(end_line, getattr(node, "end_col_offset", None) or 0)
-        self.diagnostics.append(
-            Diagnostic(code, message, source.path, line, col, end_line, end_col, fix)
-        )
+        self.diagnostics.append(Diagnostic(code, message, source.path, line, col, end_line, end_col, fix))
 
     def enter(self, node: ast.AST) -> None:
         if isinstance(node, _COMPREHENSIONS):
@@ -147,11 +145,10 @@ def check_source(
         if instance.code not in failed:
             try:
                 instance.finish()
-            except Exception as error:  # a broken rule must not stop the run
-                failed[instance.code] = error
+            except Exception as problem:  # a broken rule must not stop the run
+                failed[instance.code] = problem
     diagnostics = [d for d in ctx.diagnostics if d.code not in failed]
-    for code, error in failed.items():
-        diagnostics.append(internal_error(source.path, code, error))
+    diagnostics += [internal_error(source.path, code, problem) for code, problem in failed.items()]
     return apply_suppressions(source, tree, diagnostics, selected)
 
 
@@ -211,7 +208,23 @@ def _walk(tree: ast.Module, ctx: Context, rules: list[Rule], failed: dict[str, B
 
 
 # Fields that hold names, flags or operator singletons, never code to visit.
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level", "id", "attr", "arg", "name", "module"})
+_LEAF_FIELDS = frozenset(
+    {
+        "ctx",
+        "op",
+        "ops",
+        "type_comment",
+        "kind",
+        "conversion",
+        "is_async",
+        "level",
+        "id",
+        "attr",
+        "arg",
+        "name",
+        "module",
+    }
+)
 _FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 _SCOPED = frozenset({*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS})
 
@@ -233,7 +246,9 @@ def _scoped_children(node: Any) -> list[Any]:
     return [first.iter, (_ENTER, node), *inner, *elements, (_EXIT, node)]
 
 
-def _handlers(rules: list[Rule]) -> tuple[dict[type, list[tuple[str, Handler]]], dict[type, list[tuple[str, Handler]]]]:
+def _handlers(
+    rules: list[Rule],
+) -> tuple[dict[type, list[tuple[str, Handler]]], dict[type, list[tuple[str, Handler]]]]:
     visits: dict[type, list[tuple[str, Handler]]] = defaultdict(list)
     leaves: dict[type, list[tuple[str, Handler]]] = defaultdict(list)
     for rule in rules:

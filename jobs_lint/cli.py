@@ -58,16 +58,33 @@ def check(
     per_file_ignores: Annotated[list[str] | None, typer.Option(help="PATTERN:CODES, repeatable")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Replace the default excluded paths (globs)")] = None,
     extend_exclude: Annotated[list[str] | None, typer.Option(help="More paths to exclude (globs)")] = None,
-    respect_gitignore: Annotated[bool | None, typer.Option("--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores")] = None,
-    force_exclude: Annotated[bool | None, typer.Option("--force-exclude/--no-force-exclude", help="Apply excludes to paths given explicitly too (for pre-commit)")] = None,
+    respect_gitignore: Annotated[
+        bool | None,
+        typer.Option("--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores"),
+    ] = None,
+    force_exclude: Annotated[
+        bool | None,
+        typer.Option(
+            "--force-exclude/--no-force-exclude",
+            help="Apply excludes to paths given explicitly too (for pre-commit)",
+        ),
+    ] = None,
     output_format: Annotated[str | None, typer.Option(help="text, concise, json, sarif, github or junit")] = None,
-    statistics: Annotated[bool, typer.Option("--statistics", help="Count findings per rule instead of listing them")] = False,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Count findings per rule instead of listing them")
+    ] = False,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings")] = False,
     fix: Annotated[bool | None, typer.Option("--fix/--no-fix", help="Apply safe fixes")] = None,
-    unsafe_fixes: Annotated[bool | None, typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Apply and show unsafe fixes too")] = None,
+    unsafe_fixes: Annotated[
+        bool | None, typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Apply and show unsafe fixes too")
+    ] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Show the fixes as a diff; change nothing")] = False,
-    show_fixes: Annotated[bool | None, typer.Option("--show-fixes/--no-show-fixes", help="List what --fix fixed")] = None,
-    add_noqa: Annotated[bool, typer.Option("--add-noqa", help="Suppress every current finding with a # noqa comment")] = False,
+    show_fixes: Annotated[
+        bool | None, typer.Option("--show-fixes/--no-show-fixes", help="List what --fix fixed")
+    ] = None,
+    add_noqa: Annotated[
+        bool, typer.Option("--add-noqa", help="Suppress every current finding with a # noqa comment")
+    ] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache")] = False,
     cache_dir: Annotated[str | None, typer.Option(help="Where to keep the cache [default: .jobs_lint_cache]")] = None,
     config: Annotated[str | None, typer.Option(help="A pyproject.toml (or TOML file) to read settings from")] = None,
@@ -160,7 +177,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version")
+    ] = False,
 ) -> None:
     """A fast linter for Celery, ARQ and Temporal code."""
 

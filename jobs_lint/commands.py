@@ -6,6 +6,7 @@ import difflib
 import os
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from jobs_lint import fixer, noqa, runner
 from jobs_lint.cache import Cache
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import Settings, load
 from jobs_lint.source import Source
 
@@ -67,8 +69,8 @@ def run_check(options: Options) -> int:
 def _open_cache(settings: Settings, enabled: bool) -> Cache:
     if not enabled:
         return Cache.disabled()
-    directory = settings.cache_dir or os.environ.get("JOBS_LINT_CACHE_DIR") or os.path.join(
-        settings.root, ".jobs_lint_cache"
+    directory = (
+        settings.cache_dir or os.environ.get("JOBS_LINT_CACHE_DIR") or os.path.join(settings.root, ".jobs_lint_cache")
     )
     return Cache.open(directory, settings.cache_key())
 
@@ -107,7 +109,7 @@ def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:
     for path, codes in by_path.items():
         lines.append(f"- {path}:")
         for code, count in codes:
-            lines.append(f"    {count} × {code} ({RULES[code].name})")
+            lines.append(f"    {count} x {code} ({RULES[code].name})")
     return "\n".join(lines) + "\n"
 
 
@@ -126,12 +128,7 @@ def _fix(
             continue
         absolute = result.sources.get(path, path)
         original = _read(absolute)
-        outcome = fixer.fix_text(
-            original,
-            found,
-            lambda text, path=path: runner.check_text(path, text, result.index, settings),
-            settings.unsafe_fixes,
-        )
+        outcome = fixer.fix_text(original, found, _rechecker(path, result.index, settings), settings.unsafe_fixes)
         remaining.extend(outcome.remaining)
         for code, count in outcome.fixed.items():
             fixed[(path, code)] += count
@@ -142,6 +139,10 @@ def _fix(
                 cache.forget(absolute)
     remaining.sort(key=lambda d: d.sort_key)
     return remaining, fixed, changed
+
+
+def _rechecker(path: str, index: ProjectIndex, settings: Settings) -> Callable[[str], list[Diagnostic]]:
+    return lambda text: runner.check_text(path, text, index, settings)
 
 
 def _print_diff(changed: dict[str, tuple[str, str]], count: int) -> int:

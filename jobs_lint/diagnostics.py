@@ -47,7 +47,7 @@ class Diagnostic:
     end_line: int
     end_col: int
     fix: Fix | None = None
-    # Lines on which a `# noqa` comment suppresses this diagnostic (its own line first).
+    # Lines on which a noqa comment suppresses this diagnostic (its own line first).
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
 
     @property

@@ -17,9 +17,30 @@ from jobs_lint import gitignore
 from jobs_lint.diagnostics import Diagnostic
 
 DEFAULT_EXCLUDES = (
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".jobs_lint_cache", ".mypy_cache",
-    ".nox", ".pants.d", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", "__pycache__",
-    "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules", "site-packages", "venv",
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".jobs_lint_cache",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".venv",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "venv",
 )
 
 
@@ -49,7 +70,9 @@ class Filters:
 
 
 @lru_cache(maxsize=16)
-def _compiled(patterns: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str] | None, re.Pattern[str] | None]:
+def _compiled(
+    patterns: tuple[str, ...],
+) -> tuple[frozenset[str], re.Pattern[str] | None, re.Pattern[str] | None]:
     """Plain names are a set lookup; globs become one regex for names, one for paths.
 
     A pattern with a `/` matches the path from the project root (and everything below it);
@@ -122,7 +145,9 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                 # Real directories before links, so a file is reported under its own path.
                 entries = sorted(scanner, key=lambda entry: (entry.is_symlink(), entry.name))
         except OSError as error:
-            found.problems.append(_problem("JL003", display or ".", f"Cannot read directory {display or '.'}: {error.strerror}"))
+            found.problems.append(
+                _problem("JL003", display or ".", f"Cannot read directory {display or '.'}: {error.strerror}")
+            )
             continue
         if filters.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
             own = gitignore.load(absolute)
@@ -145,7 +170,9 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                 try:
                     info = entry.stat()
                 except OSError as error:
-                    found.problems.append(_problem("JL003", entry_display, f"Cannot read {entry_display}: {error.strerror}"))
+                    found.problems.append(
+                        _problem("JL003", entry_display, f"Cannot read {entry_display}: {error.strerror}")
+                    )
                     continue
                 if entry.is_symlink() and _links_to_ancestor(absolute, entry_absolute):
                     link = entry.stat(follow_symlinks=False)
@@ -153,7 +180,11 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                         loops.add((link.st_dev, link.st_ino))
                         target = display_path(os.path.realpath(entry_absolute))
                         found.problems.append(
-                            _problem("JL004", entry_display, f"Directory loop: {entry_display} links back to {target}")
+                            _problem(
+                                "JL004",
+                                entry_display,
+                                f"Directory loop: {entry_display} links back to {target}",
+                            )
                         )
                     continue
                 subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
@@ -161,7 +192,9 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                 if chain and _match(chain, entry_absolute, is_dir=False):
                     continue
                 if entry.is_symlink() and not os.path.exists(entry_absolute):
-                    found.problems.append(_problem("JL003", entry_display, f"Cannot read {entry_display}: broken symbolic link"))
+                    found.problems.append(
+                        _problem("JL003", entry_display, f"Cannot read {entry_display}: broken symbolic link")
+                    )
                     continue
                 found.files.append(entry_display)
                 found.absolute[entry_display] = entry_absolute

@@ -92,7 +92,7 @@ def _start(source: Source, fix: Fix) -> int:
 
 
 def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
-    return any(start < other_end and other_start < end or start == other_start for other_start, other_end in taken)
+    return any((start < other_end and other_start < end) or start == other_start for other_start, other_end in taken)
 
 
 def _add_imports(text: str, imports: list[tuple[str, str | None]]) -> str:

@@ -48,7 +48,8 @@ def load(directory: str) -> IgnoreFile | None:
             lines = handle.read().splitlines()
     except OSError:
         return None
-    names, paths = [], []
+    names: list[str] = []
+    paths: list[str] = []
     for number, raw in enumerate(lines):
         translated = _translate(raw)
         if translated is not None:

@@ -29,7 +29,7 @@ class Directive:
     line: int
     col: int  # 1-based column of the `#`
     end_col: int  # end of the directive (the codes list)
-    codes: list[str] | None  # None: a blanket `# noqa`
+    codes: list[str] | None  # None: a blanket noqa comment
     used: set[str] = field(default_factory=set)
     blanket_used: bool = False
 
@@ -93,9 +93,7 @@ def apply_suppressions(
     located = [replace(d, noqa_lines=covering.lines_for(d.line)) for d in diagnostics]
     wanted = {line for d in located for line in d.noqa_lines}
     if check_unused:
-        wanted.update(
-            source.text.count("\n", 0, match.start()) + 1 for match in _JL_DIRECTIVE.finditer(source.text)
-        )
+        wanted.update(source.text.count("\n", 0, match.start()) + 1 for match in _JL_DIRECTIVE.finditer(source.text))
     table = directives(source, tree, wanted)
     kept = [d for d in located if not _suppressed(d, d.noqa_lines, table)]
     if check_unused:
@@ -162,7 +160,7 @@ def _removal(source: Source, directive: Directive, remaining: list[str]) -> Fix:
         return Fix("Remove unused codes", (Edit(line, col, line, end_col, f"# noqa: {', '.join(remaining)}"),))
     text = source.line(line)
     if text[end_col - 1 :].strip():
-        # `# noqa: JL101 because ...`: keep the explanation as a comment.
+        # `
         return Fix("Remove unused `noqa` directive", (Edit(line, col, line, end_col, "#"),))
     start = col
     while start > 1 and text[start - 2] in " \t":
@@ -181,8 +179,12 @@ class _StatementLines:
         body: list[ast.stmt] = self.tree.body
         while body:
             statement = next(
-                (s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)
-                 or _first_line(s) <= line <= (s.end_lineno or s.lineno)),
+                (
+                    s
+                    for s in body
+                    if s.lineno <= line <= (s.end_lineno or s.lineno)
+                    or _first_line(s) <= line <= (s.end_lineno or s.lineno)
+                ),
                 None,
             )
             if statement is None:

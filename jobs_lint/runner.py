@@ -30,9 +30,16 @@ from jobs_lint.source import Source
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration).
 FACT_NEEDLES = (
-    b"celery", b"Celery", b"CELERY", b"shared_task",
-    b".task(", b".task\n", b".task\r", b".task ",  # @app.task, not self.tasks or .task_id
-    b"Task)", b"Task,",  # class-based tasks and their bases
+    b"celery",
+    b"Celery",
+    b"CELERY",
+    b"shared_task",
+    b".task(",
+    b".task\n",
+    b".task\r",
+    b".task ",  # @app.task, not self.tasks or .task_id
+    b"Task)",
+    b"Task,",  # class-based tasks and their bases
 )
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
@@ -116,7 +123,7 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings)
 
 def _scan(files: list[str], absolute: dict[str, str], plan: _Plan, cache: Cache) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
-    pending = []
+    pending: list[tuple[str, str, Entry | None]] = []
     for path in files:
         try:
             stat = os.stat(absolute[path])

@@ -20,7 +20,7 @@ from jobs_lint.discovery import DEFAULT_EXCLUDES, Filters
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 OUTPUT_FORMATS = ("text", "concise", "json", "sarif", "github", "junit")
 
@@ -130,7 +130,8 @@ def _from_file(path: str, root: str) -> Settings:
 def _read_toml(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"Invalid TOML in {path}: {error}") from None
     except OSError as error:
@@ -138,7 +139,7 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 
 # The keys of [tool.jobs-lint] and the type each takes.
-_KEYS: dict[str, type] = {
+_KEYS: dict[str, type[Any]] = {
     "select": list,
     "extend-select": list,
     "ignore": list,
@@ -160,9 +161,7 @@ def _from_table(table: Mapping[str, Any], path: str, root: str) -> Settings:
     for key, value in table.items():
         expected = _KEYS.get(key)
         if expected is None:
-            raise ConfigError(
-                f"Unknown key `{key}` in [tool.jobs-lint] of {path}; known keys: {', '.join(_KEYS)}"
-            )
+            raise ConfigError(f"Unknown key `{key}` in [tool.jobs-lint] of {path}; known keys: {', '.join(_KEYS)}")
         if not isinstance(value, expected):
             raise ConfigError(f"`{key}` in {path} must be a {expected.__name__}, not {type(value).__name__}")
         attr = key.replace("-", "_")
@@ -182,9 +181,8 @@ def _validated(settings: Settings, source: str) -> Settings:
     from jobs_lint.rules import RULES
 
     if settings.output_format not in OUTPUT_FORMATS:
-        raise ConfigError(
-            f"Unknown output format `{settings.output_format}` ({source}); expected one of {', '.join(OUTPUT_FORMATS)}"
-        )
+        expected = ", ".join(OUTPUT_FORMATS)
+        raise ConfigError(f"Unknown output format `{settings.output_format}` ({source}); expected one of {expected}")
     selectors = [*(settings.select or ()), *settings.extend_select, *settings.ignore]
     for codes in settings.per_file_ignores.values():
         if isinstance(codes, str) or not all(isinstance(code, str) for code in codes):
@@ -218,4 +216,3 @@ def _enabled(code: str, default: bool, settings: Settings) -> bool:
                 if rank > best[0] or (rank == best[0] and not enable):
                     best = (rank, enable)
     return best[1]
-

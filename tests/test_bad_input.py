@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from helpers import findings, lint
+
 from jobs_lint.checker import check_source, parse
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.semantic.index import ProjectIndex
@@ -106,7 +106,13 @@ class _Exploding(Rule):
 def test_internal_error_is_reported_and_other_rules_go_on() -> None:
     source = Source("app.py", GOOD)
     found = check_source(
-        source, parse(source), "app", False, ProjectIndex(), [_Exploding, RULES["JL101"]], frozenset({"JL101"})
+        source,
+        parse(source),
+        "app",
+        False,
+        ProjectIndex(),
+        [_Exploding, RULES["JL101"]],
+        frozenset({"JL101"}),
     )
     assert [d.code for d in found] == ["JL101", "JL005"]
     assert found[1].message.startswith("Internal error in JL999: KeyError: 'boom' at visit_Call:")

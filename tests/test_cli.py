@@ -9,7 +9,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conftest import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -139,7 +138,7 @@ def test_fix_rewrites_and_reports_what_remains(jobs_lint, project: Path) -> None
     assert result.code == 1  # the two JL102 findings have no fix
     assert "Found 5 errors (3 fixed, 2 remaining)." in result.out
     assert "Fixed 3 errors:" in result.err
-    assert "1 × JL101 (pickle-serializer)" in result.err
+    assert "1 x JL101 (pickle-serializer)" in result.err
     assert 'result_serializer="json",' in (project / "proj" / "celery.py").read_text()
     assert 'CELERY_ACCEPT_CONTENT = ["json"]' in (project / "proj" / "settings.py").read_text()
     again = jobs_lint(".", "--select", "JL101", cwd=project)
@@ -248,7 +247,13 @@ def test_version_and_rule_docs(jobs_lint) -> None:
 
     assert jobs_lint("--version").out.strip() == f"jobs-lint {__version__}"
     docs = jobs_lint("rule", "JL101").out
-    for heading in ("# pickle-serializer (JL101)", "## What it does", "## Why is this bad?", "## Example", "## Use instead"):
+    for heading in (
+        "# pickle-serializer (JL101)",
+        "## What it does",
+        "## Why is this bad?",
+        "## Example",
+        "## Use instead",
+    ):
         assert heading in docs
     assert jobs_lint("rule", "pickle-serializer").out == docs
     listing = json.loads(jobs_lint("rules", "--output-format", "json").out)

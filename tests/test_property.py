@@ -67,7 +67,11 @@ expressions = st.recursive(
     st.one_of(names, calls, values.filter(lambda v: not v.startswith("**"))),
     lambda inner: st.one_of(
         st.builds(lambda a, b: f"{a} | {b}", inner, inner),
-        st.builds(lambda f, a: f"{f}({a})", st.sampled_from(["chain", "group", "chord", "signature", "AsyncResult"]), inner),
+        st.builds(
+            lambda f, a: f"{f}({a})",
+            st.sampled_from(["chain", "group", "chord", "signature", "AsyncResult"]),
+            inner,
+        ),
         st.builds(lambda a: f"[{a} for r in results]", inner),
         st.builds(lambda a: f"{a}()", inner),
     ),
@@ -78,7 +82,11 @@ statements = st.one_of(
     st.builds(lambda e: f"return {e}", expressions),
     st.builds(lambda e: f"for r in {e}:\n        r.get()", expressions),
     st.builds(lambda e: f"with allow_join_result():\n        {e}", expressions),
-    st.builds(lambda k, v: f"app.conf.update({k}={v})", st.sampled_from(["task_serializer", "accept_content"]), values),
+    st.builds(
+        lambda k, v: f"app.conf.update({k}={v})",
+        st.sampled_from(["task_serializer", "accept_content"]),
+        values,
+    ),
 )
 decorators = st.builds(
     lambda target, options: f"@{target}({options})" if options is not None else f"@{target}",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers import findings, fix_with, lint, write_case
+
 from jobs_lint.rules import RULES, Case, EngineDiagnostic
 
 CASES = [

@@ -19,12 +19,15 @@ def junit(report: Report) -> str:
         suite = ET.SubElement(root, "testsuite", name="jobs-lint", tests="1", failures="0", errors="0")
         ET.SubElement(suite, "testcase", name="No errors found", classname="jobs-lint")
     for path, found in by_file.items():
-        suite = ET.SubElement(
-            root, "testsuite", name=path, tests=str(len(found)), failures=str(len(found)), errors="0"
-        )
+        suite = ET.SubElement(root, "testsuite", name=path, tests=str(len(found)), failures=str(len(found)), errors="0")
         for d in found:
             case = ET.SubElement(
-                suite, "testcase", name=f"jobs-lint.{d.code}", classname=path, line=str(d.line), column=str(d.col)
+                suite,
+                "testcase",
+                name=f"jobs-lint.{d.code}",
+                classname=path,
+                line=str(d.line),
+                column=str(d.col),
             )
             failure = ET.SubElement(case, "failure", message=d.message)
             failure.text = f"line {d.line}, col {d.col}, {d.message}"

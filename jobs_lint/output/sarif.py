@@ -64,7 +64,12 @@ def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[
     line_text = source.line(d.line).strip() if source else ""
     key = hashlib.sha256(f"{d.code}:{uri}:{line_text}".encode()).hexdigest()[:32]
     seen[key] += 1
-    region = {"startLine": d.line, "startColumn": d.col, "endLine": d.end_line, "endColumn": max(d.end_col, d.col)}
+    region = {
+        "startLine": d.line,
+        "startColumn": d.col,
+        "endLine": d.end_line,
+        "endColumn": max(d.end_col, d.col),
+    }
     return {
         "ruleId": d.code,
         "ruleIndex": index.get(d.code, 0),

@@ -26,8 +26,7 @@ def concise(report: Report) -> str:
 
 def full(report: Report) -> str:
     blocks = [
-        "\n".join([header(report, diagnostic), *_snippet(report, diagnostic)])
-        for diagnostic in report.diagnostics
+        "\n".join([header(report, diagnostic), *_snippet(report, diagnostic)]) for diagnostic in report.diagnostics
     ]
     body = "\n\n".join(blocks)
     return _with_summary(report, body + "\n" if blocks and not report.quiet else body)

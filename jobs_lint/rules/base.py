@@ -32,11 +32,11 @@ class Case:
     fixed: str | None = None  # for an invalid case with a fix: the module after `--fix`
 
 
-def Valid(code: str, **kwargs: object) -> Case:  # noqa: N802 - reads like Fixit's examples
+def Valid(code: str, **kwargs: object) -> Case:
     return Case(code, **kwargs)  # type: ignore[arg-type]
 
 
-def Invalid(code: str, **kwargs: object) -> Case:  # noqa: N802
+def Invalid(code: str, **kwargs: object) -> Case:
     return Case(code, **kwargs)  # type: ignore[arg-type]
 
 

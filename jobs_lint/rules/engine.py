@@ -127,7 +127,5 @@ class UnusedNoqa(Rule):
         Valid("x = 1  # noqa\n"),
         Valid("x = 1  # noqa: E501\n"),
         Valid("text = '# noqa: JL101'\n"),
-        Valid(
-            "from celery import Celery\n\napp = Celery(  # noqa: JL101\n    task_serializer='pickle',\n)\n"
-        ),
+        Valid("from celery import Celery\n\napp = Celery(  # noqa: JL101\n    task_serializer='pickle',\n)\n"),
     )

@@ -4,6 +4,13 @@
 TASKS = (b"task", b"Task")
 # What produces a result or a canvas that can be waited on or composed.
 RESULTS = (
-    b"delay(", b"apply_async(", b"AsyncResult", b"GroupResult", b"send_task(",
-    b"chain", b"group", b"chord", b"allow_join_result",
+    b"delay(",
+    b"apply_async(",
+    b"AsyncResult",
+    b"GroupResult",
+    b"send_task(",
+    b"chain",
+    b"group",
+    b"chord",
+    b"allow_join_result",
 )

@@ -95,10 +95,7 @@ class CeleryModule:
     def task_defs(self) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, TaskInfo]]:
         found = []
         for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.ClassDef):
-                info = self._class_task(node, scope)
-            else:
-                info = self._function_task(node, scope)
+            info = self._class_task(node, scope) if isinstance(node, ast.ClassDef) else self._function_task(node, scope)
             if info is not None:
                 found.append((node, info))
         return found
@@ -111,13 +108,11 @@ class CeleryModule:
     def tasks_by_path(self) -> dict[str, TaskInfo]:
         return {info.qualname: info for _, info in self.task_defs}
 
-    def _function_task(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope
-    ) -> TaskInfo | None:
+    def _function_task(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> TaskInfo | None:
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            via = self._task_decorator(target, scope)
-            if via is False:
+            is_task, via = self._task_decorator(target, scope)
+            if not is_task:
                 continue
             options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
             path = self._path(node.name, scope)
@@ -133,21 +128,22 @@ class CeleryModule:
             )
         return None
 
-    def _task_decorator(self, target: ast.expr, scope: Scope) -> str | None | bool:
-        """The object a task decorator hangs on (None for `shared_task`); False if not one."""
+    def _task_decorator(self, target: ast.expr, scope: Scope) -> tuple[bool, str | None]:
+        """Whether `target` is a task decorator, and the object it hangs on (`app` of
+        `@app.task`; None for `@shared_task`)."""
         model = self.model
         if model.qualname(target, scope) == names.SHARED_TASK:
-            return None
+            return True, None
         if not (isinstance(target, ast.Attribute) and target.attr == "task"):
-            return False
+            return False, None
         owner = model.qualname(target.value, scope)
         if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
-            return False
+            return False, None
         if owner in self.apps or model.is_app(owner):
-            return owner
+            return True, owner
         if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
-            return False  # a module-level object of ours that is not an app
-        return owner if model.index.could_be_app(owner) else False
+            return False, None  # a module-level object of ours that is not an app
+        return model.index.could_be_app(owner), owner
 
     def _class_task(self, node: ast.ClassDef, scope: Scope) -> TaskInfo | None:
         run = next(
@@ -225,9 +221,7 @@ class CeleryModule:
     def config(self) -> list[ConfigEntry]:
         """Configuration this module certainly writes."""
         entries, maybe, _, _ = self._configuration
-        if self.model.module in self.model.index.config_modules or self.model.module.endswith(
-            "celeryconfig"
-        ):
+        if self.model.module in self.model.index.config_modules or self.model.module.endswith("celeryconfig"):
             return entries + maybe
         return entries
 
@@ -308,14 +302,14 @@ class _ConfigReader:
         for target, value, scope in self.model.scopes.item_assignments:
             self.assignment(target, value, scope)
         for name, bindings in self.model.module_scope.bindings.items():
-            value = bindings[-1]
-            if not isinstance(value, ast.expr):
+            bound = bindings[-1]
+            if not isinstance(bound, ast.expr):
                 continue
             key = names.setting_name(name, namespaced=True)
             if key is not None:
-                self.entries.append(ConfigEntry(key, literal(value), value))
+                self.entries.append(ConfigEntry(key, literal(bound), bound))
             elif names.setting_name(name, namespaced=False) is not None:
-                self.maybe.append(ConfigEntry(name, literal(value), value))
+                self.maybe.append(ConfigEntry(name, literal(bound), bound))
 
     def call(self, call: ast.Call, scope: Scope) -> None:
         model = self.model
@@ -330,9 +324,7 @@ class _ConfigReader:
             for arg in call.args:
                 self.mapping(arg)
             self.keywords(call.keywords, constructor=False)
-        elif func.attr in ("config_from_object", "config_from_envvar") and self._is_app(
-            func.value, scope
-        ):
+        elif func.attr in ("config_from_object", "config_from_envvar") and self._is_app(func.value, scope):
             self.source(call, scope)
 
     def keywords(self, keywords: list[ast.keyword], *, constructor: bool) -> None:
@@ -351,7 +343,7 @@ class _ConfigReader:
         if not isinstance(node, ast.Dict):
             self.opaque = True
             return
-        for key_node, value in zip(node.keys, node.values):
+        for key_node, value in zip(node.keys, node.values, strict=True):
             key = string_value(key_node)
             if key is None:
                 self.opaque = True
@@ -412,6 +404,22 @@ class _ConfigReader:
 
 # Keywords of `Celery(...)` that are not settings.
 _CONSTRUCTOR_ARGUMENTS = frozenset(
-    {"main", "loader", "amqp", "events", "log", "control", "set_as_current", "tasks", "include",
-     "changes", "config_source", "fixups", "task_cls", "autofinalize", "namespace", "strict_typing"}
+    {
+        "main",
+        "loader",
+        "amqp",
+        "events",
+        "log",
+        "control",
+        "set_as_current",
+        "tasks",
+        "include",
+        "changes",
+        "config_source",
+        "fixups",
+        "task_cls",
+        "autofinalize",
+        "namespace",
+        "strict_typing",
+    }
 )

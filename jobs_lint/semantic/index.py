@@ -58,9 +58,7 @@ class ProjectIndex:
 
     def digest(self) -> str:
         """Changes whenever a fact any module could depend on changes."""
-        payload = pickle.dumps(
-            [(name, _without_path(module)) for name, module in self.modules.items()], protocol=5
-        )
+        payload = pickle.dumps([(name, _without_path(module)) for name, module in self.modules.items()], protocol=5)
         return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
     # Names -----------------------------------------------------------------------------------

@@ -43,9 +43,7 @@ class Value:
 
 
 class ModuleModel:
-    def __init__(
-        self, tree: ast.Module, path: str, module: str, is_package: bool, index: ProjectIndex
-    ) -> None:
+    def __init__(self, tree: ast.Module, path: str, module: str, is_package: bool, index: ProjectIndex) -> None:
         self.tree = tree
         self.path = path
         self.module = module
@@ -64,7 +62,7 @@ class ModuleModel:
 
     def lookup(self, name: str, scope: Scope | None) -> tuple[list[Binding], Scope] | None:
         """The bindings of `name` seen from `scope` (None when it is a parameter or undefined)."""
-        current = scope or self.scopes.module
+        current: Scope | None = scope or self.scopes.module
         start = current
         while current is not None:
             if current.is_class and current is not start:
@@ -126,9 +124,7 @@ class ModuleModel:
             return None
         if isinstance(node, ast.Name):
             found = self.lookup(node.id, scope)
-            if found is not None and any(
-                not isinstance(binding, Imported | DefNode) for binding in found[0]
-            ):
+            if found is not None and any(not isinstance(binding, Imported | DefNode) for binding in found[0]):
                 return self._bindings_value(found[0], found[1], depth)
             return self._named_value(self.qualname(node, scope, depth))
         if isinstance(node, ast.Attribute):
@@ -154,10 +150,7 @@ class ModuleModel:
             if found is not None:
                 bindings, owner = found
                 return _common(
-                    [
-                        self.element_value(b, owner, depth + 1) if isinstance(b, ast.expr) else None
-                        for b in bindings
-                    ]
+                    [self.element_value(b, owner, depth + 1) if isinstance(b, ast.expr) else None for b in bindings]
                 )
         return None
 
@@ -201,9 +194,7 @@ class ModuleModel:
             return Value(Kind.RESULT)
         return None
 
-    def _method_value(
-        self, call: ast.Call, func: ast.Attribute, scope: Scope | None, depth: int
-    ) -> Value | None:
+    def _method_value(self, call: ast.Call, func: ast.Attribute, scope: Scope | None, depth: int) -> Value | None:
         attr = func.attr
         if attr in ("delay", "apply_async"):
             receiver = self.value_of(func.value, scope, depth + 1)
@@ -214,9 +205,7 @@ class ModuleModel:
         if attr in ("s", "si", "signature", "subtask"):
             receiver = self.value_of(func.value, scope, depth + 1)
             if receiver is not None and receiver.kind is Kind.TASK:
-                immutable = attr == "si" or any(
-                    kw.arg == "immutable" and _is_true(kw.value) for kw in call.keywords
-                )
+                immutable = attr == "si" or any(kw.arg == "immutable" and _is_true(kw.value) for kw in call.keywords)
                 return Value(Kind.SIGNATURE, task=receiver.task, immutable=immutable, node=call)
             return None
         if attr in ("set", "clone", "on_error", "link", "link_error", "replace"):

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from jobs_lint.semantic.modules import resolve_relative
 
 # `try: ... except* ...` (3.11+) binds names the same way as a plain try.
-_TRY: tuple[type[ast.stmt], ...] = tuple(
-    node for node in (ast.Try, getattr(ast, "TryStar", None)) if node is not None
-)
+_TRY: tuple[type[ast.stmt], ...] = tuple(node for node in (ast.Try, getattr(ast, "TryStar", None)) if node is not None)
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
@@ -57,9 +55,7 @@ class ScopeTable:
     # configuration is written.
     statement_calls: list[tuple[ast.Call, Scope]] = field(default_factory=list)
     # `x.attr = value` and `x[key] = value` (`app.conf.task_serializer = "json"`).
-    item_assignments: list[tuple[ast.Attribute | ast.Subscript, ast.expr, Scope]] = field(
-        default_factory=list
-    )
+    item_assignments: list[tuple[ast.Attribute | ast.Subscript, ast.expr, Scope]] = field(default_factory=list)
 
 
 def build_scopes(tree: ast.Module, module: str, is_package: bool) -> ScopeTable:
@@ -107,16 +103,14 @@ class _Collector:
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
                 self.target(stmt.target, stmt.value, scope)
-        elif isinstance(stmt, ast.AugAssign):
-            self.target(stmt.target, stmt, scope)
-        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        elif isinstance(stmt, (ast.AugAssign, ast.For, ast.AsyncFor)):
             self.target(stmt.target, stmt, scope)
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 if item.optional_vars is not None:
                     self.target(item.optional_vars, stmt, scope)
         elif isinstance(stmt, _TRY):
-            for handler in stmt.handlers:
+            for handler in getattr(stmt, "handlers", ()):
                 if handler.name:
                     scope.bind(handler.name, handler)
         elif isinstance(stmt, (ast.Global, ast.Nonlocal)):

@@ -36,7 +36,7 @@ def literal(node: ast.AST | None) -> Any:
         if any(key is None for key in node.keys):  # {**other}: some keys are invisible
             return UNKNOWN
         result: dict[Any, Any] = {}
-        for key, value in zip(node.keys, node.values):
+        for key, value in zip(node.keys, node.values, strict=True):
             key_value = literal(key)
             if key_value is UNKNOWN or isinstance(key_value, (list, dict)):
                 return UNKNOWN

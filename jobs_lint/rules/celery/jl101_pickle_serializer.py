@@ -63,7 +63,10 @@ class PickleSerializer(Rule):
             "from proj.celery import app\n\n"
             "app.conf.event_serializer = 'pickle'\n"
             "app.conf['accept_content'] = ('application/x-python-serialize',)\n",
-            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+            },
             path="proj/config.py",
         ),
         Invalid(
@@ -74,8 +77,11 @@ class PickleSerializer(Rule):
         Invalid(
             "from proj.tasks import render\n\n"
             "def schedule(report):\n    render.apply_async((report,), serializer='pickle')\n",
-            files={"proj/__init__.py": "", "proj/tasks.py": "from celery import shared_task\n\n"
-                   "@shared_task\ndef render(report):\n    return report\n"},
+            files={
+                "proj/__init__.py": "",
+                "proj/tasks.py": "from celery import shared_task\n\n"
+                "@shared_task\ndef render(report):\n    return report\n",
+            },
             path="proj/views.py",
         ),
         Invalid(
@@ -85,7 +91,8 @@ class PickleSerializer(Rule):
         ),
         Invalid(
             "from celery import Task\n\n"
-            "class Render(Task):\n    serializer = 'pickle'\n\n    def run(self, report):\n        return report\n"
+            "class Render(Task):\n    serializer = 'pickle'\n\n"
+            "    def run(self, report):\n        return report\n"
         ),
     )
     valid = (

@@ -66,7 +66,10 @@ class ResultWaitInTask(Rule):
             "@app.task\ndef follow(task_id):\n"
             "    with allow_join_result():\n"
             "        return AsyncResult(task_id).wait()\n",
-            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+            },
             path="proj/tasks.py",
         ),
         Invalid(
@@ -140,6 +143,5 @@ class ResultWaitInTask(Rule):
                     f"Task `{task.qualname.rpartition('.')[2]}` blocks on a result with "
                     f"`.{func.attr}()`: use a chain, a chord or `self.replace()`",
                 )
-        elif ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT:
-            if ctx.enclosing_task() is not None:
-                self.report(node, "`allow_join_result()` silences Celery's guard against a task waiting on results")
+        elif ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT and ctx.enclosing_task() is not None:
+            self.report(node, "`allow_join_result()` silences Celery's guard against a task waiting on results")
