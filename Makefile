@@ -19,6 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+docs: $(STAMP)
+	$(BIN)/python -m jobs_lint.rules.docs docs/rules.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check jobs_lint tests bench
 	$(BIN)/mypy

@@ -41,3 +41,32 @@ def _code_blocks(case: Case) -> list[str]:
         blocks.append(f"`{case.path}`:")
     blocks += ["```python", case.code.rstrip(), "```"]
     return blocks
+
+
+def catalogue() -> str:
+    """Every rule's docs in one page, with an index: `docs/rules.md` (`make docs`)."""
+    from jobs_lint.rules import RULES
+
+    lines = [
+        "# Rules",
+        "",
+        "Generated from the rules' docstrings and examples by `make docs`; do not edit by hand.",
+        "",
+        "| Code | Name | Fix | Default | Summary |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule in RULES.values():
+        fix = rule.fix.value if rule.fix else ""
+        anchor = f"{rule.name}-{rule.code.lower()}"
+        summary = rule.summary.replace("|", "\\|")
+        default = "yes" if rule.default else "no"
+        lines.append(f"| {rule.code} | [{rule.name}](#{anchor}) | {fix} | {default} | {summary} |")
+    body = "\n".join(render(rule).replace("# ", "## ", 1).replace("\n## ", "\n### ") for rule in RULES.values())
+    return "\n".join(lines) + "\n\n" + body
+
+
+if __name__ == "__main__":
+    import sys
+
+    with open(sys.argv[1], "w", encoding="utf-8") as handle:
+        handle.write(catalogue())
