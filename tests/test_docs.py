@@ -6,8 +6,8 @@ import inspect
 import re
 
 import pytest
-
 from conftest import ROOT
+
 from jobs_lint.rules import RULES, EngineDiagnostic
 from jobs_lint.rules.docs import catalogue
 
