@@ -1,0 +1,78 @@
+"""Calls that block the thread: fine in a sync worker, a stall for every job on an event loop.
+
+Shared by the rules for async jobs (ARQ job functions, Temporal `async def` activities) so they
+agree on what blocks and what to use instead.
+"""
+
+from __future__ import annotations
+
+# Canonical qualified name (or a prefix ending in ".") -> what to use instead.
+_BLOCKING = {
+    "time.sleep": "`await asyncio.sleep(...)`",
+    "requests.": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
+    "urllib.request.urlopen": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
+    "urllib3.": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
+    "httpx.get": "`httpx.AsyncClient`",
+    "httpx.post": "`httpx.AsyncClient`",
+    "httpx.put": "`httpx.AsyncClient`",
+    "httpx.patch": "`httpx.AsyncClient`",
+    "httpx.delete": "`httpx.AsyncClient`",
+    "httpx.head": "`httpx.AsyncClient`",
+    "httpx.request": "`httpx.AsyncClient`",
+    "httpx.stream": "`httpx.AsyncClient`",
+    "httpx.Client": "`httpx.AsyncClient`",
+    "subprocess.run": "`asyncio.create_subprocess_exec(...)`",
+    "subprocess.call": "`asyncio.create_subprocess_exec(...)`",
+    "subprocess.check_call": "`asyncio.create_subprocess_exec(...)`",
+    "subprocess.check_output": "`asyncio.create_subprocess_exec(...)`",
+    "subprocess.getoutput": "`asyncio.create_subprocess_exec(...)`",
+    "subprocess.getstatusoutput": "`asyncio.create_subprocess_exec(...)`",
+    "os.system": "`asyncio.create_subprocess_shell(...)`",
+    "os.popen": "`asyncio.create_subprocess_shell(...)`",
+    "open": "`asyncio.to_thread(...)` around the file I/O, or `aiofiles`",
+    "io.open": "`asyncio.to_thread(...)` around the file I/O, or `aiofiles`",
+    "pathlib.Path.read_text": "`asyncio.to_thread(...)`",
+    "pathlib.Path.read_bytes": "`asyncio.to_thread(...)`",
+    "pathlib.Path.write_text": "`asyncio.to_thread(...)`",
+    "pathlib.Path.write_bytes": "`asyncio.to_thread(...)`",
+    "shutil.copy": "`asyncio.to_thread(...)`",
+    "shutil.copyfile": "`asyncio.to_thread(...)`",
+    "shutil.copytree": "`asyncio.to_thread(...)`",
+    "shutil.rmtree": "`asyncio.to_thread(...)`",
+    "shutil.move": "`asyncio.to_thread(...)`",
+    "socket.create_connection": "`asyncio.open_connection(...)`",
+    "socket.socket": "`asyncio.open_connection(...)`",
+    "fcntl.flock": "an asyncio lock, or `asyncio.to_thread(...)`",
+    "fcntl.lockf": "an asyncio lock, or `asyncio.to_thread(...)`",
+    "filelock.": "an asyncio lock, or `asyncio.to_thread(...)`",
+    "psycopg2.": "an async driver (`asyncpg`, `psycopg` async connections)",
+    "psycopg.connect": "`psycopg.AsyncConnection.connect(...)`",
+    "pymysql.": "an async driver (`aiomysql`, `asyncmy`)",
+    "MySQLdb.": "an async driver (`aiomysql`, `asyncmy`)",
+    "sqlite3.connect": "`aiosqlite`",
+    "redis.Redis": "`redis.asyncio.Redis`",
+    "redis.StrictRedis": "`redis.asyncio.Redis`",
+    "redis.from_url": "`redis.asyncio.from_url(...)`",
+    "pymongo.MongoClient": "`motor` or `pymongo.AsyncMongoClient`",
+    "boto3.": "`aioboto3`, or `asyncio.to_thread(...)`",
+    "smtplib.SMTP": "`aiosmtplib`",
+    "smtplib.SMTP_SSL": "`aiosmtplib`",
+    "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
+    "sqlalchemy.create_engine": "`sqlalchemy.ext.asyncio.create_async_engine(...)`",
+    "sqlalchemy.orm.Session": "`sqlalchemy.ext.asyncio.AsyncSession`",
+}
+# Prefixes under a blocking package that are async and fine.
+_ASYNC_EXCEPTIONS = ("redis.asyncio.", "psycopg.AsyncConnection", "httpx.AsyncClient")
+
+
+def blocking_call(qualname: str | None) -> str | None:
+    """For a call's canonical qualified name, what to use instead if it blocks; else None."""
+    if not qualname or qualname.startswith(_ASYNC_EXCEPTIONS):
+        return None
+    found = _BLOCKING.get(qualname)
+    if found is not None:
+        return found
+    for prefix, instead in _BLOCKING.items():
+        if prefix.endswith(".") and qualname.startswith(prefix):
+            return instead
+    return None
