@@ -12,9 +12,11 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 from jobs_lint import __version__
 from jobs_lint.diagnostics import Diagnostic
+from jobs_lint.discovery import Walk
 from jobs_lint.semantic.facts import ModuleFacts
 
 
@@ -30,9 +32,13 @@ class Entry:
 
 
 class Cache:
-    def __init__(self, path: str | None, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(
+        self, path: str | None, entries: dict[str, Entry] | None = None, walks: dict[Any, Walk] | None = None
+    ) -> None:
         self.path = path
         self.entries: dict[str, Entry] = entries or {}
+        # Directory walks, reused while no directory or .gitignore they read has changed.
+        self.walks: dict[Any, Walk] | None = walks if path is not None else None
         self.dirty = False
 
     @classmethod
@@ -44,12 +50,10 @@ class Cache:
         path = os.path.join(directory, __version__, f"{key}.pickle")
         try:
             with open(path, "rb") as handle:
-                entries = pickle.load(handle)
-            if not isinstance(entries, dict):
-                entries = {}
+                entries, walks = pickle.load(handle)
         except Exception:  # missing, truncated or from an incompatible version: start afresh
-            entries = {}
-        return cls(path, entries)
+            entries, walks = {}, {}
+        return cls(path, entries, walks)
 
     def get(self, path: str, mtime_ns: int, size: int) -> Entry | None:
         entry = self.entries.get(path)
@@ -79,7 +83,7 @@ class Cache:
                     handle.write("# Created by jobs-lint\n*\n")
             fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.entries, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((self.entries, self.walks), handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(temporary, self.path)
         except OSError:
             return

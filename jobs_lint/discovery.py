@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from jobs_lint import gitignore
 from jobs_lint.diagnostics import Diagnostic
@@ -49,6 +50,7 @@ class Discovery:
     files: list[str] = field(default_factory=list)  # as displayed: relative to the cwd if inside
     absolute: dict[str, str] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
+    walked: bool = False  # a directory had to be listed (the remembered walk was stale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,24 @@ def display_path(path: str) -> str:
     return path
 
 
-def discover(paths: list[str], filters: Filters) -> Discovery:
+@dataclass(slots=True)
+class Walk:
+    """What walking one directory found, and the state it depended on: the modification times
+    of every directory walked and every .gitignore read. While none changed, a directory's
+    listing is the same, so a warm run re-stats directories instead of listing them."""
+
+    stamps: list[tuple[str, int]]
+    found: Discovery
+
+    def still_valid(self) -> bool:
+        try:
+            return all(os.stat(path).st_mtime_ns == mtime for path, mtime in self.stamps)
+        except OSError:
+            return False
+
+
+def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None = None) -> Discovery:
+    """The files under `paths`. `walks` (kept in the cache between runs) remembers walks."""
     found = Discovery()
     seen_dirs: set[tuple[int, int]] = set()
     for given in paths:
@@ -105,7 +124,17 @@ def discover(paths: list[str], filters: Filters) -> Discovery:
         if os.path.isdir(path):
             if filters.force_exclude and path != "." and filters.excluded(os.path.abspath(path)):
                 continue
-            _walk(path, filters, found, seen_dirs)
+            key = (os.getcwd(), os.path.abspath(path), filters)
+            walk = walks.get(key) if walks is not None else None
+            if walk is None or not walk.still_valid():
+                walk = Walk([], Discovery())
+                _walk(path, filters, walk, seen_dirs)
+                found.walked = True
+                if walks is not None:
+                    walks[key] = walk
+            found.files.extend(walk.found.files)
+            found.absolute.update(walk.found.absolute)
+            found.problems.extend(walk.found.problems)
         elif os.path.isfile(path):
             if filters.force_exclude and (
                 filters.excluded(os.path.abspath(path)) or _ignored(path, filters, is_dir=False)
@@ -121,17 +150,19 @@ def discover(paths: list[str], filters: Filters) -> Discovery:
     return found
 
 
-def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int]]) -> None:
-    """Depth-first. Paths are built by joining strings, not recomputed, since
-    this runs for every file of the tree on every run, cached or not."""
+def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) -> None:
+    """Depth-first. Paths are built by joining strings, not recomputed, since this runs for
+    every file of the tree."""
+    found, stamps = walk.found, walk.stamps
     absolute_top = os.path.abspath(top)
     display_top = display_path(top)
-    chain = _ancestor_ignores(absolute_top) if filters.respect_gitignore else ()
+    chain = _ancestor_ignores(absolute_top, stamps) if filters.respect_gitignore else ()
     try:
         stat = os.stat(top)
     except OSError as error:
         found.problems.append(_problem("JL003", top, f"Cannot read {top}: {error.strerror}"))
         return
+    stamps.append((absolute_top, stat.st_mtime_ns))
     loops: set[tuple[int, int]] = set()
     stack = [("" if display_top == "." else display_top, absolute_top, chain, (stat.st_dev, stat.st_ino))]
     excluded = filters.excluded
@@ -150,7 +181,7 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
             )
             continue
         if filters.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
-            own = gitignore.load(absolute)
+            own = _load_ignore(absolute, stamps)
             if own is not None:
                 chain = (*chain, own)
         subdirectories = []
@@ -188,6 +219,7 @@ def _walk(top: str, filters: Filters, found: Discovery, seen: set[tuple[int, int
                         )
                     continue
                 subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
+                stamps.append((entry_absolute, info.st_mtime_ns))
             elif name.endswith(".py"):
                 if chain and _match(chain, entry_absolute, is_dir=False):
                     continue
@@ -227,14 +259,24 @@ def _match(chain: tuple[gitignore.IgnoreFile, ...], path: str, *, is_dir: bool) 
     return False
 
 
-def _ancestor_ignores(directory: str) -> tuple[gitignore.IgnoreFile, ...]:
+def _load_ignore(directory: str, stamps: list[tuple[str, int]] | None) -> gitignore.IgnoreFile | None:
+    ignore = gitignore.load(directory)
+    if ignore is not None and stamps is not None:
+        path = os.path.join(directory, ".gitignore")
+        stamps.append((path, os.stat(path).st_mtime_ns))
+    return ignore
+
+
+def _ancestor_ignores(directory: str, stamps: list[tuple[str, int]] | None = None) -> tuple[gitignore.IgnoreFile, ...]:
     """The .gitignore files above `directory`, up to the repository root."""
     chain: list[gitignore.IgnoreFile] = []
     if os.path.isdir(os.path.join(directory, ".git")):
         return ()
     current = os.path.dirname(directory)
     while True:
-        ignore = gitignore.load(current)
+        if stamps is not None:
+            stamps.append((current, os.stat(current).st_mtime_ns))  # a .gitignore appearing here
+        ignore = _load_ignore(current, stamps)
         if ignore is not None:
             chain.append(ignore)
         if os.path.isdir(os.path.join(current, ".git")) or os.path.dirname(current) == current:

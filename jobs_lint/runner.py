@@ -69,9 +69,10 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
     selected = settings.selected()
     plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
 
-    targets = discover(list(paths), settings.filters)
+    targets = discover(list(paths), settings.filters, cache.walks)
+    cache.dirty |= targets.walked
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
-    project = _project_files(paths, targets, settings)
+    project = _project_files(paths, targets, settings, cache)
     project_files, absolute = project.files, project.absolute
 
     entries = _scan(project_files, absolute, plan, cache)
@@ -107,7 +108,7 @@ def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) ->
     return _check_source(path, os.path.abspath(path), Source(path, text), plan, index)
 
 
-def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings) -> Discovery:
+def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings, cache: Cache) -> Discovery:
     """The files the index is built from: the whole project, so that cross-module facts hold
     even when only a few files are checked (as pre-commit does)."""
     root = os.path.abspath(settings.root)
@@ -115,7 +116,8 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings)
         absolute = os.path.abspath(path)
         if os.path.isdir(absolute) and (absolute == root or root.startswith(absolute + os.sep)):
             return targets
-    whole = discover([settings.root], replace(settings.filters, force_exclude=False))
+    whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks)
+    cache.dirty |= whole.walked
     whole.files = list(dict.fromkeys([*whole.files, *targets.files]))
     whole.absolute.update(targets.absolute)
     return whole

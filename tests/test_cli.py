@@ -299,3 +299,17 @@ def test_pre_commit_hooks_are_declared() -> None:
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "- id: jobs-lint\n" in text and "- id: jobs-lint-fix\n" in text
     assert "entry: jobs-lint check --force-exclude" in text
+
+
+def test_cached_walks_see_new_files_and_new_ignores(jobs_lint, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    (deep / "ok.py").write_text("x = 1\n")
+    assert jobs_lint(".", cwd=tmp_path).code == 0
+    (deep / "new.py").write_text("from celery import Celery\napp = Celery(task_serializer='pickle')\n")
+    assert "a/b/new.py:2:30: JL101" in jobs_lint(".", "--output-format", "concise", cwd=tmp_path).out
+    (tmp_path / "a" / ".gitignore").write_text("new.py\n")
+    assert jobs_lint(".", cwd=tmp_path).code == 0
+    (tmp_path / "a" / ".gitignore").write_text("# nothing ignored\n")
+    assert jobs_lint(".", cwd=tmp_path).code == 1
