@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import sys
 import tokenize
 import traceback
 import warnings
@@ -51,7 +52,8 @@ def parse(source: Source) -> ast.Module:
     except SyntaxError as error:
         line = error.lineno or 1
         col = error.offset or 1
-        raise UnreadableSource("JL001", f"Syntax error: {error.msg}", line, col) from None
+        version = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+        raise UnreadableSource("JL001", f"Syntax error ({version}): {error.msg}", line, col) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise UnreadableSource("JL001", f"Cannot parse file: {_one_line(error)}") from None
 

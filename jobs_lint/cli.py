@@ -195,6 +195,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = stop.exit_code
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:
+        # The reader (`| head`) left: stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
     except Exception as error:
         code = _report_error(error)
     sys.exit(code if isinstance(code, int) else 0)

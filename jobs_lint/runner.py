@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -263,5 +265,10 @@ def _parallel(worker: Callable[[T], R], items: Iterable[T], init: tuple[Any, ...
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     processes = min(os.cpu_count() or 1, max(1, len(items) // _PARALLEL_THRESHOLD))
     chunk = max(1, len(items) // (processes * 8))
-    with context.Pool(processes, initializer=_init_worker, initargs=init) as pool:
-        return pool.map(worker, items, chunksize=chunk)
+    try:
+        with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=init) as pool:
+            return list(pool.map(worker, items, chunksize=chunk))
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): finish in this process rather than hang or stop.
+        _init_worker(*init)
+        return [worker(item) for item in items]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,8 @@ def test_syntax_error(jobs_lint, tmp_path: Path) -> None:
     (tmp_path / "good.py").write_text(GOOD)
     result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
     assert result.code == 1
-    assert "broken.py:4:12: JL001 Syntax error: invalid syntax" in result.out
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert f"broken.py:4:12: JL001 Syntax error (Python {version}): invalid syntax" in result.out
     assert "good.py:3:38: JL101" in result.out
 
 
