@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint format bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m jobs_lint.rules.docs docs/rules.md
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix -q jobs_lint tests bench
+	$(BIN)/ruff format -q jobs_lint tests bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check jobs_lint tests bench
