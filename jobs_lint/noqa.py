@@ -31,7 +31,6 @@ class Directive:
     end_col: int  # end of the directive (the codes list)
     codes: list[str] | None  # None: a blanket noqa comment
     used: set[str] = field(default_factory=set)
-    blanket_used: bool = False
 
 
 def directives(source: Source, tree: ast.Module | None = None, only: set[int] | None = None) -> dict[int, Directive]:
@@ -109,7 +108,6 @@ def _suppressed(diagnostic: Diagnostic, lines: tuple[int, ...], table: dict[int,
         if directive is None:
             continue
         if directive.codes is None:
-            directive.blanket_used = True
             return True
         if diagnostic.code in directive.codes:
             directive.used.add(diagnostic.code)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from jobs_lint.cache import Cache, Entry
-from jobs_lint.checker import UnreadableSource, check_source, decode, parse
+from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.discovery import Discovery, discover, display_path
 from jobs_lint.rules import RULES, Rule
@@ -214,7 +214,7 @@ def _check_worker(item: tuple[str, str]) -> tuple[str, list[Diagnostic]]:
         return path, [Diagnostic("JL003", f"Cannot read {path}: {error.strerror}", path, 1, 1, 1, 1)]
     except UnreadableSource as problem:
         return path, [_problem(path, problem)]
-    if b"jobs-lint: skip-file" in data:
+    if SKIP_FILE in data:
         return path, []
     return path, _check_source(path, absolute, source, replace(_plan, rules=_plan.wanted_by(data)), _index)
 

@@ -15,7 +15,6 @@ from jobs_lint.semantic.modules import resolve_relative
 # `try: ... except* ...` (3.11+) binds names the same way as a plain try.
 _TRY: tuple[type[ast.stmt], ...] = tuple(node for node in (ast.Try, getattr(ast, "TryStar", None)) if node is not None)
 
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
