@@ -1,10 +1,13 @@
-"""jobs-lint's speed on a tree, next to ruff's, in one run.
+"""jobs-lint's speed on a tree, next to its peers', in one run.
 
-    python bench/lint.py TREE [--repeat 3]
+    python bench/lint.py TREE [--repeat 3] [--skip-slow]
 
 Prints wall time, files/s and peak memory for: jobs-lint cold (empty cache), warm (nothing
-changed), one changed file (the pre-commit case), and ruff with its pickle rules on the same
-tree, with each one's ratio to jobs-lint cold. `bench/peers.py` adds bandit and Fixit.
+changed), one changed file (the pre-commit case); ruff with its pickle rules; bandit with its
+pickle tests; Fixit with the same check as JL101's simplest case (`bench/peers/fixit_pickle.py`),
+each with its ratio to jobs-lint cold. bandit and Fixit run once each (Fixit takes minutes on a
+large tree), in their own environments under `bench/.envs` (Fixit 2.2 pins click<8.2, which
+cannot live beside Celery 5.7); `--skip-slow` leaves them out.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+HERE = Path(__file__).resolve().parent
+PEER_PACKAGES = {"bandit": "bandit==1.9.4", "fixit": "fixit==2.2.1"}
 
 
 @dataclass
@@ -76,10 +81,22 @@ def small_job_file(files: list[Path]) -> Path:
     return min(candidates)[1] if candidates else files[0]
 
 
+def peer_env(name: str) -> Path:
+    """A virtual environment with one peer linter in it, made once with uv."""
+    env = HERE / ".envs" / name
+    if not (env / "bin" / name).exists():
+        uv = shutil.which("uv", path=str(BIN)) or "uv"
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(env)], check=True)
+        python = str(env / "bin" / "python")
+        subprocess.run([uv, "pip", "install", "-q", "--python", python, PEER_PACKAGES[name]], check=True)
+    return env / "bin"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tree", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-slow", action="store_true", help="leave out bandit and Fixit")
     args = parser.parse_args()
     tree = args.tree.resolve()
     files = python_files(tree)
@@ -111,6 +128,12 @@ def main() -> None:
     if ruff:
         command = [ruff, "check", "--no-cache", "--exit-zero", "--preview", "--select", "S301,S403", "--quiet", "."]
         results.append(Measure("ruff (pickle rules)", *best_of(args.repeat, lambda: timed(command, tree)), count))
+    if not args.skip_slow:
+        bandit = [str(peer_env("bandit") / "bandit"), "-q", "-r", "-t", "B301,B403", "-f", "txt", "."]
+        results.append(Measure("bandit (pickle tests)", *timed(bandit, tree), count))
+        fixit = [str(peer_env("fixit") / "fixit"), "--rules", "fixit_pickle", "lint", "."]
+        os.environ["PYTHONPATH"] = str(HERE / "peers")
+        results.append(Measure("Fixit (one libcst rule)", *timed(fixit, tree), count))
     shutil.rmtree(cache, ignore_errors=True)
 
     base = results[0].seconds
