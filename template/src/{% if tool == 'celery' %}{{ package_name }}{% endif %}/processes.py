@@ -1,0 +1,29 @@
+"""Child processes that are always cleaned up: own process group, SIGTERM, then SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+
+
+def start(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start `python <args>` in its own process group, so stopping it stops its children too."""
+    return subprocess.Popen([sys.executable, *args], env=dict(env), start_new_session=True)
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM the group (a worker's soft shutdown), SIGKILL it if it outlives `timeout`."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # pool children that outlived their parent
+    except ProcessLookupError:
+        pass
+    process.wait()
