@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 
 
 def start(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
@@ -18,12 +19,8 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     """SIGTERM the group (a worker's soft shutdown), SIGKILL it if it outlives `timeout`."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with suppress(subprocess.TimeoutExpired):
             process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # pool children that outlived their parent
-    except ProcessLookupError:
-        pass
     process.wait()
