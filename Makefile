@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/jobs-lint --exit-zero examples/
+	$(BIN)/python scripts/demo_service.py
 
 test: $(STAMP)
 	$(BIN)/pytest

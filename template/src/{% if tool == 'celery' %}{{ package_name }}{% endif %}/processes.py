@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from typing import IO
 
 
-def start(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def start(args: Sequence[str], env: Mapping[str, str], output: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     """Start `python <args>` in its own process group, so stopping it stops its children too."""
-    return subprocess.Popen([sys.executable, *args], env=dict(env), start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, *args], env=dict(env), start_new_session=True, stdout=output, stderr=output
+    )
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
