@@ -31,7 +31,12 @@ GIT_ENV = {
 
 def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True, check=True
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 
@@ -55,7 +60,9 @@ def tagged_copy(destination: Path) -> Path:
 def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DirtyLocalWarning)
-        run_copy(str(template), destination, data=dict(answers), defaults=True, quiet=True, unsafe=False)
+        run_copy(
+            str(template), destination, data=dict(answers), defaults=True, quiet=True, unsafe=False
+        )
     return destination
 
 
@@ -70,21 +77,39 @@ def uv() -> str:
 def build_venv(project: Path) -> Path:
     """The project's own virtualenv from its own pyproject (uv's cache is shared between them)."""
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")], check=True, env=env)
+    subprocess.run(
+        [uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")],
+        check=True,
+        env=env,
+    )
     python = project / ".venv" / "bin" / "python"
-    subprocess.run([uv(), "pip", "install", "-q", "--python", str(python), "-e", ".[dev]"], cwd=project, check=True, env=env)
+    subprocess.run(
+        [uv(), "pip", "install", "-q", "--python", str(python), "-e", ".[dev]"],
+        cwd=project,
+        check=True,
+        env=env,
+    )
     return project / ".venv" / "bin"
 
 
-def run(project: Path, *command: str, env: Mapping[str, str] | None = None, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    project: Path, *command: str, env: Mapping[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        list(command), cwd=project, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+        list(command),
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def has_jobs_lint(bin_dir: Path) -> bool:
     """jobs-lint's command line, once it exists in the installed jobs-lint package."""
-    probe = subprocess.run([str(bin_dir / "python"), "-c", "import jobs_lint.cli"], capture_output=True)
+    probe = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import jobs_lint.cli"], capture_output=True
+    )
     return probe.returncode == 0 and (bin_dir / "jobs-lint").exists()
 
 
