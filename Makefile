@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 demo: $(STAMP)
-	$(BIN)/jobs-lint --exit-zero examples/
+	$(BIN)/jobs-lint --exit-zero tests/fixtures
+	$(BIN)/python scripts/demo_service.py
 
 test: $(STAMP)
 	$(BIN)/pytest

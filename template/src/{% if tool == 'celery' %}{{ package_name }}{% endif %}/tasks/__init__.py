@@ -1,0 +1,1 @@
+"""Task modules. Task names are explicit (`<area>.<action>`) so routes and schedules stay stable."""

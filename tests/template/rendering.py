@@ -1,0 +1,126 @@
+"""Render the template from a tagged git copy of the working tree, and build rendered projects.
+
+The copy holds the working tree as it is (uncommitted changes included), committed and tagged,
+so Copier renders what is being tested through its real git path, offline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Mapping
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from copier import run_copy
+from copier.errors import DirtyLocalWarning
+
+ROOT = Path(__file__).resolve().parents[2]
+TAG = "v0.1.0"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def tagged_copy(destination: Path) -> Path:
+    """The working tree's tracked and untracked (not ignored) files, committed and tagged TAG."""
+    listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "template under test")
+    git(destination, "tag", TAG)
+    return destination
+
+
+def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        run_copy(
+            str(template), destination, data=dict(answers), defaults=True, quiet=True, unsafe=False
+        )
+    return destination
+
+
+def uv() -> str:
+    search = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    found = shutil.which("uv", path=search)
+    if found is None:
+        raise RuntimeError("uv is required to build rendered projects (pip install uv)")
+    return found
+
+
+def build_venv(project: Path) -> Path:
+    """The project's own virtualenv from its own pyproject (uv's cache is shared between them)."""
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run(
+        [uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")],
+        check=True,
+        env=env,
+    )
+    python = project / ".venv" / "bin" / "python"
+    subprocess.run(
+        [uv(), "pip", "install", "-q", "--python", str(python), "-e", ".[dev]"],
+        cwd=project,
+        check=True,
+        env=env,
+    )
+    return project / ".venv" / "bin"
+
+
+def run(
+    project: Path, *command: str, env: Mapping[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(command),
+        cwd=project,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def has_jobs_lint(bin_dir: Path) -> bool:
+    """jobs-lint's command line, once it exists in the installed jobs-lint package."""
+    probe = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import jobs_lint.cli"], capture_output=True
+    )
+    return probe.returncode == 0 and (bin_dir / "jobs-lint").exists()
+
+
+def pairwise_rows(factors: int) -> list[tuple[bool, ...]]:
+    """A covering array of strength 2 for up to 10 yes/no factors, in 6 rows.
+
+    Column j is the j-th 3-subset of rows 1..5 (row 0 is all "no"): two distinct 3-subsets of a
+    5-set always intersect and neither contains the other, so every pair of columns shows
+    no/no, yes/no, no/yes and yes/yes.
+    """
+    columns = list(combinations(range(1, 6), 3))[:factors]
+    if len(columns) < factors:
+        raise ValueError("at most 10 factors")
+    return [tuple(row in column for column in columns) for row in range(6)]

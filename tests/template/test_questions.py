@@ -1,0 +1,166 @@
+"""Defaults render a complete project; every bad answer is refused with its reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.template.rendering import TAG, render
+
+QUEUE = {"name": "default", "priority": 5, "prefetch": 1, "concurrency": 1}
+
+
+def test_defaults_render_the_celery_service(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "service", {})
+    package = project / "src" / "jobs_service"
+    for name in (
+        "celery_app.py",
+        "celery_config.py",
+        "queues.py",
+        "api.py",
+        "flower.py",
+        "demo.py",
+    ):
+        assert (package / name).is_file(), name
+    assert (package / "monitoring" / "worker_metrics.py").is_file()
+    for path in (
+        "Dockerfile",
+        "compose.yaml",
+        ".github/workflows/ci.yml",
+        "tests/test_beat.py",
+        ".env.example",
+    ):
+        assert (project / path).is_file(), path
+    units = sorted(path.name for path in (project / "deploy" / "systemd").iterdir())
+    assert units == [
+        f"jobs-service-worker-{q}.service" for q in ("bulk", "critical", "default", "high", "low")
+    ]
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == TAG and answers["_src_path"] == str(template_repo)
+    assert answers["broker"] == "redis" and "stdlib_modules" not in answers
+    assert not any("password" in key or "secret" in key for key in answers)
+    assert "CERT_NONE" not in "".join(path.read_text() for path in project.rglob("*.py"))
+    pyproject = (project / "pyproject.toml").read_text()
+    assert f"jobs-lint @ git+file://{template_repo}@" in pyproject
+
+
+def test_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> None:
+    answers = {
+        "api": False,
+        "flower": False,
+        "metrics": False,
+        "scheduling": False,
+        "docker": False,
+        "ci": False,
+    }
+    project = render(template_repo, tmp_path / "bare", answers)
+    package = project / "src" / "jobs_service"
+    assert not (package / "api.py").exists() and not (package / "flower.py").exists()
+    assert not (package / "monitoring" / "worker_metrics.py").exists()
+    assert not (project / "Dockerfile").exists() and not (project / ".github").exists()
+    assert not (project / "tests" / "test_beat.py").exists()
+    assert "celery-redbeat" not in (project / "pyproject.toml").read_text()
+
+
+REFUSED: list[tuple[dict[str, Any], str]] = [
+    ({"package_name": "json"}, 'The package name "json" shadows the standard library module'),
+    ({"package_name": "class"}, 'The package name "class" is a Python keyword'),
+    ({"package_name": "Not-An-Identifier"}, "is not a valid lowercase Python identifier"),
+    ({"package_name": "celery"}, 'shadows the dependency "celery"'),
+    ({"project_slug": "Bad Slug"}, "must start with a letter and contain only lowercase letters"),
+    ({"author_email": "nobody"}, '"nobody" is not an e-mail address'),
+    ({"tool": "arq"}, "The arq variant is not available in this template version yet"),
+    ({"tool": "temporal"}, "The temporal variant is not available in this template version yet"),
+    (
+        {"queues": [{**QUEUE, "name": "with space"}]},
+        'queue name "with space" must be 1-40 lowercase letters',
+    ),
+    ({"queues": [QUEUE, QUEUE]}, 'queue "default" is listed twice'),
+    (
+        {"queues": [{**QUEUE, "priority": 10}]},
+        'queue "default" priority must be an integer from 0 to 9, got 10',
+    ),
+    ({"queues": [{**QUEUE, "priority": -1}]}, "priority must be an integer from 0 to 9, got -1"),
+    ({"queues": [{**QUEUE, "prefetch": 0}]}, "prefetch must be an integer from 1 to 100"),
+    ({"queues": [{**QUEUE, "concurrency": 0}]}, "concurrency must be an integer from 1 to 64"),
+    ({"queues": [{**QUEUE, "speed": 3}]}, 'queue "default" has unknown keys: speed'),
+    ({"queues": [{**QUEUE, "quorum": True}]}, "is a quorum queue, which only RabbitMQ has"),
+    ({"queues": [{**QUEUE, "name": "urgent"}]}, 'one queue must be named "default"'),
+    ({"queues": []}, "queues must be a non-empty list"),
+    (
+        {"task_routes": [{"pattern": "billing.*", "queue": "nowhere"}]},
+        'sends tasks to "nowhere", which is not one of the queues',
+    ),
+    (
+        {"task_routes": [{"pattern": "bad pattern", "queue": "default"}]},
+        'route pattern "bad pattern" may only contain',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "61 * * * *"}]},
+        'crontab minute field "61" is outside 0-59',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* 24 * * *"}]},
+        'crontab hour field "24" is outside 0-23',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * 13 *"}]},
+        'crontab month field "13" is outside 1-12',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * * 7"}]},
+        'crontab day of week field "7" is outside 0-6',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * *"}]},
+        "must have 5 fields",
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "*/x * * * *"}]},
+        'invalid crontab minute field "*/x"',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "no.such_task", "every": 5}]},
+        'runs unknown task "no.such_task"',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat"}]},
+        "needs exactly one of cron or every",
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "every": 0}]},
+        "every must be a whole number of seconds >= 1",
+    ),
+    (
+        {
+            "schedule": [
+                {"name": "x", "task": "maintenance.heartbeat", "every": 5},
+                {"name": "x", "task": "maintenance.heartbeat", "every": 6},
+            ]
+        },
+        'schedule entry "x" is listed twice',
+    ),
+]
+
+
+@pytest.mark.parametrize(("answers", "reason"), REFUSED, ids=[reason[:40] for _, reason in REFUSED])
+def test_bad_answer_is_refused_with_its_reason(
+    template_repo: Path, tmp_path: Path, answers: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ValueError, match="Validation error for question") as refused:
+        render(template_repo, tmp_path / "refused", answers)
+    assert reason in str(refused.value)
+    assert not (tmp_path / "refused" / "pyproject.toml").exists()
+
+
+def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -> None:
+    schedule = [
+        {"name": "a", "task": "maintenance.heartbeat", "cron": "*/15 0-6,22-23 1 1-12/2 1-5"},
+        {"name": "b", "task": "reports.rebuild_index", "every": 3600},
+    ]
+    project = render(template_repo, tmp_path / "ok", {"schedule": schedule})
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["schedule"] == schedule
