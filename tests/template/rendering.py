@@ -105,14 +105,6 @@ def run(
     )
 
 
-def has_jobs_lint(bin_dir: Path) -> bool:
-    """jobs-lint's command line, once it exists in the installed jobs-lint package."""
-    probe = subprocess.run(
-        [str(bin_dir / "python"), "-c", "import jobs_lint.cli"], capture_output=True
-    )
-    return probe.returncode == 0 and (bin_dir / "jobs-lint").exists()
-
-
 def pairwise_rows(factors: int) -> list[tuple[bool, ...]]:
     """A covering array of strength 2 for up to 10 yes/no factors, in 6 rows.
 

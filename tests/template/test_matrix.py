@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.template.rendering import build_venv, has_jobs_lint, pairwise_rows, render, run
+from tests.template.rendering import build_venv, pairwise_rows, render, run
 
 pytestmark = pytest.mark.slow
 
@@ -80,9 +80,8 @@ def check(project: Path, bin_dir: Path) -> None:
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     mypy = run(project, str(bin_dir / "mypy"))
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
-    if has_jobs_lint(bin_dir):
-        lint = run(project, str(bin_dir / "jobs-lint"), "src", "tests")
-        assert lint.returncode == 0, lint.stdout + lint.stderr
+    lint = run(project, str(bin_dir / "jobs-lint"), "src", "tests", "scripts")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 @pytest.mark.parametrize("answers", STATIC, ids=[label(answers) for answers in STATIC])
