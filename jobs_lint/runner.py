@@ -8,10 +8,12 @@ Files without a needle are read once and never parsed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -32,9 +34,6 @@ from jobs_lint.source import Source
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration).
 FACT_NEEDLES = (
-    b"celery",
-    b"Celery",
-    b"CELERY",
     b"shared_task",
     b".task(",
     b".task\n",
@@ -43,6 +42,13 @@ FACT_NEEDLES = (
     b"Task)",
     b"Task,",  # class-based tasks and their bases
 )
+# Words too common to decide alone: they count only in an import or an assignment, which spares
+# parsing the many modules that mention Celery in passing (half the bytes on real trees).
+FACT_PATTERNS = (
+    (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
+    (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+)
+
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
 
@@ -75,9 +81,20 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
     cache.dirty |= targets.walked
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
     project = _project_files(paths, targets, settings, cache)
-    project_files, absolute = project.files, project.absolute
+    workers = _Workers(plan)
+    try:
+        return _run(targets, project, explicit, cache, workers)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): finish in this process rather than hang or stop.
+        workers.close()
+        return _run(targets, project, explicit, cache, _Workers(plan, parallel=False))
+    finally:
+        workers.close()
 
-    entries = _scan(project_files, absolute, plan, cache)
+
+def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
+    absolute = project.absolute
+    entries = _scan(project.files, absolute, cache, workers)
     index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
     digest = index.digest()
 
@@ -92,9 +109,8 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
         if entry.index_digest == digest and entry.diagnostics is not None:
             diagnostics.extend(replace(d, path=path) for d in entry.diagnostics)
         else:
-            to_check.append(path)
-    checked = _parallel(_check_worker, [(p, absolute[p]) for p in to_check], (plan, index))
-    for path, found in checked:
+            to_check.append((path, absolute[path], entry.size))
+    for path, found in workers.map(_check_shard, to_check, index):
         entry = entries[path]
         entry.index_digest, entry.diagnostics = digest, found
         cache.put(absolute[path], entry)
@@ -125,40 +141,92 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings,
     return whole
 
 
-def _scan(files: list[str], absolute: dict[str, str], plan: _Plan, cache: Cache) -> dict[str, Entry]:
+def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers) -> dict[str, Entry]:
     entries: dict[str, Entry] = {}
-    pending: list[tuple[str, str, Entry | None]] = []
+    pending: list[tuple[str, str, int]] = []
     for path in files:
         try:
             stat = os.stat(absolute[path])
         except OSError:
-            pending.append((path, absolute[path], None))
+            pending.append((path, absolute[path], 0))
             continue
         entry = cache.get(absolute[path], stat.st_mtime_ns, stat.st_size)
         if entry is not None:
             entries[path] = entry
         else:
-            previous = cache.entries.get(absolute[path])
-            pending.append((path, absolute[path], previous))
-    for path, entry in _parallel(_scan_worker, pending, (plan, None)):
+            pending.append((path, absolute[path], stat.st_size))
+    previous = {path: cache.entries.get(path) for _, path, _ in pending}
+    for path, entry in workers.map(_scan_shard, pending, previous):
         entries[path] = entry
         cache.put(absolute[path], entry)
     return entries
 
 
 # Workers ---------------------------------------------------------------------------------------
+# Each worker process keeps the modules it parsed for the index, and checks them itself in the
+# second pass: files that define tasks are usually the ones the rules look at, and are parsed once.
+
+Item = tuple[str, str, int]  # display path, absolute path, size
+T = TypeVar("T")
+
+
+class _Workers:
+    """A fixed set of worker processes, each sent the same shard of files in both passes."""
+
+    def __init__(self, plan: _Plan, *, parallel: bool = True) -> None:
+        self.plan = plan
+        self.parallel = parallel and (os.cpu_count() or 1) > 1
+        self.pools: list[ProcessPoolExecutor] = []
+        self.home: dict[str, int] = {}  # path -> the pool that parsed it
+
+    def map(self, work: Callable[[list[Item], Any], list[T]], items: list[Item], shared: Any) -> list[T]:
+        if not self.pools and (not self.parallel or len(items) < _PARALLEL_THRESHOLD):
+            _init_worker(self.plan)
+            return work(items, shared)
+        if not self.pools:
+            count = min(os.cpu_count() or 1, max(2, len(items) // _PARALLEL_THRESHOLD))
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            self.pools = [
+                ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(self.plan,))
+                for _ in range(count)
+            ]
+        shards = self._shard(items)
+        futures = [pool.submit(work, shard, shared) for pool, shard in zip(self.pools, shards, strict=True) if shard]
+        return [result for future in futures for result in future.result()]
+
+    def _shard(self, items: list[Item]) -> list[list[Item]]:
+        """Files go back to the worker that parsed them; the rest by size, largest first."""
+        shards: list[list[Item]] = [[] for _ in self.pools]
+        load = [0] * len(self.pools)
+        for item in sorted(items, key=lambda item: -item[2]):
+            home = self.home.get(item[0])
+            if home is None:
+                home = self.home[item[0]] = load.index(min(load))
+            shards[home].append(item)
+            load[home] += item[2] + 1
+        return shards
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
+        self.pools = []
+
 
 _plan: _Plan | None = None
-_index: ProjectIndex | None = None
+_parsed: dict[str, tuple[Source, ast.Module, tuple[str, ...]]] = {}  # path -> text, tree, rules that want it
 
 
-def _init_worker(plan: _Plan, index: ProjectIndex | None) -> None:
-    global _plan, _index
-    _plan, _index = plan, index
+def _init_worker(plan: _Plan) -> None:
+    global _plan
+    _plan = plan
 
 
-def _scan_worker(item: tuple[str, str, Entry | None]) -> tuple[str, Entry]:
-    path, absolute, previous = item
+def _scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry]]:
+    return [(path, _scan_one(path, absolute, previous.get(absolute))) for path, absolute, _ in items]
+
+
+def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     assert _plan is not None
     try:
         stat = os.stat(absolute)
@@ -166,17 +234,27 @@ def _scan_worker(item: tuple[str, str, Entry | None]) -> tuple[str, Entry]:
             data = handle.read()
     except OSError:
         # Reported by the check pass, which reads the file again.
-        return path, Entry(0, -1, "", candidate=True)
+        return Entry(0, -1, "", candidate=True)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest:
-        return path, replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    candidate = bool(_plan.wanted_by(data)) or not _is_text(data)
+        return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+    wanted = _plan.wanted_by(data)
+    candidate = bool(wanted) or not _is_text(data)
     facts = None
-    if any(n in data for n in FACT_NEEDLES):
-        facts = _facts(path, absolute, data)
+    if _needs_facts(data):
+        parsed = _parse(path, data)
+        if parsed is not None:
+            source, tree = parsed
+            facts = _facts(tree, path, absolute)
+            if wanted and SKIP_FILE not in data:
+                _parsed[path] = (source, tree, wanted)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
-    return path, Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts)
+    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts)
+
+
+def _needs_facts(data: bytes) -> bool:
+    return any(n in data for n in FACT_NEEDLES) or any(n in data and p.search(data) for n, p in FACT_PATTERNS)
 
 
 def _is_text(data: bytes) -> bool:
@@ -190,12 +268,15 @@ def _is_text(data: bytes) -> bool:
     return True
 
 
-def _facts(path: str, absolute: str, data: bytes) -> ModuleFacts | None:
+def _parse(path: str, data: bytes) -> tuple[Source, ast.Module] | None:
     try:
         source = decode(path, data)
-        tree = parse(source)
+        return source, parse(source)
     except UnreadableSource:
         return None
+
+
+def _facts(tree: ast.Module, path: str, absolute: str) -> ModuleFacts | None:
     module, is_package = _module_of(absolute)
     try:
         return ModuleModel(tree, path, module, is_package, ProjectIndex.collecting()).facts()
@@ -203,20 +284,27 @@ def _facts(path: str, absolute: str, data: bytes) -> ModuleFacts | None:
         return None
 
 
-def _check_worker(item: tuple[str, str]) -> tuple[str, list[Diagnostic]]:
-    path, absolute = item
-    assert _plan is not None and _index is not None
+def _check_shard(items: list[Item], index: ProjectIndex) -> list[tuple[str, list[Diagnostic]]]:
+    return [(path, _check_one(path, absolute, index)) for path, absolute, _ in items]
+
+
+def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic]:
+    assert _plan is not None
+    parsed = _parsed.pop(path, None)
+    if parsed is not None:
+        source, tree, wanted = parsed
+        return _check_tree(path, absolute, source, tree, replace(_plan, rules=wanted), index)
     try:
         with open(absolute, "rb") as handle:
             data = handle.read()
         source = decode(path, data)
     except OSError as error:
-        return path, [Diagnostic("JL003", f"Cannot read {path}: {error.strerror}", path, 1, 1, 1, 1)]
+        return [Diagnostic("JL003", f"Cannot read {path}: {error.strerror}", path, 1, 1, 1, 1)]
     except UnreadableSource as problem:
-        return path, [_problem(path, problem)]
+        return [_problem(path, problem)]
     if SKIP_FILE in data:
-        return path, []
-    return path, _check_source(path, absolute, source, replace(_plan, rules=_plan.wanted_by(data)), _index)
+        return []
+    return _check_source(path, absolute, source, replace(_plan, rules=_plan.wanted_by(data)), index)
 
 
 def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: ProjectIndex) -> list[Diagnostic]:
@@ -224,6 +312,12 @@ def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: 
         tree = parse(source)
     except UnreadableSource as problem:
         return [_problem(path, problem)]
+    return _check_tree(path, absolute, source, tree, plan, index)
+
+
+def _check_tree(
+    path: str, absolute: str, source: Source, tree: ast.Module, plan: _Plan, index: ProjectIndex
+) -> list[Diagnostic]:
     module, is_package = _module_of(absolute)
     ignored = plan.settings.ignored_for(path)
     rules: list[type[Rule]] = [RULES[code] for code in plan.rules if code not in ignored]
@@ -250,25 +344,3 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 @lru_cache(maxsize=4096)
 def _module_of(absolute: str) -> tuple[str, bool]:
     return module_name(absolute), os.path.basename(absolute) == "__init__.py"
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def _parallel(worker: Callable[[T], R], items: Iterable[T], init: tuple[Any, ...]) -> list[R]:
-    items = list(items)
-    if len(items) < _PARALLEL_THRESHOLD or (os.cpu_count() or 1) < 2:
-        _init_worker(*init)
-        return [worker(item) for item in items]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    processes = min(os.cpu_count() or 1, max(1, len(items) // _PARALLEL_THRESHOLD))
-    chunk = max(1, len(items) // (processes * 8))
-    try:
-        with ProcessPoolExecutor(processes, mp_context=context, initializer=_init_worker, initargs=init) as pool:
-            return list(pool.map(worker, items, chunksize=chunk))
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): finish in this process rather than hang or stop.
-        _init_worker(*init)
-        return [worker(item) for item in items]
