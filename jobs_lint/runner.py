@@ -70,7 +70,8 @@ class _Plan:
     settings: Settings
 
     def wanted_by(self, data: bytes) -> tuple[str, ...]:
-        return tuple(code for code in self.rules if RULES[code].wants(data))
+        found: dict[bytes, bool] = {}
+        return tuple(code for code in self.rules if RULES[code].wants(data, found))
 
 
 def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:

@@ -56,9 +56,21 @@ class Rule:
         self.ctx = ctx
 
     @classmethod
-    def wants(cls, data: bytes) -> bool:
-        """Whether a file with these bytes could hold a finding of this rule."""
-        return all(any(needle in data for needle in group) for group in cls.needles)
+    def wants(cls, data: bytes, found: dict[bytes, bool] | None = None) -> bool:
+        """Whether a file with these bytes could hold a finding of this rule. `found` remembers
+        needles already searched for, which rules share, so that each is searched once per file."""
+        if found is None:
+            found = {}
+        for group in cls.needles:
+            for needle in group:
+                present = found.get(needle)
+                if present is None:
+                    present = found[needle] = needle in data
+                if present:
+                    break
+            else:
+                return False
+        return True
 
     def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> None:
         self.ctx.report(self.code, node, message, fix)
