@@ -20,6 +20,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
+# The lint table on the pinned corpus (BENCH_SOURCES: a directory of local clones, offline),
+# then the worker table on the real brokers. BENCH_TREE may name any tree instead.
+BENCH_TREE ?= bench/.corpus
+bench: $(STAMP)
+	@test "$(BENCH_TREE)" != bench/.corpus || $(BIN)/python bench/corpus.py $(BENCH_TREE) $(if $(BENCH_SOURCES),--source-root $(BENCH_SOURCES))
+	$(BIN)/python bench/lint.py $(BENCH_TREE)
+	$(BIN)/python bench/workers.py
+
 docs: $(STAMP)
 	$(BIN)/python -m jobs_lint.rules.docs docs/rules.md
 
