@@ -2,36 +2,27 @@
 
 Exit codes: 0 nothing found, 1 findings, 2 usage, configuration or internal error. Errors are one
 line on stderr; no traceback reaches the user (set JOBS_LINT_TRACEBACK=1 to see one).
-argparse rather than a richer framework: its import is nearly free, and the pre-commit case runs
-jobs-lint on one file, where start-up is most of the time.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
+
+import typer
 
 from jobs_lint import __version__
 
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    help="A fast linter for Celery, ARQ and Temporal code.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
 COMMANDS = ("check", "rule", "rules")
-ROOT_FLAGS = ("-h", "--help", "-V", "--version")
-
-
-class UsageError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    """Usage errors become one line on stderr instead of argparse's usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
-def fail(message: str) -> NoReturn:
-    raise UsageError(message)
 
 
 def _split(values: list[str] | None) -> tuple[str, ...] | None:
@@ -53,144 +44,155 @@ def _per_file(values: list[str] | None) -> dict[str, tuple[str, ...]] | None:
     return parsed
 
 
-def _check_parser() -> Parser:
-    check = Parser(prog="jobs-lint check", description="Check files and directories for job-queue anti-patterns.")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="Files or directories to check [default: .]")
-    repeated = {
-        "--select": "Rule codes or prefixes to enable (comma-separated)",
-        "--extend-select": "Codes to enable on top of the selection",
-        "--ignore": "Codes or prefixes to disable",
-        "--per-file-ignores": "PATTERN:CODES, repeatable",
-        "--exclude": "Replace the default excluded paths (globs)",
-        "--extend-exclude": "More paths to exclude (globs)",
-    }
-    for flag, text in repeated.items():
-        check.add_argument(flag, action="append", help=text)
-    switches = {
-        "--respect-gitignore": "Skip files .gitignore ignores",
-        "--force-exclude": "Apply excludes to paths given explicitly too (for pre-commit)",
-        "--fix": "Apply safe fixes",
-        "--unsafe-fixes": "Apply and show unsafe fixes too",
-        "--show-fixes": "List what --fix fixed",
-    }
-    for flag, text in switches.items():
-        check.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=text)
-    flags = {
-        "--statistics": "Count findings per rule instead of listing them",
-        "--exit-zero": "Exit 0 even when there are findings",
-        "--diff": "Show the fixes as a diff; change nothing",
-        "--add-noqa": "Suppress every current finding with a # noqa comment",
-        "--no-cache": "Neither read nor write the cache",
-    }
-    for flag, text in flags.items():
-        check.add_argument(flag, action="store_true", help=text)
-    check.add_argument("-q", "--quiet", action="store_true", help="Print findings only, no summary")
-    check.add_argument("--output-format", help="text, concise, json, sarif, github or junit")
-    check.add_argument("--cache-dir", help="Where to keep the cache [default: .jobs_lint_cache]")
-    check.add_argument("--config", help="A pyproject.toml (or TOML file) to read settings from")
-    return check
+def fail(message: str) -> NoReturn:
+    print(f"jobs-lint: error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
 
 
-def _rule_parser() -> Parser:
-    rule = Parser(prog="jobs-lint rule", description="Print a rule's documentation.")
-    rule.add_argument("code", metavar="CODE", help="A rule code, such as JL101, or its name")
-    return rule
-
-
-def _rules_parser() -> Parser:
-    listing = Parser(prog="jobs-lint rules", description="List every rule.")
-    listing.add_argument("--output-format", default="text", help="text or json")
-    return listing
-
-
-def _root_parser() -> Parser:
-    root = Parser(
-        prog="jobs-lint",
-        description="A fast linter for Celery, ARQ and Temporal code.",
-        epilog="commands: check [PATH ...] (the default), rule CODE, rules; `jobs-lint COMMAND -h` for more",
-    )
-    root.add_argument("-V", "--version", action="version", version=f"jobs-lint {__version__}")
-    return root
-
-
-def check(args: argparse.Namespace) -> int:
+@app.command()
+def check(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or directories to check [default: .]")] = None,
+    select: Annotated[list[str] | None, typer.Option(help="Rule codes or prefixes to enable (comma-separated)")] = None,
+    extend_select: Annotated[list[str] | None, typer.Option(help="Codes to enable on top of the selection")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="Codes or prefixes to disable")] = None,
+    per_file_ignores: Annotated[list[str] | None, typer.Option(help="PATTERN:CODES, repeatable")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Replace the default excluded paths (globs)")] = None,
+    extend_exclude: Annotated[list[str] | None, typer.Option(help="More paths to exclude (globs)")] = None,
+    respect_gitignore: Annotated[
+        bool | None,
+        typer.Option("--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores"),
+    ] = None,
+    force_exclude: Annotated[
+        bool | None,
+        typer.Option(
+            "--force-exclude/--no-force-exclude",
+            help="Apply excludes to paths given explicitly too (for pre-commit)",
+        ),
+    ] = None,
+    output_format: Annotated[str | None, typer.Option(help="text, concise, json, sarif, github or junit")] = None,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Count findings per rule instead of listing them")
+    ] = False,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings")] = False,
+    fix: Annotated[bool | None, typer.Option("--fix/--no-fix", help="Apply safe fixes")] = None,
+    unsafe_fixes: Annotated[
+        bool | None, typer.Option("--unsafe-fixes/--no-unsafe-fixes", help="Apply and show unsafe fixes too")
+    ] = None,
+    diff: Annotated[bool, typer.Option("--diff", help="Show the fixes as a diff; change nothing")] = False,
+    show_fixes: Annotated[
+        bool | None, typer.Option("--show-fixes/--no-show-fixes", help="List what --fix fixed")
+    ] = None,
+    add_noqa: Annotated[
+        bool, typer.Option("--add-noqa", help="Suppress every current finding with a # noqa comment")
+    ] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache")] = False,
+    cache_dir: Annotated[str | None, typer.Option(help="Where to keep the cache [default: .jobs_lint_cache]")] = None,
+    config: Annotated[str | None, typer.Option(help="A pyproject.toml (or TOML file) to read settings from")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only, no summary")] = False,
+) -> None:
+    """Check files and directories for job-queue anti-patterns."""
     from jobs_lint.commands import Options, run_check
 
     options = Options(
-        paths=args.paths or ["."],
-        config=args.config,
+        paths=paths or ["."],
+        config=config,
         overrides={
-            "select": _split(args.select),
-            "extend_select": _split(args.extend_select),
-            "ignore": _split(args.ignore),
-            "per_file_ignores": _per_file(args.per_file_ignores),
-            "exclude": _split(args.exclude),
-            "extend_exclude": _split(args.extend_exclude),
-            "respect_gitignore": args.respect_gitignore,
-            "force_exclude": args.force_exclude,
-            "output_format": args.output_format,
-            "fix": args.fix,
-            "unsafe_fixes": args.unsafe_fixes,
-            "show_fixes": args.show_fixes,
-            "cache_dir": args.cache_dir,
+            "select": _split(select),
+            "extend_select": _split(extend_select),
+            "ignore": _split(ignore),
+            "per_file_ignores": _per_file(per_file_ignores),
+            "exclude": _split(exclude),
+            "extend_exclude": _split(extend_exclude),
+            "respect_gitignore": respect_gitignore,
+            "force_exclude": force_exclude,
+            "output_format": output_format,
+            "fix": fix,
+            "unsafe_fixes": unsafe_fixes,
+            "show_fixes": show_fixes,
+            "cache_dir": cache_dir,
         },
-        statistics=args.statistics,
-        exit_zero=args.exit_zero,
-        diff=args.diff,
-        add_noqa=args.add_noqa,
-        use_cache=not args.no_cache,
-        quiet=args.quiet,
+        statistics=statistics,
+        exit_zero=exit_zero,
+        diff=diff,
+        add_noqa=add_noqa,
+        use_cache=not no_cache,
+        quiet=quiet,
     )
-    return run_check(options)
+    raise typer.Exit(run_check(options))
 
 
-def rule(args: argparse.Namespace) -> int:
+@app.command()
+def rule(code: Annotated[str, typer.Argument(help="A rule code, such as JL101, or its name")]) -> None:
+    """Print a rule's documentation."""
     from jobs_lint.rules import RULES
 
-    found = RULES.get(args.code.upper()) or next((r for r in RULES.values() if r.name == args.code), None)
+    wanted = code.upper()
+    found = RULES.get(wanted) or next((r for r in RULES.values() if r.name == code), None)
     if found is None:
-        fail(f"Unknown rule `{args.code}`; see `jobs-lint rules`")
+        fail(f"Unknown rule `{code}`; see `jobs-lint rules`")
     print(found.docs(), end="")
-    return 0
 
 
-def rules(args: argparse.Namespace) -> int:
+@app.command()
+def rules(
+    output_format: Annotated[str, typer.Option(help="text or json")] = "text",
+) -> None:
+    """List every rule."""
     import json
 
     from jobs_lint.rules import RULES
 
-    if args.output_format == "json":
-        listing = [
-            {
-                "code": r.code,
-                "name": r.name,
-                "summary": r.summary,
-                "fix": r.fix.value if r.fix else None,
-                "default": r.default,
-                "explanation": r.docs(),
-            }
-            for r in RULES.values()
-        ]
-        print(json.dumps(listing, indent=2))
-        return 0
-    if args.output_format != "text":
-        fail(f"Unknown output format `{args.output_format}` for `rules`; expected text or json")
+    if output_format == "json":
+        print(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "summary": r.summary,
+                        "fix": r.fix.value if r.fix else None,
+                        "default": r.default,
+                        "explanation": r.docs(),
+                    }
+                    for r in RULES.values()
+                ],
+                indent=2,
+            )
+        )
+        return
+    if output_format != "text":
+        fail(f"Unknown output format `{output_format}` for `rules`; expected text or json")
     for r in RULES.values():
         fixable = "[*]" if r.fix else "   "
         default = " " if r.default else "-"
         print(f"{r.code} {fixable}{default} {r.name:<34} {r.summary}")
     print("\n[*] has a fix; - is not enabled by default.")
-    return 0
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"jobs-lint {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version")
+    ] = False,
+) -> None:
+    """A fast linter for Celery, ARQ and Temporal code."""
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or (args[0] not in COMMANDS and args[0] not in ROOT_FLAGS):
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "-V", "--version")):
         args.insert(0, "check")  # `jobs-lint src/` means `jobs-lint check src/`
+    command = typer.main.get_command(app)
     try:
-        code = _dispatch(args)
-    except SystemExit as stop:  # --help and --version
-        code = stop.code if isinstance(stop.code, int) else 0
+        code = command.main(args=args, prog_name="jobs-lint", standalone_mode=False)
+    except typer.Exit as stop:
+        code = stop.exit_code
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:
@@ -199,30 +201,31 @@ def main(argv: list[str] | None = None) -> NoReturn:
         code = 1
     except Exception as error:
         code = _report_error(error)
-    sys.exit(code)
-
-
-def _dispatch(args: list[str]) -> int:
-    command, rest = args[0], args[1:]
-    if command in ROOT_FLAGS:
-        _root_parser().parse_args(args)
-        return 0
-    if command == "check":
-        return check(_check_parser().parse_intermixed_args(rest))
-    if command == "rule":
-        return rule(_rule_parser().parse_args(rest))
-    return rules(_rules_parser().parse_args(rest))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _report_error(error: Exception) -> int:
-    """Usage errors, configuration errors, and our own bugs: one line each."""
+    """Usage errors from the argument parser, configuration errors, and our own bugs."""
     from jobs_lint.settings import ConfigError
 
-    if isinstance(error, (UsageError, ConfigError)):
-        print(f"jobs-lint: error: {error}", file=sys.stderr)
-        return 2
     if os.environ.get("JOBS_LINT_TRACEBACK"):
         raise error
+    usage = _usage_error_message(error)
+    if usage is not None:
+        print(f"jobs-lint: error: {usage}", file=sys.stderr)
+        return 2
+    if isinstance(error, ConfigError):
+        print(f"jobs-lint: error: {error}", file=sys.stderr)
+        return 2
     detail = str(error).splitlines()[0] if str(error) else ""
     print(f"jobs-lint: internal error: {type(error).__name__}: {detail}", file=sys.stderr)
     return 2
+
+
+def _usage_error_message(error: Exception) -> str | None:
+    # The argument parser's errors (click's, or the copy Typer vendors) share a base class.
+    if not any(cls.__name__ in ("ClickException", "TyperException") for cls in type(error).__mro__):
+        return None
+    format_message = getattr(error, "format_message", None)
+    text = str(format_message() if callable(format_message) else error)
+    return text.splitlines()[0] if text else type(error).__name__

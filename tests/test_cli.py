@@ -227,7 +227,7 @@ def test_bad_settings_are_refused_in_one_line(jobs_lint, project: Path, table: s
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--bogus"], "No such option: --bogus"),
         (["--select", "XYZ"], "Unknown rule selector `XYZ`"),
         (["--output-format", "xml"], "Unknown output format `xml`"),
         (["--per-file-ignores", "JL101"], "--per-file-ignores takes PATTERN:CODES"),
