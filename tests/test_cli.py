@@ -313,3 +313,35 @@ def test_cached_walks_see_new_files_and_new_ignores(jobs_lint, tmp_path: Path) -
     assert jobs_lint(".", cwd=tmp_path).code == 0
     (tmp_path / "a" / ".gitignore").write_text("# nothing ignored\n")
     assert jobs_lint(".", cwd=tmp_path).code == 1
+
+
+def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs_lint import runner
+    from jobs_lint.cache import Cache
+    from jobs_lint.settings import load
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "celery.py").write_text("from celery import Celery\napp = Celery('proj')\n")
+    for n in range(60):  # enough files for worker processes, of sizes that reorder their answers
+        padding = "# padding\n" * ((n * 7) % 40)
+        (tmp_path / "proj" / f"tasks_{n}.py").write_text(
+            f"from proj.celery import app\n{padding}\n@app.task\ndef t{n}(x):\n    return t{n}.delay(x).get()\n"
+        )
+    monkeypatch.chdir(tmp_path)
+    settings = load(["."])
+    first = runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
+    cache.save()
+    assert len(first.diagnostics) == 60
+
+    checked: list[int] = []
+    original = runner._Workers.map
+
+    def counting(self: runner._Workers, work: object, items: list[runner.Item], shared: object) -> list[object]:
+        if work is runner._check_shard:
+            checked.append(len(items))
+        return original(self, work, items, shared)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner._Workers, "map", counting)
+    second = runner.run(["."], settings, Cache.open(str(tmp_path / "cache"), settings.cache_key()))
+    assert checked == [0] and second.diagnostics == first.diagnostics
