@@ -96,10 +96,7 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
     absolute = project.absolute
     entries = _scan(project.files, absolute, cache, workers)
-    # In the project's file order, whatever order the workers answered in: the index's digest
-    # decides whether cached findings still hold.
-    facts = (entries[path].facts for path in project.files if path in entries)
-    index = ProjectIndex(f for f in facts if f is not None)
+    index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
     digest = index.digest()
 
     to_check = []
