@@ -29,7 +29,7 @@ def option_nodes(node: TaskNode, task: TaskInfo, model: ModuleModel) -> dict[str
                 keyword.arg: keyword.value for keyword in decorator.keywords if keyword.arg not in (None, "base")
             }
             if set(written) == own:  # the task decorator, not another one around it
-                return written  # type: ignore[return-value]
+                return written
     return found
 
 

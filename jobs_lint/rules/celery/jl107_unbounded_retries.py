@@ -7,7 +7,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_tasks
 from jobs_lint.semantic.celery import SPLAT
 from jobs_lint.semantic.celery_tasks import TaskNode, is_number
-from jobs_lint.semantic.values import UNKNOWN, literal
+from jobs_lint.semantic.values import literal
 
 CATCH_ALL = frozenset({"Exception", "BaseException"})
 HOT_COUNTDOWN = 10  # seconds: a retry sooner than this gives a failing dependency no time
@@ -161,7 +161,7 @@ class UnboundedRetries(Rule):
                 self.report(limit, f"Task `{name}` retries forever (`max_retries=None`): bound it")
                 return
         countdown = celery_tasks.keyword_node(call, "countdown")
-        delay = literal(countdown) if countdown is not None else UNKNOWN
+        delay: Any = literal(countdown) if countdown is not None else None
         if (
             is_number(delay)
             and delay < HOT_COUNTDOWN
