@@ -246,3 +246,14 @@ def test_idempotency_guards(code: str) -> None:
 )
 def test_not_guards(code: str) -> None:
     assert not _effects(code)[1]
+
+
+def test_django_settings_as_class_attributes() -> None:
+    m = model(
+        "class Base(Settings):\n    CELERY_TASK_ACKS_LATE = True\n    CELERY_TASK_TIME_LIMIT = 60 * 60\n    X = 0\n",
+        module="proj.settings",
+    )
+    assert {(entry.key, entry.value) for entry in m.celery.config} == {
+        ("task_acks_late", True),
+        ("task_time_limit", 3600),
+    }
