@@ -10,8 +10,10 @@ API (stable):
 - `has_idempotency_guard(func, model) -> bool`: whether `func` protects itself against running
   twice (an idempotency key, `get_or_create`/`update_or_create`, `SET NX` or a lock, an
   `ON CONFLICT` insert, or an early exit when the work is already done).
+- `is_lock_name(name) -> bool`: whether a function or class name says it locks (`redis_lock`,
+  `QueueOnce`), for guards that are decorators or base classes.
 
-Both read names through the module's semantic model (`model.qualname`), never import statements.
+The first two read names through the module's semantic model (`model.qualname`), never import statements.
 Calls the model cannot resolve are judged by their method name only where that name is specific
 enough (`.objects.create`, `session.add`, `send_mail`); anything else is not a side effect.
 """
@@ -111,7 +113,7 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
 def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
     """Whether `func` protects itself against running twice (see the module docstring)."""
     for decorator in func.decorator_list:
-        if _is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator)):
+        if is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator)):
             return True
     for node in ast.walk(func):
         if isinstance(node, ast.Call) and _is_guard_call(node):
@@ -234,7 +236,7 @@ def _constructor_of(receiver: ast.expr, scope: Scope, model: ModuleModel) -> str
 
 def _is_guard_call(call: ast.Call) -> bool:
     name = _final_name(call.func)
-    if name in _GUARD_METHODS or _is_lock_name(name):
+    if name in _GUARD_METHODS or is_lock_name(name):
         return True
     if name == "set" and _has_true_keyword(call, "nx"):
         return True
@@ -247,7 +249,7 @@ def _names_a_guard(text: str) -> bool:
     return "idempoten" in text.lower() or bool(_SQL_UPSERT.search(text))
 
 
-def _is_lock_name(name: str) -> bool:
+def is_lock_name(name: str) -> bool:
     parts = {part.lower() for part in re.split(r"_|(?<=[a-z])(?=[A-Z])", name) if part}
     return bool(parts & _LOCK_WORDS)
 
