@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.celery_tasks import COUNTDOWN, longest_countdown
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Imported, Scope
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
@@ -241,6 +242,9 @@ class CeleryModule:
             config_sources=sources,
             config_opaque=opaque,
         )
+        countdown = longest_countdown(model.tree)
+        if countdown is not None:
+            facts.extra[COUNTDOWN] = countdown
         for node, scope in model.scopes.defs:
             if scope.node is None:
                 facts.defined_names.append(node.name)
