@@ -299,8 +299,12 @@ class _ConfigReader:
         self.maybe: list[ConfigEntry] = []
         self.sources: list[str] = []
         self.opaque = False
+        self.namespaced_classes: set[int] = set()  # classes whose CELERY_ attributes were read
 
     def read(self) -> None:
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef) and scope.node is None:
+                self.namespaced_class_settings(node)
         for call, scope in self.model.scopes.statement_calls:
             self.call(call, scope)
         for target, value, scope in self.model.scopes.item_assignments:
@@ -314,9 +318,6 @@ class _ConfigReader:
                 self.entries.append(ConfigEntry(key, literal(bound), bound))
             elif names.setting_name(name, namespaced=False) is not None:
                 self.maybe.append(ConfigEntry(name, literal(bound), bound))
-        for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.ClassDef) and scope.node is None:
-                self.namespaced_class_settings(node)
 
     def call(self, call: ast.Call, scope: Scope) -> None:
         model = self.model
@@ -381,8 +382,7 @@ class _ConfigReader:
             found = self.model.lookup(target.id, scope)
             binding = found[0][-1] if found else None
             if isinstance(binding, ast.ClassDef):
-                if not any(name.startswith("CELERY") for name in self.model.scope_of(binding).bindings):
-                    self.class_settings(binding)  # else already read as namespaced settings
+                self.class_settings(binding)
             elif isinstance(binding, Imported):
                 self.sources.append(binding.qualname)
             else:
@@ -392,6 +392,7 @@ class _ConfigReader:
 
     def namespaced_class_settings(self, node: ast.ClassDef) -> None:
         """Django settings written as class attributes (django-configurations: `CELERY_X = ...`)."""
+        self.namespaced_classes.add(id(node))
         for name, bindings in self.model.scope_of(node).bindings.items():
             value = bindings[-1]
             key = names.setting_name(name, namespaced=True) if name.startswith("CELERY") else None
@@ -400,6 +401,8 @@ class _ConfigReader:
 
     def class_settings(self, node: ast.ClassDef) -> None:
         for name, bindings in self.model.scope_of(node).bindings.items():
+            if id(node) in self.namespaced_classes and name.startswith("CELERY"):
+                continue  # already read
             key = names.setting_name(name, namespaced=False)
             value = bindings[-1]
             if key is not None and isinstance(value, ast.expr):
