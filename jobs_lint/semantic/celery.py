@@ -81,14 +81,33 @@ class CeleryModule:
                 found.add(f"{model.module}.{name}")
         return frozenset(found)
 
-    def _makes_app(self, binding: object) -> bool:
+    def _makes_app(self, binding: object, scope: Scope | None = None, depth: int = 0) -> bool:
         model = self.model
         if isinstance(binding, ast.Call):
-            path = model.qualname(binding.func)
-            return path == names.APP_CLASS or path in model.local_app_classes
+            path = model.qualname(binding.func, scope)
+            if path == names.APP_CLASS or path in model.local_app_classes:
+                return True
+            factory = self._local_function(path) if depth < 2 else None
+            return factory is not None and self._returns_app(factory, depth + 1)
+        if isinstance(binding, ast.Name) and scope is not None:
+            found = model.lookup(binding.id, scope)
+            return found is not None and all(self._makes_app(b, found[1], depth) for b in found[0])
         if isinstance(binding, (ast.Name, ast.Attribute)):
-            return model.qualname(binding) == names.CURRENT_APP
+            return model.qualname(binding, scope) == names.CURRENT_APP
         return False
+
+    def _local_function(self, path: str | None) -> ast.FunctionDef | None:
+        """A module-level function of this module named by `path` (`create_app`)."""
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.FunctionDef) and scope.node is None and path == f"{self.model.module}.{node.name}":
+                return node
+        return None
+
+    def _returns_app(self, factory: ast.FunctionDef, depth: int) -> bool:
+        """An app factory: every `return` gives back a new `Celery(...)`."""
+        scope = self.model.scope_of(factory)
+        returns = [node.value for node in ast.walk(factory) if isinstance(node, ast.Return)]
+        return bool(returns) and all(value is not None and self._makes_app(value, scope, depth) for value in returns)
 
     # Tasks -----------------------------------------------------------------------------------
 
