@@ -29,9 +29,9 @@ class CanvasArguments(Rule):
     ## Why is this bad?
     Celery prepends the parent's result to a mutable signature's arguments. A task without a
     parameter for it fails with a `TypeError` at run time, after the first part of the workflow
-    has already run, or worse, silently receives the result in the place of its first argument.
-    An immutable signature ignores the result, so a callback written to receive it fails with a
-    missing argument.
+    has already run (its side effects done, its retries spent). An immutable signature ignores
+    the result, so a callback written to receive it fails with a missing argument. Neither shows
+    up until the workflow runs, often only in production, since eager tests rarely build chords.
 
     ## Fix safety
     Turning `.s()` into `.si()` is offered when the arguments already given fill the task's
