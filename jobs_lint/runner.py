@@ -42,6 +42,7 @@ FACT_NEEDLES = (
     b".task ",  # @app.task, not self.tasks or .task_id
     b"Task)",
     b"Task,",  # class-based tasks and their bases
+    b"atomic",  # context managers that wrap a Django transaction
 )
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
