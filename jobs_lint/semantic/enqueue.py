@@ -62,7 +62,7 @@ def enqueue_of(model: ModuleModel, call: ast.Call, scope: Scope) -> Enqueue | No
     receiver = model.value_of(func.value, scope)
     if func.attr == "send_task":
         return Enqueue("send_task", call, None) if receiver is not None and receiver.kind is Kind.APP else None
-    if receiver is not None and receiver.kind is Kind.APP:
+    if (receiver is not None and receiver.kind is Kind.APP) or _is_pool(model, func.value, scope):
         return None
     task = receiver.task if receiver is not None and receiver.kind is Kind.TASK else None
     return Enqueue(func.attr, call, task)
@@ -70,3 +70,15 @@ def enqueue_of(model: ModuleModel, call: ast.Call, scope: Scope) -> Enqueue | No
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def _is_pool(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
+    """A `multiprocessing` pool, whose `apply_async(func, args)` is no task message."""
+    if not isinstance(node, ast.Name):
+        return False
+    found = model.lookup(node.id, scope)
+    return found is not None and any(
+        isinstance(binding, ast.Call)
+        and (model.qualname(binding.func, found[1]) or "").startswith(("multiprocessing.", "concurrent.futures."))
+        for binding in found[0]
+    )

@@ -1,0 +1,266 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import django
+from jobs_lint.semantic.enqueue import SENDS, enqueue_of
+
+# Parts of a name that mark a secret, and final parts that make it something else
+# (`token_id`, `password_reset_url`).
+_SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials"})
+_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
+_NOT_SECRET_ENDINGS = frozenset(
+    {"id", "ids", "pk", "pks", "url", "name", "type", "length", "count", "expiry", "expires", "field", "hash", "hint"}
+)
+_PUBLIC_TOKENS = frozenset({"csrf", "page", "next", "continuation", "cancel", "cancellation", "device", "sync"})
+# Calls whose result is a file's contents.
+_CONTENT_METHODS = frozenset({"read", "read_bytes", "read_text", "getvalue", "readlines"})
+_CONTENT_FUNCTIONS = frozenset(
+    {"base64.b64encode", "base64.urlsafe_b64encode", "base64.encodebytes", "base64.standard_b64encode"}
+)
+_OPEN = frozenset({"open", "io.open", "builtins.open"})
+
+_TASKS = (
+    "from celery import shared_task\n\n"
+    "@shared_task\ndef notify(user_id, password=None):\n    return user_id\n\n"
+    "@shared_task\ndef process(upload):\n    return upload\n"
+)
+_FILES = {"app/__init__.py": "", "app/tasks.py": _TASKS}
+
+
+class UnsafeTaskArgument(Rule):
+    """
+    ## What it does
+    Finds task messages that carry what a broker should never carry: Django model instances and
+    QuerySets (`Order.objects.get(...)`, `get_object_or_404(...)`), the web request, open files,
+    file contents or bytes (`f.read()`, `base64.b64encode(...)`), and secrets: arguments named
+    like a password, a token, an API key or a private key, whether by keyword, by the called
+    task's parameter name, or by the variable passed.
+
+    ## Why is this bad?
+    A message is serialized when it is sent and read when a worker gets to it, maybe much later.
+    A model instance is stale by then (or fails to serialize with JSON, or with pickle trusts the
+    broker with code); a request or an open file cannot cross processes at all; file contents
+    bloat the broker, which holds every message in memory (Redis) or on its queues. Secrets are
+    stored in clear text in the broker, its persistence files and the result backend, and shown
+    by monitoring tools such as Flower.
+
+    Pass ids and storage keys, and let the task load the object, read the file, or fetch the
+    secret from its own configuration.
+    """
+
+    code = "JL109"
+    name = "unsafe-task-argument"
+    summary = "A task message carries an ORM object, a request, a file, bytes or a secret"
+    needles = ((b".delay(", b"apply_async(", b"send_task("),)
+
+    invalid = (
+        Invalid(
+            "from app.models import Upload\nfrom app.tasks import process\n\n"
+            "def upload_done(upload_id):\n"
+            "    upload = Upload.objects.get(pk=upload_id)\n"
+            "    process.delay(upload)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from app.tasks import notify\n\n"
+            "def signup(user, raw_password):\n"
+            "    notify.delay(user.id, password=raw_password)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from app.tasks import process\n\n"
+            "def upload(request):\n"
+            "    process.apply_async(args=(request.FILES['file'].read(),))\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from app.tasks import process\n\n"
+            "def upload(request):\n"
+            "    process.delay(request)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from app.tasks import notify\n\n"
+            "def remind(user, token):\n"
+            "    notify.delay(user.id, token)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "import base64\nfrom app.tasks import process\n\n"
+            "def upload(path):\n"
+            "    with open(path, 'rb') as handle:\n"
+            "        process.delay(handle)\n"
+            "        process.delay(base64.b64encode(handle.read()))\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from django.conf import settings\nfrom celery import current_app\n\n"
+            "def sync():\n"
+            "    current_app.send_task('crm.sync', kwargs={'api_key': settings.CRM_API_KEY})\n",
+            path="app/views.py",
+        ),
+    )
+    valid = (
+        Valid(
+            "from app.tasks import process\n\n"
+            "def upload_done(upload):\n"
+            "    process.delay(upload.pk)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.models import Upload\nfrom app.tasks import process\n\n"
+            "def upload_done():\n"
+            "    ids = list(Upload.objects.filter(done=True).values_list('pk', flat=True))\n"
+            "    process.delay(ids)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import notify\n\n"
+            "def reset(user, token_id, password_reset_url):\n"
+            "    notify.delay(user.id, token_id=token_id, reset_url=password_reset_url)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import process\n\n"
+            "def upload(request):\n"
+            "    key = request.FILES['file'].name\n"
+            "    process.delay(key)\n"
+            "    return request.session.get('password')\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "import requests\n\n"
+            "def call(token):\n"
+            "    requests.post('https://example.com', data={'password': token}, timeout=5)\n"
+            "    return open('x').read()\n",
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import process\n\n"
+            "def page(next_page_token, csrf_token):\n"
+            "    process.delay(next_page_token)\n"
+            "    process.delay(csrf_token)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr in SENDS):
+            return
+        ctx = self.ctx
+        sent = enqueue_of(ctx.model, node, ctx.scope)
+        if sent is None:
+            return
+        for param, value in sent.arguments():
+            problem = self._problem(param, value)
+            if problem is not None:
+                self.report(value, f"`{sent.label}` is sent {problem}")
+
+    def _problem(self, param: str | None, value: ast.expr) -> str | None:
+        ctx = self.ctx
+        if param is not None and is_secret(param):
+            return f"a secret (`{param}`): the broker stores it in clear text; let the task read it"
+        shown = _name_of(value)
+        if shown is not None and is_secret(shown):
+            return f"a secret (`{shown}`): the broker stores it in clear text; let the task read it"
+        if django.is_orm_object(ctx.model, value, ctx.scope):
+            return "a model instance or QuerySet: pass its id and load it in the task"
+        if self._is_request(value):
+            return "the web request: pass the values the task needs"
+        if self._is_file(value):
+            return "an open file: pass a path or storage key"
+        if self._is_content(value):
+            return "file contents or bytes: store them and pass a storage key"
+        return None
+
+    def _is_request(self, value: ast.expr) -> bool:
+        if isinstance(value, ast.Name):
+            return value.id == "request" and self.ctx.model.lookup("request", self.ctx.scope) is None
+        return (
+            isinstance(value, ast.Attribute)
+            and value.attr == "request"
+            and isinstance(value.value, ast.Name)
+            and value.value.id == "self"
+            and self.ctx.enclosing_task() is None
+        )
+
+    def _is_file(self, value: ast.expr) -> bool:
+        model, scope = self.ctx.model, self.ctx.scope
+        if isinstance(value, ast.Call):
+            return model.qualname(value.func, scope) in _OPEN
+        if not isinstance(value, ast.Name):
+            return False
+        found = model.lookup(value.id, scope)
+        if found is None:
+            return False
+        for binding in found[0]:
+            if isinstance(binding, (ast.With, ast.AsyncWith)):
+                return any(
+                    isinstance(item.optional_vars, ast.Name)
+                    and item.optional_vars.id == value.id
+                    and isinstance(item.context_expr, ast.Call)
+                    and model.qualname(item.context_expr.func, found[1]) in _OPEN
+                    for item in binding.items
+                )
+            if isinstance(binding, ast.Call) and model.qualname(binding.func, found[1]) in _OPEN:
+                return True
+        return False
+
+    def _is_content(self, value: ast.expr, depth: int = 0) -> bool:
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, bytes)
+        if isinstance(value, ast.Name) and depth < 4:
+            found = self.ctx.model.lookup(value.id, self.ctx.scope)
+            return found is not None and all(
+                isinstance(b, ast.expr) and self._is_content(b, depth + 1) for b in found[0]
+            )
+        if not isinstance(value, ast.Call):
+            return False
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in _CONTENT_METHODS and not value.args:
+            return True
+        return self.ctx.model.qualname(func, self.ctx.scope) in _CONTENT_FUNCTIONS
+
+
+def is_secret(name: str) -> bool:
+    words = [word for word in _split(name) if word]
+    if not words or words[-1] in _NOT_SECRET_ENDINGS:
+        return False
+    for position, word in enumerate(words):
+        if word in _SECRET_WORDS:
+            if word == "token" and position > 0 and words[position - 1] in _PUBLIC_TOKENS:
+                continue
+            return True
+        if position and (words[position - 1], word) in _SECRET_PAIRS:
+            return True
+    return False
+
+
+def _split(name: str) -> list[str]:
+    """`CRM_API_KEY`, `apiKey` and `api_key` all give `api`, `key`."""
+    spaced = "".join(f"_{c}" if c.isupper() and i and name[i - 1].islower() else c for i, c in enumerate(name))
+    return spaced.lower().split("_")
+
+
+def _name_of(value: ast.expr) -> str | None:
+    """The variable or attribute a value is read from (`token`, `settings.CRM_API_KEY`)."""
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Attribute):
+        return value.attr
+    return None
+
+
