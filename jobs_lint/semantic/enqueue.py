@@ -77,8 +77,20 @@ def _is_pool(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
     if not isinstance(node, ast.Name):
         return False
     found = model.lookup(node.id, scope)
-    return found is not None and any(
-        isinstance(binding, ast.Call)
-        and (model.qualname(binding.func, found[1]) or "").startswith(("multiprocessing.", "concurrent.futures."))
-        for binding in found[0]
+    if found is None:
+        return False
+    made = []
+    for binding in found[0]:
+        if isinstance(binding, (ast.With, ast.AsyncWith)):
+            made += [item.context_expr for item in binding.items if _binds(item, node.id)]
+        elif isinstance(binding, ast.expr):
+            made.append(binding)
+    return any(
+        isinstance(call, ast.Call)
+        and (model.qualname(call.func, found[1]) or "").startswith(("multiprocessing.", "concurrent.futures."))
+        for call in made
     )
+
+
+def _binds(item: ast.withitem, name: str) -> bool:
+    return isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import django
+from jobs_lint.semantic import django, payloads
 from jobs_lint.semantic.enqueue import SENDS, enqueue_of
 
 # Parts of a name that mark a secret, and final parts that make it something else
@@ -14,13 +14,6 @@ _NOT_SECRET_ENDINGS = frozenset(
     {"id", "ids", "pk", "pks", "url", "name", "type", "length", "count", "expiry", "expires", "field", "hash", "hint"}
 )
 _PUBLIC_TOKENS = frozenset({"csrf", "page", "next", "continuation", "cancel", "cancellation", "device", "sync"})
-# Calls whose result is a file's contents.
-_CONTENT_METHODS = frozenset({"read", "read_bytes", "read_text", "getvalue", "readlines"})
-_CONTENT_FUNCTIONS = frozenset(
-    {"base64.b64encode", "base64.urlsafe_b64encode", "base64.encodebytes", "base64.standard_b64encode"}
-)
-_OPEN = frozenset({"open", "io.open", "builtins.open"})
-
 _TASKS = (
     "from celery import shared_task\n\n"
     "@shared_task\ndef notify(user_id, password=None):\n    return user_id\n\n"
@@ -180,9 +173,9 @@ class UnsafeTaskArgument(Rule):
             return "a model instance or QuerySet: pass its id and load it in the task"
         if self._is_request(value):
             return "the web request: pass the values the task needs"
-        if self._is_file(value):
+        if payloads.is_open_file(ctx.model, value, ctx.scope):
             return "an open file: pass a path or storage key"
-        if self._is_content(value):
+        if payloads.is_content(ctx.model, value, ctx.scope):
             return "file contents or bytes: store them and pass a storage key"
         return None
 
@@ -196,43 +189,6 @@ class UnsafeTaskArgument(Rule):
             and value.value.id == "self"
             and self.ctx.enclosing_task() is None
         )
-
-    def _is_file(self, value: ast.expr) -> bool:
-        model, scope = self.ctx.model, self.ctx.scope
-        if isinstance(value, ast.Call):
-            return model.qualname(value.func, scope) in _OPEN
-        if not isinstance(value, ast.Name):
-            return False
-        found = model.lookup(value.id, scope)
-        if found is None:
-            return False
-        for binding in found[0]:
-            if isinstance(binding, (ast.With, ast.AsyncWith)):
-                return any(
-                    isinstance(item.optional_vars, ast.Name)
-                    and item.optional_vars.id == value.id
-                    and isinstance(item.context_expr, ast.Call)
-                    and model.qualname(item.context_expr.func, found[1]) in _OPEN
-                    for item in binding.items
-                )
-            if isinstance(binding, ast.Call) and model.qualname(binding.func, found[1]) in _OPEN:
-                return True
-        return False
-
-    def _is_content(self, value: ast.expr, depth: int = 0) -> bool:
-        if isinstance(value, ast.Constant):
-            return isinstance(value.value, bytes)
-        if isinstance(value, ast.Name) and depth < 4:
-            found = self.ctx.model.lookup(value.id, self.ctx.scope)
-            return found is not None and all(
-                isinstance(b, ast.expr) and self._is_content(b, depth + 1) for b in found[0]
-            )
-        if not isinstance(value, ast.Call):
-            return False
-        func = value.func
-        if isinstance(func, ast.Attribute) and func.attr in _CONTENT_METHODS and not value.args:
-            return True
-        return self.ctx.model.qualname(func, self.ctx.scope) in _CONTENT_FUNCTIONS
 
 
 def is_secret(name: str) -> bool:
