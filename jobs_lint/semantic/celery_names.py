@@ -35,6 +35,7 @@ APP_CLASS = "celery.Celery"
 TASK_CLASS = "celery.Task"
 SHARED_TASK = "celery.shared_task"
 CURRENT_APP = "celery.current_app"
+SIGNATURE = "celery.signature"
 CANVAS_CONSTRUCTORS = {
     "celery.chain": "chain",
     "celery.group": "group",
