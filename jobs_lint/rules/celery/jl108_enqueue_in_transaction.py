@@ -1,18 +1,21 @@
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import django
 from jobs_lint.semantic.enqueue import enqueue_of
 
-_TASKS = (
-    "from celery import shared_task\n\n"
-    "@shared_task\ndef send_receipt(order_id):\n    return order_id\n"
-)
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+
+_TASKS = "from celery import shared_task\n\n@shared_task\ndef send_receipt(order_id):\n    return order_id\n"
 _FILES = {"shop/__init__.py": "", "shop/tasks.py": _TASKS}
 
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+# Where a SQLAlchemy session is used in a function: (position, session name, method).
+SessionEvent = tuple[tuple[int, int], str, str]
 
 
 class EnqueueInTransaction(Rule):
@@ -184,13 +187,13 @@ class EnqueueInTransaction(Rule):
         ),
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
         # Open transaction blocks: (the `with`, what it opens, the function it runs in).
         self._blocks: list[tuple[ast.With | ast.AsyncWith, str, DefNode | None]] = []
         self._lambdas: list[ast.Lambda] = []
         self._decorated: dict[int, str | None] = {}
-        self._sessions: dict[int, list[tuple[tuple[int, int], str, str]]] = {}
+        self._sessions: dict[int, list[SessionEvent]] = {}
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
@@ -276,13 +279,15 @@ class EnqueueInTransaction(Rule):
                 return session if method == "commit" else None
         return None
 
-    def _session_events(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[tuple[tuple[int, int], str, str]]:
+    def _session_events(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[SessionEvent]:
         """Writes and commits of SQLAlchemy sessions named in this function's own body, in order."""
         model = self.ctx.model
         scope = model.scope_of(function)
         events = []
         for node in _own_nodes(function):
-            func = node.func if isinstance(node, ast.Call) else None
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
             if (
                 isinstance(func, ast.Attribute)
                 and func.attr in django.SESSION_WRITES | django.SESSION_ENDS

@@ -72,16 +72,12 @@ class UnsafeTaskArgument(Rule):
             path="app/views.py",
         ),
         Invalid(
-            "from app.tasks import process\n\n"
-            "def upload(request):\n"
-            "    process.delay(request)\n",
+            "from app.tasks import process\n\ndef upload(request):\n    process.delay(request)\n",
             files=_FILES,
             path="app/views.py",
         ),
         Invalid(
-            "from app.tasks import notify\n\n"
-            "def remind(user, token):\n"
-            "    notify.delay(user.id, token)\n",
+            "from app.tasks import notify\n\ndef remind(user, token):\n    notify.delay(user.id, token)\n",
             files=_FILES,
             path="app/views.py",
         ),
@@ -103,9 +99,7 @@ class UnsafeTaskArgument(Rule):
     )
     valid = (
         Valid(
-            "from app.tasks import process\n\n"
-            "def upload_done(upload):\n"
-            "    process.delay(upload.pk)\n",
+            "from app.tasks import process\n\ndef upload_done(upload):\n    process.delay(upload.pk)\n",
             files=_FILES,
             path="app/views.py",
         ),
@@ -218,5 +212,3 @@ def _name_of(value: ast.expr) -> str | None:
     if isinstance(value, ast.Attribute):
         return value.attr
     return None
-
-

@@ -42,15 +42,12 @@ class UnknownTaskName(Rule):
 
     invalid = (
         Invalid(
-            "CELERY_BEAT_SCHEDULE = {\n"
-            "    'cleanup': {'task': 'proj.tasks.clean_up', 'schedule': 3600},\n"
-            "}\n",
+            "CELERY_BEAT_SCHEDULE = {\n    'cleanup': {'task': 'proj.tasks.clean_up', 'schedule': 3600},\n}\n",
             files=_FILES,
             path="proj/settings.py",
         ),
         Invalid(
-            "from proj.celery import app\n\n"
-            "def trigger():\n    app.send_task('proj.tasks.daily_report')\n",
+            "from proj.celery import app\n\ndef trigger():\n    app.send_task('proj.tasks.daily_report')\n",
             files=_FILES,
             path="proj/views.py",
         ),
@@ -95,8 +92,7 @@ class UnknownTaskName(Rule):
             path="proj/views.py",
         ),
         Valid(
-            "from celery import signature\n\n"
-            "def trigger():\n    return signature('proj.tasks.cleanup')\n",
+            "from celery import signature\n\ndef trigger():\n    return signature('proj.tasks.cleanup')\n",
             files=_FILES,
             path="proj/views.py",
         ),
@@ -109,8 +105,7 @@ class UnknownTaskName(Rule):
             path="proj/settings.py",
         ),
         Valid(
-            "from proj.celery import app\n\n"
-            "def dispatch(queue):\n    queue.send_task('proj.tasks.missing')\n",
+            "from proj.celery import app\n\ndef dispatch(queue):\n    queue.send_task('proj.tasks.missing')\n",
             files=_FILES,
             path="proj/views.py",
         ),

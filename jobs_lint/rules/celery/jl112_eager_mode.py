@@ -48,8 +48,7 @@ class EagerMode(Rule):
             path="proj/local.py",
         ),
         Invalid(
-            "from celery import Celery\n\n"
-            "app = Celery('proj')\napp.conf.update({'task_always_eager': True})\n",
+            "from celery import Celery\n\napp = Celery('proj')\napp.conf.update({'task_always_eager': True})\n",
             path="proj/worker.py",
         ),
     )
