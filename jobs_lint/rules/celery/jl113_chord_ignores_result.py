@@ -66,6 +66,13 @@ class ChordIgnoresResult(Rule):
             path="media/views.py",
         ),
         Invalid(
+            "from celery import chord\nfrom media.tasks import publish, resize\n\n"
+            "def run(ids):\n    header = []\n    for i in ids:\n        header.append(resize.s(i))\n"
+            "    chord(header)(publish.s())\n",
+            files=_FILES,
+            path="media/views.py",
+        ),
+        Invalid(
             "from celery import chord\nfrom media.tasks import measure, publish\n\n"
             "def run(ids):\n    return chord(header=[measure.s(i) for i in ids], body=publish.s()).delay()\n",
             files={**_FILES, "media/settings.py": "CELERY_TASK_IGNORE_RESULT = True\n"},
@@ -156,8 +163,23 @@ class ChordIgnoresResult(Rule):
         if isinstance(node, ast.Name):
             found = self.ctx.model.lookup(node.id, self.ctx.scope)
             if found is not None and len(found[0]) == 1 and isinstance(found[0][0], ast.expr):
-                return self._elements(found[0][0], depth + 1)
+                return self._elements(found[0][0], depth + 1) + self._appended(node.id)
         return [node]
+
+    def _appended(self, name: str) -> list[ast.expr]:
+        """What `name.append(...)` adds to a header list built in a loop."""
+        defs = self.ctx.enclosing_defs
+        body = defs[-1] if defs else self.ctx.model.tree
+        return [
+            call.args[0]
+            for call in ast.walk(body)
+            if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "append"
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == name
+            and len(call.args) == 1
+        ]
 
     def _ignores(self, qualname: str) -> str | None:
         index = self.ctx.index
