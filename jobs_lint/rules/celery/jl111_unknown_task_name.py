@@ -7,6 +7,9 @@ from jobs_lint.semantic import celery_names
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.values import string_value
 
+# Celery's own tasks (`celery.backend_cleanup`, `celery.chord_unlock`), whatever the project
+# calls its modules (a project's `celery.py` outside any package is module `celery`).
+_BUILTIN_PREFIX = "celery."
 _APP = {"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"}
 _TASKS = (
     "from celery import shared_task\n\n"
@@ -139,7 +142,7 @@ class UnknownTaskName(Rule):
 
     def _check(self, node: ast.expr, where: str) -> None:
         name = string_value(node)
-        if name is None or "." not in name:
+        if name is None or "." not in name or name.startswith(_BUILTIN_PREFIX):
             return
         index = self.ctx.index
         if name in index.task_names:
