@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from jobs_lint.semantic.scope import Scope
 
 SENDS = frozenset({"delay", "apply_async", "send_task"})
+# Signature constructors: their arguments travel in the message that eventually sends them.
+PARTIALS = frozenset({"s", "si", "signature"})
 
 
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    method: str  # delay, apply_async or send_task
+    method: str  # delay, apply_async or send_task; s or si for a signature's arguments
     call: ast.Call
     task: TaskInfo | None  # the task sent, when the project defines it
 
@@ -34,10 +36,10 @@ class Enqueue:
     def arguments(self) -> list[tuple[str | None, ast.expr]]:
         """The task's arguments as (parameter name when known, expression)."""
         call = self.call
-        if self.method == "delay":
+        if self.method in ("delay", "s", "si"):
             positional, keywords = call.args, {k.arg: k.value for k in call.keywords if k.arg}
         else:
-            index = 1 if self.method == "send_task" else 0
+            index = 1 if self.method == "send_task" else 0  # apply_async and signature: (args, kwargs)
             args = call.args[index] if len(call.args) > index else _keyword(call, "args")
             kwargs = call.args[index + 1] if len(call.args) > index + 1 else _keyword(call, "kwargs")
             positional = list(args.elts) if isinstance(args, (ast.List, ast.Tuple)) else []
@@ -46,13 +48,29 @@ class Enqueue:
                 for key, value in zip(kwargs.keys, kwargs.values, strict=True):
                     if isinstance(key, ast.Constant) and isinstance(key.value, str):
                         keywords[key.value] = value
-        params = self.task.signature.params if self.task is not None else ()
+        # A mutable signature's arguments come after its parent's result: positions are unknown.
+        params = self.task.signature.params if self.task is not None and self.method != "s" else ()
         found: list[tuple[str | None, ast.expr]] = []
         for position, value in enumerate(positional):
             if not isinstance(value, ast.Starred):
                 found.append((params[position] if position < len(params) else None, value))
         found.extend(keywords.items())
         return found
+
+
+def signature_of(model: ModuleModel, call: ast.Call, scope: Scope) -> Enqueue | None:
+    """`task.s(...)`, `task.si(...)` or `task.signature(args, kwargs)` of a task the project
+    defines: the arguments of a message sent later."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr in PARTIALS):
+        return None
+    receiver = model.value_of(func.value, scope)
+    if receiver is not None and receiver.kind is Kind.TASK:
+        return Enqueue(func.attr, call, receiver.task)
+    # `x.signature(args=..., kwargs=...)` has Celery's shape even when `x` cannot be resolved.
+    if receiver is None and func.attr == "signature" and {"args", "kwargs"} & {k.arg for k in call.keywords}:
+        return Enqueue(func.attr, call, None)
+    return None
 
 
 def enqueue_of(model: ModuleModel, call: ast.Call, scope: Scope) -> Enqueue | None:

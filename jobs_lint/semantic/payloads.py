@@ -14,6 +14,7 @@ _CONTENT_METHODS = frozenset({"read", "read_bytes", "read_text", "getvalue", "re
 _CONTENT_FUNCTIONS = frozenset(
     {"base64.b64encode", "base64.urlsafe_b64encode", "base64.encodebytes", "base64.standard_b64encode"}
 )
+_HTTP_CLIENTS = ("requests.", "httpx.", "urllib3.")
 _OPEN = frozenset({"open", "io.open", "builtins.open"})
 _MAX_DEPTH = 4
 
@@ -51,9 +52,21 @@ def is_content(model: ModuleModel, value: ast.expr, scope: Scope, depth: int = 0
         return found is not None and all(
             isinstance(b, ast.expr) and is_content(model, b, found[1], depth + 1) for b in found[0]
         )
+    if isinstance(value, ast.Attribute) and value.attr == "content":
+        return _is_http_response(model, value.value, scope)
     if not isinstance(value, ast.Call):
         return False
     func = value.func
     if isinstance(func, ast.Attribute) and func.attr in _CONTENT_METHODS and not value.args:
         return True
     return model.qualname(func, scope) in _CONTENT_FUNCTIONS
+
+
+def _is_http_response(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
+    """What `requests.get(...)` or an `httpx` call returns, whose `.content` is the body."""
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+            return False
+        node, scope = found[0][0], found[1]
+    return isinstance(node, ast.Call) and (model.qualname(node.func, scope) or "").startswith(_HTTP_CLIENTS)

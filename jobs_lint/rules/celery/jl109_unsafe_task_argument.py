@@ -4,7 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import django, payloads
-from jobs_lint.semantic.enqueue import SENDS, enqueue_of
+from jobs_lint.semantic.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
 
 # Parts of a name that mark a secret, and final parts that make it something else
 # (`token_id`, `password_reset_url`).
@@ -29,7 +29,8 @@ class UnsafeTaskArgument(Rule):
     QuerySets (`Order.objects.get(...)`, `get_object_or_404(...)`), the web request, open files,
     file contents or bytes (`f.read()`, `base64.b64encode(...)`), and secrets: arguments named
     like a password, a token, an API key or a private key, whether by keyword, by the called
-    task's parameter name, or by the variable passed.
+    task's parameter name, or by the variable passed. It reads `.delay()`, `.apply_async()`,
+    `send_task()`, and the signatures that send later (`.s()`, `.si()`, `.signature()`).
 
     ## Why is this bad?
     A message is serialized when it is sent and read when a worker gets to it, maybe much later.
@@ -46,7 +47,7 @@ class UnsafeTaskArgument(Rule):
     code = "JL109"
     name = "unsafe-task-argument"
     summary = "A task message carries an ORM object, a request, a file, bytes or a secret"
-    needles = ((b".delay(", b"apply_async(", b"send_task("),)
+    needles = ((b".delay(", b"apply_async(", b"send_task(", b".s(", b".si(", b".signature("),)
 
     invalid = (
         Invalid(
@@ -87,6 +88,21 @@ class UnsafeTaskArgument(Rule):
             "    with open(path, 'rb') as handle:\n"
             "        process.delay(handle)\n"
             "        process.delay(base64.b64encode(handle.read()))\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from celery import chain\nfrom app.models import Upload\nfrom app.tasks import notify, process\n\n"
+            "def pipeline(upload_id):\n"
+            "    upload = Upload.objects.get(pk=upload_id)\n"
+            "    chain(process.s(upload), notify.si(upload_id)).delay()\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Invalid(
+            "from app.tasks import notify\n\n"
+            "def prepare(user, key):\n"
+            "    return notify.signature(args=(user.id,), kwargs={'password': key}, immutable=True)\n",
             files=_FILES,
             path="app/views.py",
         ),
@@ -145,16 +161,17 @@ class UnsafeTaskArgument(Rule):
     )
 
     def visit_Call(self, node: ast.Call) -> None:
-        if not (isinstance(node.func, ast.Attribute) and node.func.attr in SENDS):
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and (func.attr in SENDS or func.attr in PARTIALS)):
             return
         ctx = self.ctx
-        sent = enqueue_of(ctx.model, node, ctx.scope)
+        sent = (signature_of if func.attr in PARTIALS else enqueue_of)(ctx.model, node, ctx.scope)
         if sent is None:
             return
         for param, value in sent.arguments():
             problem = self._problem(param, value)
             if problem is not None:
-                self.report(value, f"`{sent.label}` is sent {problem}")
+                self.report(value, f"`{sent.label}` {'is sent' if func.attr in SENDS else 'will send'} {problem}")
 
     def _problem(self, param: str | None, value: ast.expr) -> str | None:
         ctx = self.ctx

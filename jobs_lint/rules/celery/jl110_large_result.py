@@ -13,8 +13,8 @@ class LargeResult(Rule):
     """
     ## What it does
     Finds a task that returns file contents, bytes or base64 data (`f.read()`,
-    `path.read_bytes()`, `buffer.getvalue()`, `base64.b64encode(...)`, a bytes literal), unless
-    the task ignores its result.
+    `path.read_bytes()`, `buffer.getvalue()`, `base64.b64encode(...)`, a bytes literal, the
+    `.content` of a `requests` or `httpx` response), unless the task ignores its result.
 
     ## Why is this bad?
     A task's return value is serialized into the result backend (Redis, a database, RPC
@@ -27,7 +27,7 @@ class LargeResult(Rule):
     code = "JL110"
     name = "large-result"
     summary = "A task returns file contents or bytes through the result backend"
-    needles = ((b"return",), (b"read", b"getvalue", b"b64encode", b"encodebytes", b"return b"))
+    needles = ((b"return",), (b"read", b"getvalue", b"b64encode", b"encodebytes", b"return b", b".content"))
 
     invalid = (
         Invalid(
@@ -58,6 +58,12 @@ class LargeResult(Rule):
             "        return buffer.getvalue()\n"
         ),
         Invalid(
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task\ndef download(url):\n"
+            "    response = requests.get(url, timeout=30)\n"
+            "    return response.content\n"
+        ),
+        Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(ignore_result=False)\ndef ping():\n    return b'pong' * 1000\n"
             "\n@shared_task\ndef blob():\n    return b'\\x00'\n"
@@ -69,6 +75,12 @@ class LargeResult(Rule):
             "@shared_task\ndef render(report_id):\n"
             "    with open(f'/tmp/{report_id}.pdf', 'rb') as handle:\n"
             "        return save(handle.read())\n"
+        ),
+        Valid(
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task\ndef download(url, page):\n"
+            "    response = requests.get(url, timeout=30)\n"
+            "    return {'status': response.status_code, 'size': len(response.content), 'page': page.content}\n"
         ),
         Valid(
             "from celery import shared_task\n\n"
