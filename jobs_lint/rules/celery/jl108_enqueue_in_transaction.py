@@ -25,7 +25,8 @@ class EnqueueInTransaction(Rule):
     transaction is still open: inside a Django `transaction.atomic()` block, a function decorated
     with `@transaction.atomic`, a project's own context manager that wraps `atomic()`, a
     SQLAlchemy `session.begin()` block, or between a SQLAlchemy session's writes and its
-    `commit()`.
+    `commit()`. Calls deferred in a lambda or a nested function (`transaction.on_commit(...)`)
+    and read-only transactions on a replica (`atomic(using=REPLICA_DB)`) are left alone.
 
     ## Why is this bad?
     The message reaches the broker before the transaction commits. A worker can pick it up at
