@@ -191,9 +191,12 @@ def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
 def test_orm_objects() -> None:
     from jobs_lint.semantic import django
 
-    m = model("from django.shortcuts import get_object_or_404\norder = Order.objects.filter(a=1).first()\n")
+    m = model(
+        "from django.shortcuts import get_object_or_404\norder = Order.objects.filter(a=1).first()\n"
+        "for line in Line.objects.filter(order=order):\n    pass\n"
+    )
     scope = m.module_scope
-    for source in ("order", "Order.objects.get(pk=1)", "get_object_or_404(Order, pk=1)", "Order.objects.all()"):
+    for source in ("order", "line", "Order.objects.get(pk=1)", "get_object_or_404(Order, pk=1)", "Order.objects.all()"):
         assert django.is_orm_object(m, expr(m, source), scope), source
     for source in ("Order.objects.count()", "order.pk", "cache.get('x')", "Order.objects.values_list('pk')"):
         assert not django.is_orm_object(m, expr(m, source), scope), source

@@ -137,7 +137,7 @@ def is_orm_object(model: ModuleModel, node: ast.expr, scope: Scope, depth: int =
         if found is None:
             return False
         bindings, owner = found
-        return all(isinstance(b, ast.expr) and is_orm_object(model, b, owner, depth + 1) for b in bindings)
+        return all(_binds_orm_object(model, b, owner, depth) for b in bindings)
     if not isinstance(node, ast.Call):
         return False
     func = node.func
@@ -151,6 +151,17 @@ def is_orm_object(model: ModuleModel, node: ast.expr, scope: Scope, depth: int =
             return False
         receiver = receiver.func.value
     return isinstance(receiver, ast.Attribute) and receiver.attr == "objects"
+
+
+def _binds_orm_object(model: ModuleModel, binding: object, owner: Scope, depth: int) -> bool:
+    """`x = Order.objects.get(...)`, or `for x in Order.objects.filter(...)`."""
+    if isinstance(binding, ast.expr):
+        return is_orm_object(model, binding, owner, depth + 1)
+    return (
+        isinstance(binding, (ast.For, ast.AsyncFor))
+        and isinstance(binding.target, ast.Name)
+        and is_orm_object(model, binding.iter, owner, depth + 1)
+    )
 
 
 # Project facts ---------------------------------------------------------------------------------
