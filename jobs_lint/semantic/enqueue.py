@@ -20,7 +20,7 @@ PARTIALS = frozenset({"s", "si", "signature"})
 
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    method: str  # delay, apply_async or send_task; s or si for a signature's arguments
+    method: str  # delay, apply_async, send_task; s, si or signature for a signature's arguments
     call: ast.Call
     task: TaskInfo | None  # the task sent, when the project defines it
 

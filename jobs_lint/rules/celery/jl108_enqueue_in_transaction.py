@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 _TASKS = "from celery import shared_task\n\n@shared_task\ndef send_receipt(order_id):\n    return order_id\n"
 _FILES = {"shop/__init__.py": "", "shop/tasks.py": _TASKS}
 
-DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+# Code that runs as one unit: what a `with` block or a call belongs to.
+_Body = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 # Where a SQLAlchemy session is used in a function: (position, session name, method).
 SessionEvent = tuple[tuple[int, int], str, str]
 
@@ -191,7 +192,7 @@ class EnqueueInTransaction(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # Open transaction blocks: (the `with`, what it opens, the function it runs in).
-        self._blocks: list[tuple[ast.With | ast.AsyncWith, str, DefNode | None]] = []
+        self._blocks: list[tuple[ast.With | ast.AsyncWith, str, _Body | None]] = []
         self._lambdas: list[ast.Lambda] = []
         self._decorated: dict[int, str | None] = {}
         self._sessions: dict[int, list[SessionEvent]] = {}
@@ -247,7 +248,7 @@ class EnqueueInTransaction(Rule):
         session = self._uncommitted_session(function, node)
         return f"before `{session}.commit()`" if session else None
 
-    def _function(self) -> DefNode | None:
+    def _function(self) -> _Body | None:
         """The innermost function or lambda: code in a nested one runs later, if at all."""
         if self._lambdas:
             return self._lambdas[-1]
