@@ -6,13 +6,9 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import django, payloads
 from jobs_lint.semantic.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
 
-# Parts of a name that mark a secret, and final parts that make it something else
-# (`token_id`, `password_reset_url`).
+# Last words of a name that hold a secret (`db_password`, `stripe_api_key`).
 _SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials"})
 _SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
-_NOT_SECRET_ENDINGS = frozenset(
-    {"id", "ids", "pk", "pks", "url", "name", "type", "length", "count", "expiry", "expires", "field", "hash", "hint"}
-)
 _PUBLIC_TOKENS = frozenset({"csrf", "page", "next", "continuation", "cancel", "cancellation", "device", "sync"})
 _TASKS = (
     "from celery import shared_task\n\n"
@@ -130,7 +126,7 @@ class UnsafeTaskArgument(Rule):
         Valid(
             "from app.tasks import notify\n\n"
             "def reset(user, token_id, password_reset_url):\n"
-            "    notify.delay(user.id, token_id=token_id, reset_url=password_reset_url)\n",
+            "    notify.delay(user.id, token_id=token_id, reset_url=password_reset_url, password_changed=True)\n",
             files=_FILES,
             path="app/views.py",
         ),
@@ -175,10 +171,10 @@ class UnsafeTaskArgument(Rule):
 
     def _problem(self, param: str | None, value: ast.expr) -> str | None:
         ctx = self.ctx
-        if param is not None and is_secret(param):
+        if param is not None and _is_secret(param):
             return f"a secret (`{param}`): the broker stores it in clear text; let the task read it"
         shown = _name_of(value)
-        if shown is not None and is_secret(shown):
+        if shown is not None and _is_secret(shown):
             return f"a secret (`{shown}`): the broker stores it in clear text; let the task read it"
         if django.is_orm_object(ctx.model, value, ctx.scope):
             return "a model instance or QuerySet: pass its id and load it in the task"
@@ -202,18 +198,17 @@ class UnsafeTaskArgument(Rule):
         )
 
 
-def is_secret(name: str) -> bool:
+def _is_secret(name: str) -> bool:
+    """Named for a secret by its last word(s): `db_password`, `reset_token`, `AWS_SECRET_ACCESS_KEY`;
+    not `password_changed`, `token_id`, `private_key_path` or `next_page_token`."""
     words = [word for word in _split(name) if word]
-    if not words or words[-1] in _NOT_SECRET_ENDINGS:
+    if not words:
         return False
-    for position, word in enumerate(words):
-        if word in _SECRET_WORDS:
-            if word == "token" and position > 0 and words[position - 1] in _PUBLIC_TOKENS:
-                continue
-            return True
-        if position and (words[position - 1], word) in _SECRET_PAIRS:
-            return True
-    return False
+    last = words[-1]
+    before = words[-2] if len(words) > 1 else None
+    if last in _SECRET_WORDS:
+        return not (last == "token" and before in _PUBLIC_TOKENS)
+    return before is not None and (before, last) in _SECRET_PAIRS
 
 
 def _split(name: str) -> list[str]:
