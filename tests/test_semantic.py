@@ -270,3 +270,37 @@ def test_app_made_by_a_factory_function() -> None:
     )
     assert m.is_app("proj.worker.app")
     assert m.task_of(m.tree.body[1]) is not None
+
+
+def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
+    from jobs_lint.semantic import django
+
+    m = model(
+        "from django.db import transaction as tx\nfrom proj.db import locked\nfrom sqlalchemy.orm import sessionmaker\n"
+        "Session = sessionmaker()\nsession = Session()\n",
+        others={
+            "proj.db": "from contextlib import contextmanager\nfrom django.db import transaction\n\n"
+            "@contextmanager\ndef locked():\n    with transaction.atomic():\n        yield\n"
+        },
+    )
+    scope = m.module_scope
+    assert django.transaction_of(m, expr(m, "tx.atomic()"), scope) == "transaction.atomic()"
+    assert django.transaction_of(m, expr(m, "tx.atomic"), scope) == "transaction.atomic()"
+    assert django.transaction_of(m, expr(m, "tx.atomic(using='replica')"), scope) is None
+    assert django.transaction_of(m, expr(m, "locked()"), scope) == "locked()"
+    assert django.transaction_of(m, expr(m, "session.begin()"), scope) == "session.begin()"
+    assert django.transaction_of(m, expr(m, "other.begin()"), scope) is None
+
+
+def test_orm_objects() -> None:
+    from jobs_lint.semantic import django
+
+    m = model(
+        "from django.shortcuts import get_object_or_404\norder = Order.objects.filter(a=1).first()\n"
+        "for line in Line.objects.filter(order=order):\n    pass\n"
+    )
+    scope = m.module_scope
+    for source in ("order", "line", "Order.objects.get(pk=1)", "get_object_or_404(Order, pk=1)", "Order.objects.all()"):
+        assert django.is_orm_object(m, expr(m, source), scope), source
+    for source in ("Order.objects.count()", "order.pk", "cache.get('x')", "Order.objects.values_list('pk')"):
+        assert not django.is_orm_object(m, expr(m, source), scope), source

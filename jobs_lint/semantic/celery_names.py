@@ -35,6 +35,10 @@ APP_CLASS = "celery.Celery"
 TASK_CLASS = "celery.Task"
 SHARED_TASK = "celery.shared_task"
 CURRENT_APP = "celery.current_app"
+SIGNATURE = "celery.signature"
+CHAIN = "celery.chain"
+GROUP = "celery.group"
+CHORD = "celery.chord"
 CANVAS_CONSTRUCTORS = {
     "celery.chain": "chain",
     "celery.group": "group",

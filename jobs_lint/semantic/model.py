@@ -251,7 +251,13 @@ class ModuleModel:
         return self.celery.tasks_by_node.get(id(node))
 
     def facts(self) -> ModuleFacts:
-        return self.celery.facts()
+        from jobs_lint.semantic import django
+
+        facts = self.celery.facts()
+        transactions = django.facts(self)
+        if transactions:
+            facts.extra["django"] = transactions
+        return facts
 
 
 def _common(values: list[Value | None]) -> Value | None:

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import celery_names
+from jobs_lint.semantic.model import Kind
+from jobs_lint.semantic.values import string_value
+
+# Celery's own tasks (`celery.backend_cleanup`, `celery.chord_unlock`), whatever the project
+# calls its modules (a project's `celery.py` outside any package is module `celery`).
+_BUILTIN_PREFIX = "celery."
+_APP = {"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"}
+_TASKS = (
+    "from celery import shared_task\n\n"
+    "@shared_task\ndef cleanup():\n    pass\n\n"
+    "@shared_task(name='reports.daily')\ndef daily_report():\n    pass\n"
+)
+_FILES = {**_APP, "proj/tasks.py": _TASKS}
+
+
+class UnknownTaskName(Rule):
+    """
+    ## What it does
+    Finds a task named by a string that no task of the project is registered under: the `task`
+    of a `beat_schedule` entry, `app.send_task("...")` and `signature("...")`. It speaks only
+    when it can know: the name must point into a module of the project that the linter reads,
+    so names of tasks from installed libraries (`celery.backend_cleanup`), of packages it cannot
+    see, or built at run time, are left alone.
+
+    ## Why is this bad?
+    A name is only checked when the message reaches a worker. A renamed or moved task, or a
+    typo, makes beat send messages every period that workers reject as unregistered (`Received
+    unregistered task of type ...`) and drop, and `send_task` fail silently: the work never
+    happens and nothing fails at deploy time.
+
+    Use the task's registered name (its module path, or its `name=`), or call the task object
+    (`task.s()`, `task.delay()`) where it can be imported.
+    """
+
+    code = "JL111"
+    name = "unknown-task-name"
+    summary = "A beat schedule, send_task or signature names a task that does not exist"
+    needles = ((b"task", b"signature", b"subtask"), (b"schedule", b"send_task(", b"signature(", b"subtask("))
+
+    invalid = (
+        Invalid(
+            "CELERY_BEAT_SCHEDULE = {\n    'cleanup': {'task': 'proj.tasks.clean_up', 'schedule': 3600},\n}\n",
+            files=_FILES,
+            path="proj/settings.py",
+        ),
+        Invalid(
+            "from proj.celery import app\n\ndef trigger():\n    app.send_task('proj.tasks.daily_report')\n",
+            files=_FILES,
+            path="proj/views.py",
+        ),
+        Invalid(
+            "from celery import signature\n\n"
+            "def trigger():\n    return signature('proj.tasks.cleanupp', countdown=10)\n",
+            files=_FILES,
+            path="proj/views.py",
+        ),
+        Invalid(
+            "from proj.celery import app\n\n"
+            "app.conf.beat_schedule = {\n"
+            "    'daily': {'task': 'proj.tasks.report_daily', 'schedule': 86400.0},\n"
+            "}\n",
+            files=_FILES,
+            path="proj/beat.py",
+        ),
+        Invalid(
+            "from celery.schedules import crontab\n\n"
+            "def schedule():\n"
+            "    return {'nightly': {'task': 'proj.tasks.nightly', 'schedule': crontab(hour=3)}}\n",
+            files=_FILES,
+            path="proj/schedules.py",
+        ),
+    )
+    valid = (
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {\n"
+            "    'cleanup': {'task': 'proj.tasks.cleanup', 'schedule': 3600},\n"
+            "    'report': {'task': 'reports.daily', 'schedule': 86400},\n"
+            "    'results': {'task': 'celery.backend_cleanup', 'schedule': 86400},\n"
+            "}\n",
+            files=_FILES,
+            path="proj/settings.py",
+        ),
+        Valid(
+            "from proj.celery import app\n\n"
+            "def trigger(kind):\n"
+            "    app.send_task(f'proj.tasks.{kind}')\n"
+            "    app.send_task('billing.tasks.invoice')\n",
+            files=_FILES,
+            path="proj/views.py",
+        ),
+        Valid(
+            "from celery import signature\n\ndef trigger():\n    return signature('proj.tasks.cleanup')\n",
+            files=_FILES,
+            path="proj/views.py",
+        ),
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {'x': {'task': 'proj.jobs.run', 'schedule': 60}}\n",
+            files={
+                **_FILES,
+                "proj/jobs.py": "from proj.celery import app\n\ndef run():\n    pass\n\napp.task(run)\n",
+            },
+            path="proj/settings.py",
+        ),
+        Valid(
+            "from proj.celery import app\n\ndef dispatch(queue):\n    queue.send_task('proj.tasks.missing')\n",
+            files=_FILES,
+            path="proj/views.py",
+        ),
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {'x': {'task': 'proj.tasks.made', 'schedule': 60}}\n",
+            files={
+                **_APP,
+                "proj/tasks.py": "from proj.celery import app\n\n"
+                "def make(name):\n    @app.task(name=name)\n    def made():\n        pass\n    return made\n",
+            },
+            path="proj/settings.py",
+        ),
+    )
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        entry = {string_value(key): value for key, value in zip(node.keys, node.values, strict=True) if key}
+        if "task" in entry and "schedule" in entry:
+            self._check(entry["task"], "A beat schedule entry")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not node.args:
+            return
+        ctx = self.ctx
+        if isinstance(func, ast.Attribute) and func.attr in ("send_task", "signature", "subtask"):
+            receiver = ctx.model.value_of(func.value, ctx.scope)
+            if receiver is not None and receiver.kind is Kind.APP:
+                self._check(node.args[0], f"`{func.attr}()`")
+        elif ctx.model.qualname(func, ctx.scope) == celery_names.SIGNATURE:
+            self._check(node.args[0], "`signature()`")
+
+    def _check(self, node: ast.expr, where: str) -> None:
+        name = string_value(node)
+        if name is None or "." not in name or name.startswith(_BUILTIN_PREFIX):
+            return
+        index = self.ctx.index
+        if name in index.task_names:
+            return
+        module, _, function = name.rpartition(".")
+        facts = index.modules.get(module)
+        if facts is None or not index.uses_celery:
+            return
+        if any(not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()):
+            return  # some task's name is computed: the set of names is not known
+        if any(task.qualname.startswith(f"{module}.<") for task in index.tasks.values()):
+            return  # tasks made inside functions, named at run time
+        if function in facts.defined_names and f"{module}.{function}" not in index.tasks:
+            return  # a function registered some way the linter cannot see
+        task = index.tasks.get(f"{module}.{function}")
+        hint = f" (it is registered as `{task.name}`)" if task is not None else ""
+        self.report(node, f"{where} names `{name}`, which no task of the project is registered under{hint}")
