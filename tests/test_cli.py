@@ -320,7 +320,7 @@ def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monke
     from jobs_lint.cache import Cache
     from jobs_lint.settings import load
 
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.jobs-lint]\nselect = ['JL102']\n")
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "celery.py").write_text("from celery import Celery\napp = Celery('proj')\n")
     for n in range(60):  # enough files for worker processes, of sizes that reorder their answers
