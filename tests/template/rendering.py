@@ -141,7 +141,7 @@ def assert_static_checks_pass(project: Path, bin_dir: Path) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
-def assert_suite_passes(project: Path, bin_dir: Path) -> None:
+def assert_suite_passes(project: Path, bin_dir: Path, *pytest_args: str) -> None:
     """The rendered project's own tests pass against real workers and brokers."""
     # REQUIRE_SERVICES passes through: in CI a rendered test that cannot reach RabbitMQ fails.
     suite = run(
@@ -150,6 +150,7 @@ def assert_suite_passes(project: Path, bin_dir: Path) -> None:
         "-q",
         "-p",
         "no:cacheprovider",
+        *pytest_args,
         env={"PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-2000:]

@@ -169,10 +169,11 @@ def test_update_keeps_user_edits_and_brings_the_release(tmp_path: Path, tool: st
     _, line, rendered = edits.template_change
     assert line in (project / rendered.format(package=PACKAGE)).read_text()
     assert answers(project)["_commit"] == TAG
-    # The updated project passes its checks (jobs-lint on the changed setting) and its tests.
+    # The updated project passes its checks (jobs-lint on the changed setting) and its tests,
+    # all but the worker-killing ones, which test_matrix runs on fresh renders of this release.
     bin_dir = build_venv(project)
     assert_static_checks_pass(project, bin_dir)
-    assert_suite_passes(project, bin_dir)
+    assert_suite_passes(project, bin_dir, "-m", "not slow")
 
 
 @pytest.mark.slow
