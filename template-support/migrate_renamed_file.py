@@ -27,7 +27,7 @@ def git(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def previous_render(old: str, directory: Path) -> str:
     """OLD as the template version recorded in the last commit's answers rendered it."""
-    answers = yaml.safe_load(git("show", f"HEAD:{ANSWERS_FILE}").stdout)
+    answers = yaml.safe_load(git("show", f"HEAD:./{ANSWERS_FILE}").stdout)
     run_copy(
         answers["_src_path"],
         directory,
@@ -41,9 +41,9 @@ def previous_render(old: str, directory: Path) -> str:
 
 
 def main(old: str, new: str) -> int:
-    if git("cat-file", "-e", f"HEAD:{old}", check=False).returncode != 0:
+    if git("cat-file", "-e", f"HEAD:./{old}", check=False).returncode != 0:
         return 0
-    edited = git("show", f"HEAD:{old}").stdout
+    edited = git("show", f"HEAD:./{old}").stdout
     with tempfile.TemporaryDirectory() as scratch:
         base = previous_render(old, Path(scratch) / "previous")
         if edited == base:
