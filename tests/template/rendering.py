@@ -1,7 +1,8 @@
 """Render the template from a tagged git copy of the working tree, and build rendered projects.
 
-The copy holds the working tree as it is (uncommitted changes included), committed and tagged,
-so Copier renders what is being tested through its real git path, offline.
+The copy holds the working tree as it is (uncommitted changes included), committed and tagged
+with the version in `jobs_lint/__init__.py` (a release tag is `v` + that version), so Copier
+renders what is being tested through its real git path, offline.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from typing import Any
 from copier import run_copy
 from copier.errors import DirtyLocalWarning
 
+from jobs_lint import __version__
+
 ROOT = Path(__file__).resolve().parents[2]
-TAG = "v0.1.0"
+TAG = f"v{__version__}"
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",
@@ -41,8 +44,8 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout
 
 
-def tagged_copy(destination: Path) -> Path:
-    """The working tree's tracked and untracked (not ignored) files, committed and tagged TAG."""
+def copy_working_tree(destination: Path) -> Path:
+    """The working tree's tracked and untracked (not ignored) files."""
     listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     for name in filter(None, listed):
         source = ROOT / name
@@ -50,9 +53,32 @@ def tagged_copy(destination: Path) -> Path:
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    return destination
+
+
+def tagged_copy(destination: Path) -> Path:
+    """The working tree, committed and tagged TAG."""
+    copy_working_tree(destination)
     git(destination, "init", "-q", "-b", "main")
     git(destination, "add", "-A")
     git(destination, "commit", "-q", "-m", "template under test")
+    git(destination, "tag", TAG)
+    return destination
+
+
+def two_releases(destination: Path, older_tag: str, make_older: Callable[[Path], None]) -> Path:
+    """A template repository with two releases: `older_tag`, the working tree as `make_older`
+    changes it, then TAG, the working tree itself."""
+    copy_working_tree(destination)
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    newer_tree = git(destination, "write-tree").strip()
+    make_older(destination)
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "older release")
+    git(destination, "tag", older_tag)
+    newer = git(destination, "commit-tree", newer_tree, "-p", "HEAD", "-m", "template under test")
+    git(destination, "reset", "-q", "--hard", newer.strip())
     git(destination, "tag", TAG)
     return destination
 
@@ -103,6 +129,31 @@ def run(
         text=True,
         timeout=timeout,
     )
+
+
+def assert_static_checks_pass(project: Path, bin_dir: Path) -> None:
+    """The rendered project's ruff, strict mypy and jobs-lint find nothing."""
+    ruff = run(project, str(bin_dir / "ruff"), "check", "src", "tests", "scripts")
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    mypy = run(project, str(bin_dir / "mypy"))
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+    lint = run(project, str(bin_dir / "jobs-lint"), "src", "tests", "scripts")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def assert_suite_passes(project: Path, bin_dir: Path, *pytest_args: str) -> None:
+    """The rendered project's own tests pass against real workers and brokers."""
+    # REQUIRE_SERVICES passes through: in CI a rendered test that cannot reach RabbitMQ fails.
+    suite = run(
+        project,
+        str(bin_dir / "pytest"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *pytest_args,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-2000:]
 
 
 def pairwise_rows(factors: int) -> list[tuple[bool, ...]]:

@@ -1,0 +1,269 @@
+"""`copier update` from an older release keeps the project's work and brings the template's.
+
+Each test builds a template repository with two releases: OLDER, a commit of the working tree
+changed the way an older release differed, and TAG, the working tree itself. A project rendered
+from OLDER (by absolute path) and committed gets user edits, is committed again, and is updated
+through the real `copier` command, as a user would.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from packaging.version import Version
+
+from tests.template.rendering import (
+    ROOT,
+    TAG,
+    assert_static_checks_pass,
+    assert_suite_passes,
+    build_venv,
+    copy_working_tree,
+    git,
+    run,
+    two_releases,
+)
+
+OLDER = "v0.1.0"
+# Tool variants whose update is tested; each needs a row in USER_EDITS.
+UPDATE_TOOLS = ["celery"]
+MARKERS = ("<<<<<<< before updating", ">>>>>>> after updating")
+UPDATE_SECTION = "\n## Updating from the template\n"
+COPIER = str(Path(sys.executable).parent / "copier")
+
+
+@dataclass(frozen=True)
+class ToolEdits:
+    """Where a tool's project differs: paths relative to the project, `{package}` filled in."""
+
+    task_module: str  # a module the user owns (in _skip_if_exists), with its template source
+    task_module_source: str
+    new_task: str  # appended to it by the user
+    setting_file: str
+    setting: tuple[str, str]  # a line the user changes, and what to
+    # A template change between the releases, in a setting jobs-lint checks:
+    # (template source, a line the older release lacks, the rendered file that shows it).
+    template_change: tuple[str, str, str]
+
+
+CELERY_PACKAGE = "template/src/{% if tool == 'celery' %}{{ package_name }}{% endif %}"
+USER_EDITS = {
+    "celery": ToolEdits(
+        task_module="src/{package}/tasks/billing.py",
+        task_module_source=f"{CELERY_PACKAGE}/tasks/billing.py",
+        new_task='''
+
+@app.task(bind=True, base=ServiceTask, name="billing.refund")
+def refund(self: ServiceTask, order_id: str) -> dict[str, Any]:
+    """Queue the refund of `order_id` in the outbox, once."""
+
+    def send() -> dict[str, Any]:
+        return {"order_id": order_id, "outbox_position": outbox.append("refunds", {"order_id": order_id})}
+
+    outcome, _ = run_once(f"refund:{order_id}", send)
+    return dict(outcome)
+''',
+        setting_file="src/{package}/settings.py",
+        setting=(
+            "    worker_max_tasks_per_child: int = Field(default=1000, gt=0)\n",
+            "    worker_max_tasks_per_child: int = Field(default=200, gt=0)\n",
+        ),
+        template_change=(
+            f"{CELERY_PACKAGE}/celery_config.py.jinja",
+            '        "result_accept_content": ["json"],\n',
+            "src/{package}/celery_config.py",
+        ),
+    ),
+}
+PACKAGE = "jobs_service"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def older_release(tool: str) -> Callable[[Path], None]:
+    """The working tree as the older release had it: no update section in the README, the
+    template change not made yet, and a different first line in the user's task module."""
+    edits = USER_EDITS[tool]
+
+    def make_older(template: Path) -> None:
+        readme = template / "template" / "README.md.jinja"
+        text = readme.read_text()
+        readme.write_text(text[: text.index(UPDATE_SECTION) + 1])
+        source, line, _ = edits.template_change
+        edit(template / source, line, "")
+        module = template / edits.task_module_source
+        module.write_text("# Sample tasks: replace them with yours.\n" + module.read_text())
+
+    return make_older
+
+
+def copier(project: Path, *args: str) -> tuple[int, str]:
+    result = run(project, COPIER, *args, timeout=300)
+    return result.returncode, result.stdout + result.stderr
+
+
+def render_older(template: Path, project: Path, tool: str) -> Path:
+    code, output = copier(
+        template.parent, "copy", "--defaults", "--vcs-ref", OLDER, "-d", f"tool={tool}", str(template), str(project)
+    )
+    assert code == 0, output
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Render the service")
+    return project
+
+
+def commit(project: Path, message: str) -> None:
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", message)
+
+
+def conflicts(project: Path) -> list[str]:
+    found = run(project, "git", "grep", "--untracked", "-l", "-E", f"^({MARKERS[0]}|{MARKERS[1]})$")
+    return found.stdout.split()
+
+
+def answers(project: Path) -> dict[str, object]:
+    loaded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", UPDATE_TOOLS)
+def test_update_keeps_user_edits_and_brings_the_release(tmp_path: Path, tool: str) -> None:
+    edits = USER_EDITS[tool]
+    template = two_releases(tmp_path / "template", OLDER, older_release(tool))
+    project = render_older(template, tmp_path / "service", tool)
+    assert answers(project)["_commit"] == OLDER and answers(project)["_src_path"] == str(template)
+
+    task_module = project / edits.task_module.format(package=PACKAGE)
+    task_module.write_text(task_module.read_text() + edits.new_task)
+    edit(project / edits.setting_file.format(package=PACKAGE), *edits.setting)
+    edit(project / "README.md", "# Jobs Service\n", "# Jobs Service (billing team)\n")
+    commit(project, "Refunds, fewer tasks per child, our title")
+    owned = task_module.read_text()
+
+    assert copier(project, "check-update", "--quiet")[0] == 2
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code == 0, output
+    assert conflicts(project) == [], output
+    assert copier(project, "check-update", "--quiet")[0] == 0
+
+    # The user's work is still there; the module the user owns is exactly as committed.
+    assert task_module.read_text() == owned
+    assert edits.setting[1] in (project / edits.setting_file.format(package=PACKAGE)).read_text()
+    readme = (project / "README.md").read_text()
+    assert readme.startswith("# Jobs Service (billing team)\n")
+    # The release's changes arrived, and the answers point at it.
+    assert UPDATE_SECTION in readme
+    _, line, rendered = edits.template_change
+    assert line in (project / rendered.format(package=PACKAGE)).read_text()
+    assert answers(project)["_commit"] == TAG
+    # The updated project passes its checks (jobs-lint on the changed setting) and its tests,
+    # all but the worker-killing ones, which test_matrix runs on fresh renders of this release.
+    bin_dir = build_venv(project)
+    assert_static_checks_pass(project, bin_dir)
+    assert_suite_passes(project, bin_dir, "-m", "not slow")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tool", UPDATE_TOOLS)
+def test_conflicting_edit_leaves_markers_that_git_reports_and_blocks_updates(tmp_path: Path, tool: str) -> None:
+    template = two_releases(tmp_path / "template", OLDER, older_release(tool))
+    project = render_older(template, tmp_path / "service", tool)
+    # The release appends a section to the README; so does the user.
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## On call\n\nPage the billing team.\n")
+    commit(project, "On-call notes")
+
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code == 0, output  # Copier exits 0 with conflicts left in the tree
+    assert conflicts(project) == ["README.md"]
+    text = readme.read_text()
+    assert all(marker in text for marker in MARKERS) and "Page the billing team." in text
+    assert "README.md" in run(project, "git", "diff", "--name-only", "--diff-filter=U").stdout
+    refused = run(project, "git", "commit", "-q", "-m", "update")
+    assert refused.returncode != 0 and "unmerged" in refused.stderr.lower()
+    # Nor does Copier update a working tree with uncommitted changes, these included.
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code != 0 and "Traceback" not in output
+    assert "Destination repository is dirty" in output
+
+
+@pytest.mark.slow
+def test_a_project_rendered_from_a_plain_directory_is_warned_and_not_updated(tmp_path: Path) -> None:
+    template = copy_working_tree(tmp_path / "template")
+    project = tmp_path / "service"
+    code, output = copier(tmp_path, "copy", "--defaults", str(template), str(project))
+    assert code == 0, output
+    assert "is not a git repository with release tags" in output
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Render the service")
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code != 0 and "Traceback" not in output
+    assert "cannot obtain old template references" in output
+
+
+# The v0.2.0 migration: monitoring/depth.py became monitoring/queue_depth.py.
+MONITORING = f"{CELERY_PACKAGE}/monitoring"
+
+
+def before_queue_depth_rename(template: Path) -> None:
+    monitoring = template / MONITORING
+    (monitoring / "queue_depth.py.jinja").rename(monitoring / "depth.py.jinja")
+    for importer in ("health.py.jinja", "{% if metrics %}worker_metrics.py{% endif %}.jinja"):
+        edit(monitoring / importer, "from .queue_depth import", "from .depth import")
+
+
+@pytest.mark.slow
+def test_migration_carries_edits_of_depth_py_to_queue_depth_py(tmp_path: Path) -> None:
+    template = two_releases(tmp_path / "template", OLDER, before_queue_depth_rename)
+    project = render_older(template, tmp_path / "service", "celery")
+    old = project / "src" / PACKAGE / "monitoring" / "depth.py"
+    edit(old, "from celery import Celery\n", "from celery import Celery\n\nSAMPLE_EVERY_SECONDS = 15\n")
+    commit(project, "Sample queue depths every 15 s")
+
+    code, output = copier(project, "update", "--defaults")
+    assert code == 4 and "--trust" in output  # migrations run only when trusted
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code == 0, output
+    assert "depth.py is now" in output and "merged into it cleanly" in output
+    new = project / "src" / PACKAGE / "monitoring" / "queue_depth.py"
+    assert not old.exists() and "SAMPLE_EVERY_SECONDS = 15\n" in new.read_text()
+    assert "def queue_depths(" in new.read_text() and conflicts(project) == []
+    assert "from .queue_depth import" in (project / "src" / PACKAGE / "monitoring" / "health.py").read_text()
+
+
+def test_every_migration_is_for_a_release_up_to_this_one() -> None:
+    migrations = template_config()["_migrations"]
+    assert migrations and all(Version(migration["version"]) <= Version(TAG) for migration in migrations)
+
+
+def test_every_question_has_a_default() -> None:
+    """An update with --defaults answers a question added since the last render by its default,
+    which must reproduce what the template did before the question existed."""
+    questions = {name: spec for name, spec in template_config().items() if not name.startswith("_")}
+    assert [name for name, spec in questions.items() if "default" not in spec] == []
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """Reads copier.yml, leaving out the files it includes."""
+
+
+ConfigLoader.add_constructor("!include", lambda loader, node: None)
+
+
+def template_config() -> dict[str, Any]:
+    loaded = yaml.load((ROOT / "copier.yml").read_text(), Loader=ConfigLoader)
+    assert isinstance(loaded, dict)
+    return loaded
