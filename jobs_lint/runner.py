@@ -25,6 +25,7 @@ from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode,
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.discovery import Discovery, discover, display_path
 from jobs_lint.rules import RULES, Rule
+from jobs_lint.rules.base import Needle
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
@@ -42,13 +43,13 @@ FACT_NEEDLES = (
     b"Task)",
     b"Task,",  # class-based tasks and their bases
     b"countdown=",  # delays that a broker's visibility timeout must exceed
-    b"atomic",  # context managers that wrap a Django transaction
 )
 # Words too common to decide alone: they count only in an import or an assignment, which spares
 # parsing the many modules that mention Celery in passing (half the bytes on real trees).
 FACT_PATTERNS = (
     (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
     (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+    (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
 )
 
 # Below this many files, forking workers costs more than it saves.
@@ -72,7 +73,7 @@ class _Plan:
     settings: Settings
 
     def wanted_by(self, data: bytes) -> tuple[str, ...]:
-        found: dict[bytes, bool] = {}
+        found: dict[Needle, bool] = {}
         return tuple(code for code in self.rules if RULES[code].wants(data, found))
 
 

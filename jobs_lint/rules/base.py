@@ -13,10 +13,13 @@ its "Use instead".
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from jobs_lint.diagnostics import Applicability, Fix
+
+Needle = bytes | re.Pattern[bytes]
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -46,7 +49,9 @@ class Rule:
     summary: ClassVar[str]  # one line, for listings and SARIF's shortDescription
     # A file is checked by this rule only if, for every group, it contains one of the group's
     # byte strings. Keep them as specific as the rule allows: most files never need parsing.
-    needles: ClassVar[tuple[tuple[bytes, ...], ...]] = ()
+    # Every group must match: a byte string is looked for as is, a pattern searched for (put a
+    # group of byte strings before a pattern: patterns are slow on files that match nothing).
+    needles: ClassVar[tuple[tuple[Needle, ...], ...]] = ()
     fix: ClassVar[Applicability | None] = None  # the kind of fix the rule can offer
     default: ClassVar[bool] = True  # enabled without being selected
     valid: ClassVar[tuple[Case, ...]] = ()
@@ -56,7 +61,7 @@ class Rule:
         self.ctx = ctx
 
     @classmethod
-    def wants(cls, data: bytes, found: dict[bytes, bool] | None = None) -> bool:
+    def wants(cls, data: bytes, found: dict[Needle, bool] | None = None) -> bool:
         """Whether a file with these bytes could hold a finding of this rule. `found` remembers
         needles already searched for, which rules share, so that each is searched once per file."""
         if found is None:
@@ -65,7 +70,9 @@ class Rule:
             for needle in group:
                 present = found.get(needle)
                 if present is None:
-                    present = found[needle] = needle in data
+                    present = found[needle] = (
+                        needle in data if isinstance(needle, bytes) else needle.search(data) is not None
+                    )
                 if present:
                     break
             else:

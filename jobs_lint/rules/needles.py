@@ -1,7 +1,15 @@
 """Byte strings shared by rules' prefilters (see `Rule.needles`)."""
 
+import re
+
 # Where a task can be defined or referred to.
 TASKS = (b"task", b"Task")
+# Where a task is defined: `@app.task`, `@shared_task`, `class X(Task)`; for rules whose findings
+# lie in a task's own body. Words first, then a pattern: "task" and "Task" alone are common words.
+TASK_DEFINITIONS = (
+    (b".task", b"shared_task", b"Task"),
+    (re.compile(rb"\.task\b|shared_task|Task\)|Task,"),),
+)
 # What produces a result or a canvas that can be waited on or composed.
 RESULTS = (
     b"delay(",

@@ -33,8 +33,8 @@ class ResultWaitInTask(Rule):
     name = "result-wait-in-task"
     summary = "A task blocks on another task's result"
     needles = (
+        *needles.TASK_DEFINITIONS,
         (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result"),
-        needles.TASKS,
         needles.RESULTS,
     )
 

@@ -46,7 +46,7 @@ class RetryWithoutIdempotency(Rule):
     name = "retry-without-idempotency"
     summary = "A retried task creates something again on every attempt"
     needles = (
-        needles.TASKS,  # retried by a global `task_acks_late` too: no needle for that
+        *needles.TASK_DEFINITIONS,  # retried by a global `task_acks_late` too: no needle for that
         (
             b".create(",
             b".save(",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_tasks
 from jobs_lint.semantic.celery import SPLAT
@@ -37,7 +38,7 @@ class UnboundedRetries(Rule):
     code = "JL107"
     name = "unbounded-retries"
     summary = "A task retries forever, on every exception, or without backoff"
-    needles = ((b"retry", b"retries"), (b"task", b"Task"))
+    needles = ((b"retry", b"retries"), *needles.TASK_DEFINITIONS)
 
     invalid = (
         Invalid(

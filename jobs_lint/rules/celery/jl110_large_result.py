@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import payloads
 from jobs_lint.semantic.celery import SPLAT
@@ -27,7 +28,11 @@ class LargeResult(Rule):
     code = "JL110"
     name = "large-result"
     summary = "A task returns file contents or bytes through the result backend"
-    needles = ((b"return",), (b"read", b"getvalue", b"b64encode", b"encodebytes", b"return b", b".content"))
+    needles = (
+        *needles.TASK_DEFINITIONS,
+        (b"return",),
+        (b"read", b"getvalue", b"b64encode", b"encodebytes", b"return b", b".content"),
+    )
 
     invalid = (
         Invalid(

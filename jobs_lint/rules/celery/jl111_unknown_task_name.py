@@ -41,7 +41,8 @@ class UnknownTaskName(Rule):
     code = "JL111"
     name = "unknown-task-name"
     summary = "A beat schedule, send_task or signature names a task that does not exist"
-    needles = ((b"task", b"signature", b"subtask"), (b"schedule", b"send_task(", b"signature(", b"subtask("))
+    # A beat entry is a dict with a "schedule" key, wherever it is built.
+    needles = ((b"send_task(", b"signature(", b"subtask(", b"schedule'", b'schedule"'),)
 
     invalid = (
         Invalid(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_names
@@ -36,7 +37,8 @@ class ChordIgnoresResult(Rule):
     code = "JL113"
     name = "chord-ignores-result"
     summary = "A chord's header task ignores its result, so the body never runs"
-    needles = ((b"chord", b"group("),)
+    # `group(` but not a regex match's `.group(`.
+    needles = ((b"chord", b"group("), (re.compile(rb"chord|(?<![.\w])group\(|celery\.group\("),))
 
     invalid = (
         Invalid(
