@@ -24,9 +24,12 @@ class OrderStatus:
     """What the `status` query returns and the workflow's result."""
 
     order_id: str
+    reference: str = ""
+    received_at: str = ""
     state: str = "received"
     completed_steps: list[str] = field(default_factory=list)
     compensated_steps: list[str] = field(default_factory=list)
+    approval_deadline: str | None = None
     approved_by: str | None = None
     error: str | None = None
 
