@@ -6,6 +6,10 @@ returns the first run, running or finished, instead of charging twice.
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import NoReturn
+
 from temporalio.client import Client, TLSConfig, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -15,6 +19,15 @@ from .models import OrderRequest, OrderStatus, ReportRequest, ReportResult
 from .queues import queue_for
 from .settings import Settings, get_settings
 from .workflows import OrderWorkflow, ReportWorkflow
+
+
+def exit_now(code: int) -> NoReturn:
+    """End a command-line process that used a Temporal client without interpreter finalization,
+    where the SDK's runtime threads can abort it (temporalio/sdk-python#300): the exit code stays
+    the command's own."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class ConnectionFailed(Exception):
