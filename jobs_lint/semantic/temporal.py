@@ -29,7 +29,6 @@ FACTS_KEY = "temporal"  # the key of these facts in `ModuleFacts.extra`
 WORKFLOW = "temporalio.workflow"
 WORKFLOW_DEFN = "temporalio.workflow.defn"
 ACTIVITY_DEFN = "temporalio.activity.defn"
-HEARTBEAT = "temporalio.activity.heartbeat"
 CLIENT = "temporalio.client.Client"
 # `with workflow.unsafe.sandbox_unrestricted():` marks code its author knows the sandbox rejects.
 UNRESTRICTED = "temporalio.workflow.unsafe.sandbox_unrestricted"
@@ -143,7 +142,8 @@ class ActivityInfo:
     qualname: str  # module.function or module.Class.method
     name: str | None  # the name it is registered under; None for a dynamic activity
     is_async: bool
-    # It calls `activity.heartbeat` (or hands it on), itself or in a same-module helper it reaches.
+    # It calls `activity.heartbeat` (or a heartbeat helper), itself or in a same-module helper it
+    # reaches, or completes asynchronously.
     heartbeats: bool
 
 
@@ -406,11 +406,13 @@ class TemporalModule:
         return None
 
     def _heartbeats(self, node: DefNode) -> bool:
+        """Whether an activity heartbeats: it or a same-module helper it reaches names
+        `activity.heartbeat`, anything else named like a heartbeat helper (`Heartbeater`,
+        `@auto_heartbeater`, `handle.heartbeat`), or completes asynchronously."""
         for function in (node, *self.reached(node)):
-            scope = self.model.scope_of(function)
             for child in ast.walk(function):
                 named = child.attr if isinstance(child, ast.Attribute) else getattr(child, "id", None)
-                if named == "heartbeat" and self.qualname(child, scope) == HEARTBEAT:
+                if isinstance(named, str) and ("heartbeat" in named.lower() or named == "raise_complete_async"):
                     return True
         return False
 
