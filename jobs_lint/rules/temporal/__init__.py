@@ -1,0 +1,1 @@
+"""Rules for Temporal projects (JL4xx)."""
