@@ -166,3 +166,142 @@ def test_gitignore_patterns(tmp_path: Path, path: str, is_dir: bool, expected: b
     ignore = gitignore.load(str(tmp_path))
     assert ignore is not None
     assert ignore.match(os.path.join(str(tmp_path), path), is_dir) is expected
+
+
+# Temporal ----------------------------------------------------------------------------------------
+
+TEMPORAL_ACTIVITIES = (
+    "from temporalio import activity\n\n"
+    "@activity.defn\nasync def charge(order_id: str) -> None:\n    activity.heartbeat()\n\n"
+    "@activity.defn(name='send-mail')\ndef send(to: str) -> None:\n    pass\n\n"
+    "class Reports:\n    @activity.defn\n    async def render(self) -> None:\n        self._tick()\n\n"
+    "    def _tick(self) -> None:\n        beat = activity.heartbeat\n        beat()\n"
+)
+
+
+def _calls(m: ModuleModel) -> list[ast.Call]:
+    return [node for node in ast.walk(m.tree) if isinstance(node, ast.Call)]
+
+
+def test_temporal_workflows_through_aliases_and_their_code() -> None:
+    m = model(
+        "from datetime import timedelta\n"
+        "from temporalio import workflow as wf\n\n"
+        "def helper():\n    return deeper()\n\n"
+        "def deeper():\n    return 1\n\n"
+        "def unrelated():\n    return 2\n\n"
+        "class Base:\n    def shared(self):\n        return 3\n\n"
+        "@wf.defn(name='orders')\nclass Orders(Base):\n"
+        "    @wf.run\n    async def run(self) -> int:\n        return helper()\n\n"
+        "    @wf.signal\n    def cancel(self) -> None:\n        pass\n\n"
+        "    @wf.update\n    async def bump(self) -> None:\n        pass\n\n"
+        "    @bump.validator\n    def check(self) -> None:\n        pass\n",
+        module="proj.workflows",
+    )
+    temporal = m.temporal
+    ((node, info),) = temporal.workflows
+    assert info == temporal.workflow_of(node)
+    assert (info.qualname, info.name, info.run) == ("proj.workflows.Orders", "orders", "run")
+    kinds = {
+        method.name: temporal.handler_kind(method)
+        for method in node.body
+        if isinstance(method, ast.AsyncFunctionDef | ast.FunctionDef)
+    }
+    assert kinds == {"run": "run", "cancel": "signal", "bump": "update", "check": "validator"}
+    code = {
+        n.name
+        for n in ast.walk(m.tree)
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and id(n) in temporal.workflow_code
+    }
+    assert code == {"helper", "deeper", "shared", "run", "cancel", "bump", "check"}
+    helper = m.tree.body[2]
+    assert temporal.in_workflow([helper]) == info
+    assert temporal.in_workflow([m.tree.body[4]]) is None
+
+
+def test_temporal_activities_and_heartbeats() -> None:
+    m = model(TEMPORAL_ACTIVITIES, module="proj.activities")
+    found = {info.qualname: info for _, info in m.temporal.activities}
+    assert set(found) == {"proj.activities.charge", "proj.activities.send", "proj.activities.Reports.render"}
+    assert found["proj.activities.charge"].heartbeats and found["proj.activities.charge"].is_async
+    assert found["proj.activities.send"].name == "send-mail" and not found["proj.activities.send"].heartbeats
+    assert found["proj.activities.Reports.render"].heartbeats  # through a helper method
+    facts = m.facts().extra["temporal"]
+    assert {a.qualname for a in facts.activities} == set(found)
+
+
+def test_temporal_activity_calls_across_modules() -> None:
+    m = model(
+        "from temporalio import workflow\n"
+        "with workflow.unsafe.imports_passed_through():\n"
+        "    from proj import activities as acts\n"
+        "    from proj.activities import Reports\n\n"
+        "@workflow.defn\nclass Flow:\n    @workflow.run\n    async def run(self) -> None:\n"
+        "        await workflow.execute_activity(acts.charge, 'o1', start_to_close_timeout=t, **extra)\n"
+        "        await workflow.start_local_activity('send-mail', 'a@b')\n"
+        "        await workflow.execute_activity_method(Reports.render, heartbeat_timeout=t)\n"
+        "        await workflow.execute_activity(unknown)\n"
+        "        await workflow.execute_child_workflow(Flow.run)\n",
+        module="proj.workflows",
+        others={"proj.activities": TEMPORAL_ACTIVITIES},
+    )
+    scope = m.scope_of(m.tree.body[2].body[0])
+    calls = [m.temporal.activity_call(call, scope) for call in _calls(m)]
+    found = [
+        (c.function, c.local, c.activity.qualname if c.activity else None, sorted(c.keywords), c.opaque)
+        for c in calls
+        if c
+    ]
+    assert found == [
+        ("execute_activity", False, "proj.activities.charge", ["start_to_close_timeout"], True),
+        ("start_local_activity", True, "proj.activities.send", [], False),
+        ("execute_activity_method", False, "proj.activities.Reports.render", ["heartbeat_timeout"], False),
+        ("execute_activity", False, None, [], False),
+    ]
+
+
+def test_temporal_workflow_starts() -> None:
+    m = model(
+        "from temporalio.client import Client\nfrom proj.workflows import Flow\n\n"
+        "async def get_client() -> Client:\n    return await Client.connect('localhost:7233')\n\n"
+        "async def main(client: Client, other, service):\n"
+        "    await client.start_workflow('flow', id='a', task_queue='q')\n"
+        "    c = await Client.connect('x')\n    await c.execute_workflow('any', id='b')\n"
+        "    await (await get_client()).start_workflow('any', id='c')\n"
+        "    await other.start_workflow(Flow.run, id='d')\n"
+        "    await service.start_workflow('unknown', id='e')\n"
+        "    await other.start_workflow(Flow.other, id='f')\n",
+        others={
+            "proj.workflows": "from temporalio import workflow\n\n"
+            "@workflow.defn(name='flow')\nclass Flow:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n        pass\n"
+        },
+    )
+    main = m.tree.body[3]
+    scope = m.scope_of(main)
+    starts = [m.temporal.workflow_start(call, scope) for call in _calls(m)]
+    found = [(string_id(s), s.workflow.qualname if s.workflow else None) for s in starts if s]
+    assert found == [("a", "proj.workflows.Flow"), ("b", None), ("c", None), ("d", "proj.workflows.Flow")]
+
+
+def string_id(start: object) -> str:
+    node = start.keyword("id")  # type: ignore[attr-defined]
+    assert isinstance(node, ast.Constant)
+    return str(node.value)
+
+
+def test_temporal_test_environment_clients() -> None:
+    m = model(
+        "from temporalio.testing import WorkflowEnvironment\n\n"
+        "async def test_it():\n"
+        "    async with await WorkflowEnvironment.start_time_skipping() as env:\n"
+        "        await env.client.execute_workflow('w', id='x')\n"
+    )
+    scope = m.scope_of(m.tree.body[1])
+    assert [s.function for c in _calls(m) if (s := m.temporal.workflow_start(c, scope))] == ["execute_workflow"]
+
+
+def test_modules_without_temporal_have_no_temporal_facts() -> None:
+    m = model("from celery import shared_task\n\n@shared_task\ndef defn():\n    pass\n")
+    assert m.temporal.workflows == [] and m.temporal.activities == []
+    assert "temporal" not in m.facts().extra

@@ -21,6 +21,7 @@ from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_sc
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.celery import CeleryModule
+    from jobs_lint.semantic.temporal import TemporalModule
 
 _MAX_DEPTH = 12  # how far aliases and assignments are followed before giving up
 
@@ -250,8 +251,18 @@ class ModuleModel:
         """The task a def or class defines, if it is one."""
         return self.celery.tasks_by_node.get(id(node))
 
+    @cached_property
+    def temporal(self) -> TemporalModule:
+        from jobs_lint.semantic.temporal import TemporalModule
+
+        return TemporalModule(self)
+
     def facts(self) -> ModuleFacts:
-        return self.celery.facts()
+        facts = self.celery.facts()
+        temporal = self.temporal.facts()
+        if temporal is not None:
+            facts.extra["temporal"] = temporal
+        return facts
 
 
 def _common(values: list[Value | None]) -> Value | None:
