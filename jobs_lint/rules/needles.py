@@ -14,3 +14,5 @@ RESULTS = (
     b"chord",
     b"allow_join_result",
 )
+# Where Temporal workflows and activities are defined or scheduled.
+TEMPORAL = (b"temporalio",)

@@ -143,3 +143,72 @@ def _direct_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[
         if isinstance(node, ast.Call):
             yield node
         stack.extend(ast.iter_child_nodes(node))
+
+
+# I/O that is fine on an event loop but still I/O: what a Temporal workflow must leave to activities.
+_ASYNC_IO = (
+    "httpx.AsyncClient",
+    "aiohttp.",
+    "asyncpg.",
+    "aiosqlite.",
+    "aiomysql.",
+    "asyncmy.",
+    "motor.",
+    "redis.asyncio.",
+    "psycopg.AsyncConnection",
+    "sqlalchemy.ext.asyncio.",
+    "aiofiles.",
+    "aioboto3.",
+    "aiosmtplib.",
+    "asyncio.open_connection",
+    "asyncio.open_unix_connection",
+    "asyncio.create_subprocess_exec",
+    "asyncio.create_subprocess_shell",
+)
+# Calls that read or change the file system without blocking for long.
+_FILE_SYSTEM = frozenset(
+    {
+        "os.listdir",
+        "os.scandir",
+        "os.walk",
+        "os.stat",
+        "os.remove",
+        "os.unlink",
+        "os.rename",
+        "os.replace",
+        "os.mkdir",
+        "os.makedirs",
+        "os.rmdir",
+        "os.path.exists",
+        "os.path.isfile",
+        "os.path.isdir",
+        "os.path.getsize",
+        "os.path.getmtime",
+        "glob.glob",
+        "glob.iglob",
+        "pathlib.Path.open",
+        "pathlib.Path.exists",
+        "pathlib.Path.iterdir",
+        "pathlib.Path.glob",
+        "pathlib.Path.mkdir",
+        "pathlib.Path.unlink",
+        "tempfile.NamedTemporaryFile",
+        "tempfile.TemporaryFile",
+        "tempfile.mkstemp",
+        "tempfile.mkdtemp",
+        "tempfile.TemporaryDirectory",
+    }
+)
+_NOT_IO = frozenset({"time.sleep"})
+
+
+def io_call(qualname: str | None) -> bool:
+    """Whether a call does I/O (files, sockets, HTTP, databases, subprocesses), blocking or not."""
+    if not qualname or qualname in _NOT_IO:
+        return False
+    return (
+        qualname in _FILE_SYSTEM
+        or qualname.startswith(_ASYNC_IO)
+        or qualname.startswith(_ASYNC_EXCEPTIONS)
+        or blocking_call(qualname) is not None
+    )

@@ -11,7 +11,7 @@ workflows defined in one module and used in another are found through `ModuleFac
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -29,8 +29,9 @@ FACTS_KEY = "temporal"  # the key of these facts in `ModuleFacts.extra`
 WORKFLOW = "temporalio.workflow"
 WORKFLOW_DEFN = "temporalio.workflow.defn"
 ACTIVITY_DEFN = "temporalio.activity.defn"
-HEARTBEAT = "temporalio.activity.heartbeat"
 CLIENT = "temporalio.client.Client"
+# `with workflow.unsafe.sandbox_unrestricted():` marks code its author knows the sandbox rejects.
+UNRESTRICTED = "temporalio.workflow.unsafe.sandbox_unrestricted"
 # Decorators of workflow methods -> the kind of method they make.
 HANDLER_DECORATORS = {
     "temporalio.workflow.run": "run",
@@ -46,6 +47,8 @@ ACTIVITY_FUNCTIONS = {
     for local in ("", "local_")
     for variant in ("", "_method", "_class")
 }
+# Client methods that run an activity outside any workflow.
+STANDALONE_ACTIVITY_METHODS = frozenset({"execute_activity", "start_activity"})
 # Client methods and constructors that start a workflow.
 START_METHODS = frozenset({"start_workflow", "execute_workflow"})
 START_OPERATION = "temporalio.client.WithStartWorkflowOperation"
@@ -64,6 +67,71 @@ _MAX_DEPTH = 8
 _Test = Callable[[ast.expr, "Scope | None", int], bool]
 
 
+# What differs between a workflow's first run and its replay -> what to use instead.
+_NOW = "`workflow.now()`"
+_TIME = "`workflow.time()`"
+_RANDOM = "`workflow.random()`"
+_CONFIG = "workflow input, or an activity that reads it"
+REPLAY_HAZARDS = {
+    "datetime.datetime.now": _NOW,
+    "datetime.datetime.utcnow": _NOW,
+    "datetime.datetime.today": _NOW,
+    "datetime.date.today": "`workflow.now().date()`",
+    "time.time": _TIME,
+    "time.time_ns": "`workflow.time_ns()`",
+    "time.monotonic": _TIME,
+    "time.monotonic_ns": "`workflow.time_ns()`",
+    "time.perf_counter": _TIME,
+    "time.perf_counter_ns": "`workflow.time_ns()`",
+    "time.process_time": _TIME,
+    "time.sleep": "`await asyncio.sleep(...)` or `await workflow.sleep(...)` (a durable timer)",
+    "uuid.uuid1": "`workflow.uuid4()`",
+    "uuid.uuid4": "`workflow.uuid4()`",
+    "os.getpid": "nothing of the worker process: workflow code runs on any worker",
+    "os.getppid": "nothing of the worker process: workflow code runs on any worker",
+    "os.urandom": _RANDOM,
+    "os.getenv": _CONFIG,
+    "os.environ": _CONFIG,
+    "pendulum.now": _NOW,
+    "pendulum.today": _NOW,
+    "arrow.now": _NOW,
+    "arrow.utcnow": _NOW,
+    "django.utils.timezone.now": _NOW,
+}
+# Whole modules whose every function differs between runs.
+_RANDOM_MODULES = {"random.": _RANDOM, "secrets.": "an activity (or `workflow.random()` for non-secret values)"}
+_DETERMINISTIC = frozenset({"secrets.compare_digest"})
+# Time functions that read the clock only when called without a time argument.
+_CLOCK_DEFAULTS = {
+    "time.localtime": _NOW,
+    "time.gmtime": _NOW,
+    "time.ctime": _NOW,
+    "time.asctime": _NOW,
+    "time.strftime": _NOW,  # strftime(format) reads the clock; strftime(format, t) does not
+}
+
+
+def replay_hazard(qualname: str | None, call: ast.Call | None = None) -> str | None:
+    """For a name a workflow calls or reads, what to use instead if its value changes between a
+    workflow's first run and its replay (the clock, randomness, the environment); else None.
+    `call` lets seeded `random.Random(seed)` and `time.gmtime(t)` pass."""
+    if qualname is None or qualname in _DETERMINISTIC:
+        return None
+    found = REPLAY_HAZARDS.get(qualname)
+    if found is not None:
+        return found
+    clock = _CLOCK_DEFAULTS.get(qualname)
+    if clock is not None:
+        needed = 2 if qualname == "time.strftime" else 1
+        return clock if call is None or len(call.args) < needed else None
+    for prefix, instead in _RANDOM_MODULES.items():
+        if qualname.startswith(prefix):
+            if qualname == "random.Random" and call is not None and (call.args or call.keywords):
+                return None  # seeded: the same sequence on every replay
+            return instead
+    return None
+
+
 # Cross-module facts ------------------------------------------------------------------------------
 
 
@@ -74,7 +142,8 @@ class ActivityInfo:
     qualname: str  # module.function or module.Class.method
     name: str | None  # the name it is registered under; None for a dynamic activity
     is_async: bool
-    # It calls `activity.heartbeat` (or hands it on), itself or in a same-module helper it reaches.
+    # It calls `activity.heartbeat` (or a heartbeat helper), itself or in a same-module helper it
+    # reaches, or completes asynchronously.
     heartbeats: bool
 
 
@@ -144,6 +213,7 @@ class ActivityCall:
     activity: ActivityInfo | None  # the activity, when the linter knows it
     keywords: dict[str, ast.expr]
     opaque: bool  # `**options`: some keywords cannot be seen
+    standalone: bool = False  # a client's `execute_activity`/`start_activity`, outside any workflow
 
     def keyword(self, name: str) -> ast.expr | None:
         return self.keywords.get(name)
@@ -258,7 +328,8 @@ class TemporalModule:
                 for statement in cls.body:
                     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         code.setdefault(id(statement), info)
-                for function in self.reached(cls):
+                # An activity it names is scheduled, not run, by the workflow.
+                for function in self.reached(cls, stop=self._activities.keys()):
                     code.setdefault(id(function), info)
         return code
 
@@ -335,11 +406,13 @@ class TemporalModule:
         return None
 
     def _heartbeats(self, node: DefNode) -> bool:
+        """Whether an activity heartbeats: it or a same-module helper it reaches names
+        `activity.heartbeat`, anything else named like a heartbeat helper (`Heartbeater`,
+        `@auto_heartbeater`, `handle.heartbeat`), or completes asynchronously."""
         for function in (node, *self.reached(node)):
-            scope = self.model.scope_of(function)
             for child in ast.walk(function):
                 named = child.attr if isinstance(child, ast.Attribute) else getattr(child, "id", None)
-                if named == "heartbeat" and self.qualname(child, scope) == HEARTBEAT:
+                if isinstance(named, str) and ("heartbeat" in named.lower() or named == "raise_complete_async"):
                     return True
         return False
 
@@ -378,11 +451,21 @@ class TemporalModule:
     # Call sites ------------------------------------------------------------------------------------
 
     def activity_call(self, call: ast.Call, scope: Scope | None) -> ActivityCall | None:
-        """What a call schedules, if it is `workflow.execute_activity(...)` or a variant."""
+        """What a call schedules, if it is `workflow.execute_activity(...)` or a variant, or a
+        client's standalone `execute_activity(...)`/`start_activity(...)`."""
         func = call.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name not in ACTIVITY_FUNCTIONS or self.qualname(func, scope) != f"{WORKFLOW}.{name}":
+        if name not in ACTIVITY_FUNCTIONS:
             return None
+        standalone = False
+        if self.qualname(func, scope) != f"{WORKFLOW}.{name}":
+            standalone = (
+                name in STANDALONE_ACTIVITY_METHODS
+                and isinstance(func, ast.Attribute)
+                and self.is_client(func.value, scope)
+            )
+            if not standalone:
+                return None
         target = call.args[0] if call.args else _keywords(call).get("activity")
         return ActivityCall(
             node=call,
@@ -392,6 +475,7 @@ class TemporalModule:
             activity=self._activity_target(target, scope, name.endswith("_class")),
             keywords=_keywords(call),
             opaque=_opaque(call),
+            standalone=standalone,
         )
 
     def _activity_target(self, target: ast.expr | None, scope: Scope | None, is_class: bool) -> ActivityInfo | None:
@@ -518,9 +602,10 @@ class TemporalModule:
         """The scope each def or class is defined in."""
         return {id(node): scope for node, scope in self.model.scopes.defs}
 
-    def reached(self, root: DefNode) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    def reached(self, root: DefNode, stop: Collection[int] = ()) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
         """Same-module functions a def or class reaches, transitively: module-level functions it
-        names, and for methods, the methods of its class it calls through `self`."""
+        names, and for methods, the methods of its class it calls through `self`. Defs whose id
+        is in `stop` are neither reached nor followed."""
         functions = {name.rpartition(".")[2] for name, node in self._module_defs.items() if not _is_class(node)}
         found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         pending: list[DefNode] = [root]
@@ -542,7 +627,11 @@ class TemporalModule:
                     and child.value.id in ("self", "cls")
                 ):
                     target = _method(owner, child.attr)
-                if isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(target) not in seen:
+                if (
+                    isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and id(target) not in seen
+                    and id(target) not in stop
+                ):
                     seen.add(id(target))
                     found.append(target)
                     pending.append(target)
@@ -554,6 +643,22 @@ class TemporalModule:
         return owner if isinstance(owner, ast.ClassDef) else None
 
     # Helpers ---------------------------------------------------------------------------------------
+
+    def opts_out(self, node: ast.With | ast.AsyncWith, scope: Scope | None) -> bool:
+        """Whether a `with` block is `workflow.unsafe.sandbox_unrestricted()`: deliberate."""
+        return any(
+            isinstance(item.context_expr, ast.Call) and self.qualname(item.context_expr.func, scope) == UNRESTRICTED
+            for item in node.items
+        )
+
+    @cached_property
+    def workflow_module_name(self) -> str | None:
+        """The module-level name `temporalio.workflow` is imported as (`workflow`, `wf`), for
+        fixes that call it; None when it is not imported at module level."""
+        for name, bindings in self.model.module_scope.bindings.items():
+            if len(bindings) == 1 and isinstance(bindings[0], Imported) and _public(bindings[0].qualname) == WORKFLOW:
+                return name
+        return None
 
     def qualname(self, node: ast.AST, scope: Scope | None) -> str | None:
         """`model.qualname` with Temporal SDK names given by their public path."""

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules import needles
+from jobs_lint.rules.base import Invalid, Valid
+from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
+from jobs_lint.semantic.blocking import io_call
+
+PATH = "pathlib.Path"
+
+
+class IoInWorkflow(WorkflowCodeRule):
+    """
+    ## What it does
+    Finds workflow code that does I/O: opens or lists files, opens sockets, calls HTTP clients
+    (`requests`, `httpx`, `aiohttp`, `urllib`), database and cache clients (`psycopg`,
+    `asyncpg`, `pymongo`, `redis`, SQLAlchemy engines and sessions, `boto3`), sends mail or
+    starts subprocesses, sync or async. Workflow code is every method of a `@workflow.defn` class
+    and the functions of the same module they call.
+
+    ## Why is this bad?
+    Workflow code is replayed, possibly many times, on any worker, whenever its state has to be
+    rebuilt: the request is sent again on every replay, and what it returns can differ from the
+    first run, which breaks the replay. A workflow task is also expected to finish within
+    seconds; a slow server stalls it and every workflow waiting on the same worker. The results
+    of I/O belong in the workflow's history, which is what an activity records: move the call
+    into an `@activity.defn` function and call it with `workflow.execute_activity(...)`.
+    """
+
+    code = "JL402"
+    name = "io-in-workflow"
+    summary = "Workflow code does I/O that belongs in an activity"
+    needles = (needles.TEMPORAL,)
+
+    invalid = (
+        Invalid(
+            "import httpx\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Quote:\n"
+            "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
+            "        async with httpx.AsyncClient() as client:\n"
+            "            reply = await client.get(f'https://quotes.example/{symbol}')\n"
+            "        return reply.json()['price']\n"
+        ),
+        Invalid(
+            "import requests\nfrom temporalio import workflow as wf\n\n"
+            "def notify(order_id: str) -> None:\n"
+            "    requests.post('https://hooks.example/orders', json={'id': order_id}, timeout=5)\n\n"
+            "@wf.defn\nclass Orders:\n"
+            "    @wf.signal\n    def paid(self, order_id: str) -> None:\n        notify(order_id)\n\n"
+            "    @wf.run\n    async def run(self) -> None:\n        pass\n"
+        ),
+        Invalid(
+            "from temporalio import workflow\n\n"
+            "@workflow.defn\nclass Import:\n"
+            "    @workflow.run\n    async def run(self, path: str) -> int:\n"
+            "        with open(path) as handle:\n            return len(handle.readlines())\n"
+        ),
+        Invalid(
+            "import subprocess\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Build:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n"
+            "        subprocess.run(['make'], check=True)\n"
+        ),
+        Invalid(
+            "from pathlib import Path\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Report:\n"
+            "    @workflow.run\n    async def run(self, name: str) -> str:\n"
+            "        return Path(name).read_text()\n"
+        ),
+        Invalid(
+            "import asyncpg\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Count:\n"
+            "    @workflow.run\n    async def run(self, dsn: str) -> int:\n"
+            "        connection = await asyncpg.connect(dsn)\n"
+            "        return await connection.fetchval('select count(*) from orders')\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def fetch_quote(symbol: str) -> float:\n"
+            "    import httpx\n\n"
+            "    async with httpx.AsyncClient() as client:\n"
+            "        reply = await client.get(f'https://quotes.example/{symbol}')\n"
+            "    return reply.json()['price']\n\n"
+            "@workflow.defn\nclass Quote:\n"
+            "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
+            "        return await workflow.execute_activity(\n"
+            "            fetch_quote, symbol, start_to_close_timeout=timedelta(seconds=10)\n        )\n"
+        ),
+        Valid(
+            "import requests\nfrom temporalio.client import Client\n\n"
+            "async def main() -> None:\n"
+            "    config = requests.get('https://config.example', timeout=5).json()\n"
+            "    client = await Client.connect(config['address'])\n"
+            "    await client.start_workflow('orders', id='orders-1', task_queue='orders')\n"
+        ),
+        Valid(
+            "from temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n"
+            "    import requests\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self, lines: list[str]) -> str:\n"
+            "        workflow.logger.info('%d lines', len(lines))\n"
+            "        return '\\n'.join(lines)\n"
+        ),
+        Valid(
+            "import subprocess\nfrom temporalio import activity\n\n"
+            "@activity.defn\ndef build() -> None:\n    subprocess.run(['make'], check=True)\n"
+        ),
+        Valid(
+            "from temporalio import workflow\n\n"
+            "class Store:\n    def open(self, key: str) -> str:\n        return key\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    def __init__(self) -> None:\n        self.store = Store()\n\n"
+            "    @workflow.run\n    async def run(self, key: str) -> str:\n        return self.store.open(key)\n"
+        ),
+        Valid(
+            "import requests\n\n"
+            "class Orders:\n"
+            "    async def run(self, url: str) -> int:\n"
+            "        return requests.get(url, timeout=5).status_code\n"
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, (ast.Attribute, ast.Name)):
+            return
+        workflow = self.workflow()
+        if workflow is None:
+            return
+        temporal = self.ctx.model.temporal
+        path = temporal.qualname(func, self.ctx.scope)
+        if (
+            path is None
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Call)
+            and temporal.qualname(func.value.func, self.ctx.scope) == PATH
+        ):
+            path = f"{PATH}.{func.attr}"  # `Path(name).read_text()`
+        if io_call(path):
+            name = workflow.qualname.rpartition(".")[2]
+            self.report(node, f"`{path}()` does I/O in workflow `{name}`: move it into an activity")

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from jobs_lint.rules import needles
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic.blocking import io_call
+
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+
+_SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
+
+
+class ActivityWithoutHeartbeat(Rule):
+    """
+    ## What it does
+    Finds activities that never heartbeat although they run long or are expected to:
+    - an activity called with a `heartbeat_timeout` whose body never calls
+      `activity.heartbeat()` (the activity may be defined in another module);
+    - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call
+      or a sleep in the loop) and never heartbeats.
+
+    Heartbeats sent by a same-module helper the activity calls, by a helper named like one
+    (`Heartbeater`, `@auto_heartbeater`) or by whoever completes an asynchronously completed
+    activity count.
+
+    ## Why is this bad?
+    With a `heartbeat_timeout` and no heartbeats, every attempt times out after that timeout,
+    however healthy it is, and is retried to the same end. Without heartbeats at all, a worker
+    that crashed in the middle of a long activity is noticed only when `start_to_close_timeout`
+    runs out, and a cancelled activity is never told: cancellation reaches an activity only
+    through its heartbeats. Call `activity.heartbeat(progress)` in the loop and pass a
+    `heartbeat_timeout` a little above the interval.
+    """
+
+    code = "JL404"
+    name = "activity-without-heartbeat"
+    summary = "A long-running activity, or one given a heartbeat timeout, never heartbeats"
+    needles = (needles.TEMPORAL,)
+
+    invalid = (
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n"
+            "    from proj.activities import export\n\n"
+            "@workflow.defn\nclass Export:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n"
+            "        await workflow.execute_activity(\n"
+            "            export,\n"
+            "            start_to_close_timeout=timedelta(hours=1),\n"
+            "            heartbeat_timeout=timedelta(seconds=30),\n"
+            "        )\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/activities.py": "from temporalio import activity\n\n"
+                "@activity.defn\nasync def export() -> None:\n    pass\n",
+            },
+            path="proj/workflows.py",
+        ),
+        Invalid(
+            "import httpx\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(urls: list[str]) -> int:\n"
+            "    total = 0\n"
+            "    async with httpx.AsyncClient() as client:\n"
+            "        for url in urls:\n"
+            "            total += len((await client.get(url)).content)\n"
+            "    return total\n"
+        ),
+        Invalid(
+            "import time\n\nimport requests\nfrom temporalio import activity\n\n"
+            "@activity.defn\ndef wait_for_export(url: str) -> str:\n"
+            "    while True:\n"
+            "        reply = requests.get(url, timeout=10)\n"
+            "        if reply.ok:\n            return reply.text\n"
+            "        time.sleep(30)\n"
+        ),
+        Invalid(
+            "from temporalio import activity\n\n"
+            "class Sync:\n"
+            "    @activity.defn\n    async def copy(self, source, target) -> None:\n"
+            "        async for row in source.rows():\n            await target.write(row)\n"
+        ),
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn(name='resize')\nasync def resize(image: str) -> str:\n    return image\n\n"
+            "@workflow.defn\nclass Images:\n"
+            "    @workflow.run\n    async def run(self, image: str) -> str:\n"
+            "        return await workflow.execute_activity(\n"
+            "            'resize',\n"
+            "            image,\n"
+            "            start_to_close_timeout=timedelta(minutes=5),\n"
+            "            heartbeat_timeout=timedelta(seconds=10),\n"
+            "        )\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "import httpx\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(urls: list[str]) -> int:\n"
+            "    total = 0\n"
+            "    async with httpx.AsyncClient() as client:\n"
+            "        for done, url in enumerate(urls):\n"
+            "            total += len((await client.get(url)).content)\n"
+            "            activity.heartbeat(done)\n"
+            "    return total\n"
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "def beat(done: int) -> None:\n    activity.heartbeat(done)\n\n"
+            "class Sync:\n"
+            "    @activity.defn\n    async def copy(self, source, target) -> None:\n"
+            "        async for row in source.rows():\n            await target.write(row)\n"
+            "            self._progress(row)\n\n"
+            "    def _progress(self, row) -> None:\n        beat(row.id)\n"
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\ndef total(prices: list[float]) -> float:\n"
+            "    result = 0.0\n"
+            "    for price in prices:\n        result += price\n"
+            "    return result\n"
+        ),
+        Valid(
+            "from proj.heartbeat import auto_heartbeater\nfrom temporalio import activity\n\n"
+            "@activity.defn\n@auto_heartbeater\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Export:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n"
+            "        for part in range(3):\n"
+            "            await workflow.execute_activity(\n"
+            "                'export',\n"
+            "                part,\n"
+            "                start_to_close_timeout=timedelta(minutes=5),\n"
+            "                heartbeat_timeout=timedelta(seconds=30),\n"
+            "            )\n"
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(urls: list[str]) -> None:\n"
+            "    activity.raise_complete_async()\n"
+        ),
+        Valid(
+            "async def crawl(client, urls: list[str]) -> None:\n    for url in urls:\n        await client.get(url)\n"
+        ),
+    )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._reported: set[str] = set()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        call = self.ctx.model.temporal.activity_call(node, self.ctx.scope)
+        if call is None or call.activity is None or call.activity.heartbeats:
+            return
+        timeout = call.keyword("heartbeat_timeout")
+        if timeout is None or (isinstance(timeout, ast.Constant) and timeout.value is None):
+            return
+        name = call.activity.qualname.rpartition(".")[2]
+        self.report(
+            timeout,
+            f"Activity `{name}` never heartbeats: every attempt will fail when this `heartbeat_timeout` runs out",
+        )
+
+    def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
+        activity = self.ctx.model.temporal.in_activity(self.ctx.enclosing_defs)
+        if activity is None or activity.heartbeats or activity.qualname in self._reported:
+            return
+        if isinstance(node, ast.AsyncFor) or any(self._waits(child) for child in ast.walk(node)):
+            self._reported.add(activity.qualname)
+            self.report(
+                node,
+                f"Activity `{activity.qualname.rpartition('.')[2]}` loops over I/O without "
+                "`activity.heartbeat()`: a crashed worker is noticed late and cancellation never reaches it",
+            )
+
+    visit_AsyncFor = visit_For
+    visit_While = visit_For
+
+    def _waits(self, node: ast.AST) -> bool:
+        if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+            return True
+        if isinstance(node, ast.Call):
+            path = self.ctx.model.temporal.qualname(node.func, self.ctx.scope)
+            return path in _SLEEPS or io_call(path)
+        return False

@@ -1,0 +1,38 @@
+"""What the rules about workflow code share: where workflow code is being visited."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from jobs_lint.rules.base import Rule
+
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+    from jobs_lint.semantic.temporal import WorkflowInfo
+
+
+class WorkflowCodeRule(Rule):
+    """A rule about workflow code. `self.workflow()` is the workflow whose code is being visited;
+    None outside workflow code and inside `workflow.unsafe.sandbox_unrestricted()` blocks, where
+    the author has opted out on purpose."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._opted_out: list[int] = []
+
+    def workflow(self) -> WorkflowInfo | None:
+        if self._opted_out:
+            return None
+        return self.ctx.model.temporal.in_workflow(self.ctx.enclosing_defs)
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        if self.ctx.model.temporal.opts_out(node, self.ctx.scope):
+            self._opted_out.append(id(node))
+
+    def leave_With(self, node: ast.With | ast.AsyncWith) -> None:
+        if self._opted_out and self._opted_out[-1] == id(node):
+            self._opted_out.pop()
+
+    visit_AsyncWith = visit_With
+    leave_AsyncWith = leave_With
