@@ -37,7 +37,7 @@ class WorkflowHandlers:
                     if keyword.arg is None:
                         return False
                     if keyword.arg == "unfinished_policy":
-                        policy = self.model.qualname(keyword.value, self.scope) or ""
+                        policy = self.model.temporal.qualname(keyword.value, self.scope) or ""
                         return policy.endswith(".WARN_AND_ABANDON")
         return True
 
@@ -103,7 +103,10 @@ class WorkflowHandlers:
             scope = self.model.scope_of(function)
             for node in ast.walk(function):
                 named = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", None)
-                if named == "all_handlers_finished" and self.model.qualname(node, scope) == ALL_HANDLERS_FINISHED:
+                if (
+                    named == "all_handlers_finished"
+                    and self.model.temporal.qualname(node, scope) == ALL_HANDLERS_FINISHED
+                ):
                     return True
         return False
 
@@ -119,7 +122,7 @@ class WorkflowHandlers:
         func = value.func
         if isinstance(func, ast.Attribute) and func.attr == "put":
             return True
-        path = self.model.qualname(func, self.scope)
+        path = self.model.temporal.qualname(func, self.scope)
         if path == WAIT_CONDITION:  # `lambda: True`
             condition = value.args[0] if value.args else None
             return isinstance(condition, ast.Lambda) and _is_true(condition.body)
@@ -128,7 +131,7 @@ class WorkflowHandlers:
     def _forever(self, value: ast.expr) -> bool:
         if not isinstance(value, ast.Call):
             return False
-        path = self.model.qualname(value.func, self.scope)
+        path = self.model.temporal.qualname(value.func, self.scope)
         if path == FOREVER:
             return not value.args
         if path != WAIT_CONDITION or any(k.arg == "timeout" for k in value.keywords) or len(value.args) != 1:
@@ -151,7 +154,7 @@ class WorkflowHandlers:
         return (
             bool(call.args)
             and isinstance(call.args[0], ast.Lambda)
-            and self.model.qualname(call.func, self.scope) == WAIT_CONDITION
+            and self.model.temporal.qualname(call.func, self.scope) == WAIT_CONDITION
         )
 
 

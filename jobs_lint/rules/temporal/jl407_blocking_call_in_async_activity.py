@@ -4,6 +4,7 @@ import ast
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
 
@@ -33,7 +34,7 @@ class BlockingCallInAsyncActivity(Rule):
     code = "JL407"
     name = "blocking-call-in-async-activity"
     summary = "An async activity blocks the worker's event loop"
-    needles = ((b"async def",), (b"activity",), blocking.NEEDLES)
+    needles = (needles.TEMPORAL, (b"async def",), blocking.NEEDLES)
 
     invalid = (
         Invalid(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.payloads import large_annotation, large_value
 
@@ -27,7 +28,7 @@ class LargeResult(Rule):
     code = "JL408"
     name = "large-result"
     summary = "An activity or workflow returns file contents or binary data"
-    needles = ((b"activity", b"workflow"), (b"bytes", b"base64", b"read", b"getvalue"))
+    needles = (needles.TEMPORAL, (b"bytes", b"base64", b"read", b"getvalue"))
 
     invalid = (
         Invalid(

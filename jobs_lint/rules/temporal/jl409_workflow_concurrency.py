@@ -4,10 +4,10 @@ import ast
 
 from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
-from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.bound_names import is_free, name_for
+from jobs_lint.rules import needles
+from jobs_lint.rules.base import Invalid, Valid
+from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
 
-WORKFLOW = "temporalio.workflow"
 # asyncio functions whose order depends on sets -> Temporal's deterministic version.
 DETERMINISTIC = {"asyncio.wait": "wait", "asyncio.as_completed": "as_completed"}
 # Calls that run code outside the workflow's event loop.
@@ -27,7 +27,7 @@ OFF_LOOP = frozenset(
 )
 
 
-class WorkflowConcurrency(Rule):
+class WorkflowConcurrency(WorkflowCodeRule):
     """
     ## What it does
     Finds concurrency primitives in workflow code (the methods of `@workflow.defn` classes and the
@@ -57,7 +57,7 @@ class WorkflowConcurrency(Rule):
     name = "workflow-concurrency"
     summary = "Workflow code uses a concurrency primitive that breaks replay"
     needles = (
-        (b"workflow",),
+        needles.TEMPORAL,
         (b"asyncio", b"wait", b"as_completed", b"Thread", b"thread", b"Executor", b"Pool", b"Process"),
     )
     fix = Applicability.SAFE
@@ -168,9 +168,7 @@ class WorkflowConcurrency(Rule):
             path = self.ctx.model.qualname(func, self.ctx.scope)
             if path not in OFF_LOOP and path not in DETERMINISTIC:
                 return
-        temporal = self.ctx.model.temporal
-        defs = self.ctx.enclosing_defs
-        if path is None or temporal.in_workflow(defs) is None or temporal.in_activity(defs) is not None:
+        if path is None or self.workflow() is None:
             return
         if path not in DETERMINISTIC:
             self.report(
@@ -185,12 +183,12 @@ class WorkflowConcurrency(Rule):
         )
 
     def _fix(self, func: ast.expr, replacement: str) -> Fix | None:
-        model, scope = self.ctx.model, self.ctx.scope
-        name = name_for(model, WORKFLOW, scope)
+        model = self.ctx.model
+        name = model.temporal.workflow_module_name
         imports: tuple[tuple[str, str | None], ...] = ()
         if name is None:
-            if not is_free(model, "workflow", scope):
-                return None
+            if "workflow" in model.module_scope.bindings or model.scopes.star_imports:
+                return None  # `workflow` names something else here
             name, imports = "workflow", (("temporalio", "workflow"),)
         edit = edits.replace(self.ctx.source, func, f"{name}.{replacement}")
         return Fix(f"Use `{name}.{replacement}`", (edit,), imports=imports)

@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.temporal_handlers import WorkflowHandlers
 
@@ -36,7 +37,7 @@ class WorkflowRunAndHandlers(Rule):
     code = "JL410"
     name = "workflow-run-and-handlers"
     summary = "A workflow run method is not async, or returns while async handlers may still run"
-    needles = ((b"workflow",), (b"run", b"signal", b"update"))
+    needles = (needles.TEMPORAL, (b"run", b"signal", b"update"))
     fix = Applicability.UNSAFE
 
     invalid = (
@@ -171,7 +172,7 @@ class WorkflowRunAndHandlers(Rule):
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if self.ctx.model.qualname(target, self.ctx.scope) == RUN:
+            if self.ctx.model.temporal.qualname(target, self.ctx.scope) == RUN:
                 edit = edits.replace(self.ctx.source, _def_keyword(node), "async def")
                 fix = Fix("Make the run method `async def`", (edit,), Applicability.UNSAFE)
                 self.report(decorator, "A `@workflow.run` method must be `async def`: the worker fails at import", fix)

@@ -5,6 +5,7 @@ import logging
 
 from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Edit, Fix
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 
 LOGGERS = frozenset({"temporalio.workflow.logger", "temporalio.activity.logger", "temporalio.nexus.logger"})
@@ -43,7 +44,7 @@ class LoggerKeywordArguments(Rule):
     code = "JL411"
     name = "logger-keyword-arguments"
     summary = "A Temporal logger is called with keyword arguments logging does not accept"
-    needles = ((b"logger",), (b"workflow", b"activity", b"nexus"))
+    needles = (needles.TEMPORAL, (b"logger",))
     fix = Applicability.UNSAFE
 
     invalid = (
@@ -116,7 +117,7 @@ class LoggerKeywordArguments(Rule):
         if not (isinstance(func, ast.Attribute) and func.attr in METHODS and node.keywords):
             return
         unexpected = [kw for kw in node.keywords if kw.arg is not None and kw.arg not in ACCEPTED]
-        if not unexpected or self.ctx.model.qualname(func.value, self.ctx.scope) not in LOGGERS:
+        if not unexpected or self.ctx.model.temporal.qualname(func.value, self.ctx.scope) not in LOGGERS:
             return
         names = ", ".join(f"`{kw.arg}`" for kw in unexpected)
         self.report(
