@@ -17,9 +17,10 @@ class LargeResult(Rule):
 
     ## Why is this bad?
     Every result is stored in the workflow's history as a payload, and Temporal caps payloads
-    (2 MB by default; a history event's gRPC message at 4 MB). A result over the limit fails
-    the activity or the workflow task: the document that was small in tests fails in
-    production, and retries cannot help. Large payloads also slow every replay of the workflow.
+    (2 MB by default; a history event's gRPC message at 4 MB). The document that was small in
+    tests fails in production: the over-limit result fails the activity attempt (or the
+    workflow task), and since that failure is retryable, the default retry policy sends the same
+    oversized result again, forever. Large payloads also slow every replay of the workflow.
 
     Store the data where it belongs (object storage, a database, a shared volume) and return its
     key, or configure Temporal's external storage for payloads, and then disable this rule.
