@@ -10,6 +10,7 @@ from jobs_lint.semantic import blocking
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
+    from jobs_lint.semantic.model import ModuleModel
 
 
 class BlockingCallInAsyncActivity(Rule):
@@ -59,6 +60,12 @@ class BlockingCallInAsyncActivity(Rule):
             "class Reports:\n"
             "    @activity.defn\n    async def load(self, path: str) -> str:\n"
             "        with open(path) as handle:\n            return handle.read()\n"
+        ),
+        Invalid(
+            "import time\nfrom temporalio import activity\n\n"
+            "class Exports:\n"
+            "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
+            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n"
         ),
         Invalid(
             "import psycopg2\nfrom temporalio.activity import defn\n\n"
@@ -122,6 +129,7 @@ class BlockingCallInAsyncActivity(Rule):
         activities = [node for node, info in model.temporal.activities if isinstance(node, ast.AsyncFunctionDef)]
         targets = {id(node): node.name for node in activities}
         targets.update(blocking.sync_helpers(model, activities))
+        targets.update(_sync_methods(model, activities))
         return targets
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
@@ -148,3 +156,37 @@ class BlockingCallInAsyncActivity(Rule):
             else f"`{function.name}()`, called by async activity `{activity}`,"
         )
         self.report(node, f"{where} blocks the worker's event loop with `{qualname}()`: use {instead}")
+
+
+def _sync_methods(model: ModuleModel, activities: list[ast.AsyncFunctionDef]) -> dict[int, str]:
+    """Plain-`def` methods that activity methods call through `self`, directly or through each
+    other, mapped to the activity's name."""
+    owners = {id(node): scope.node for node, scope in model.scopes.defs}
+    reached: dict[int, str] = {}
+    for activity in activities:
+        cls = owners.get(id(activity))
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
+        pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = [activity]
+        while pending:
+            for node in _own_nodes(pending.pop()):
+                func = node.func if isinstance(node, ast.Call) else None
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+                    method = methods.get(func.attr)
+                    if method is not None and id(method) not in reached:
+                        reached[id(method)] = activity.name
+                        pending.append(method)
+    return reached
+
+
+def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            found.append(node)
+            pending.extend(ast.iter_child_nodes(node))
+    return found
