@@ -67,14 +67,17 @@ def test_handlers_the_run_method_waits_out() -> None:
         "        await asyncio.sleep(1)\n        self.done = True\n\n"
         "    @workflow.update\n    async def started(self):\n"
         "        await workflow.wait_condition(lambda: self.ready)\n\n"
+        "    @workflow.update\n    async def opened(self):\n        await self.open.wait()\n\n"
         "    @workflow.update\n    async def late(self):\n"
         "        self.done = True\n        await asyncio.sleep(1)\n\n"
         "    @workflow.run\n    async def run(self):\n"
-        "        self.ready = True\n        await workflow.wait_condition(lambda: self.done)\n"
+        "        self.ready = True\n        self.open.set()\n"
+        "        await workflow.wait_condition(lambda: self.done)\n"
     )
     run = handlers.methods["run"]
     assert handlers.releases_run(handlers.methods["finish"], run)
     assert handlers.released_by_run(handlers.methods["started"], run)
+    assert handlers.released_by_run(handlers.methods["opened"], run)
     late = handlers.methods["late"]
     assert not handlers.releases_run(late, run) and not handlers.released_by_run(late, run)
 

@@ -8,6 +8,7 @@ from one workflow class, its same-module code, and the Temporal names they use.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,20 +70,23 @@ class WorkflowHandlers:
             if any(isinstance(n, (ast.Await, ast.AsyncWith, ast.AsyncFor)) for n in _own_nodes(statement)):
                 break
             tail.append(statement)
-        return any(_assigned_self_attribute(node) & watched for statement in tail for node in _own_nodes(statement))
+        return any(_set_self_attribute(node) & watched for statement in tail for node in _own_nodes(statement))
 
     def released_by_run(self, handler: Method, run: Method) -> bool:
         """Whether the handler only waits for state the run method sets and then goes on waiting
-        itself (`self.started = True` then `await ...`): the handler is done before run returns."""
-        waits = [node for node in _own_nodes(handler) if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor))]
+        itself (`self.started = True`, `self.started.set()` then `await ...`): the handler is
+        done before run returns."""
         watched: set[str] = set()
-        for node in waits:
-            call = node.value if isinstance(node, ast.Await) else None
-            if not (isinstance(call, ast.Call) and self._is_wait_condition(call)):
+        for node in _own_nodes(handler):
+            if isinstance(node, (ast.AsyncWith, ast.AsyncFor)):
                 return False
-            watched |= _self_attributes(call.args[0])
+            if isinstance(node, ast.Await):
+                waited = _waited_state(node.value, self._is_wait_condition)
+                if not waited:
+                    return False
+                watched |= waited
         for position, statement in enumerate(run.body):
-            if any(_assigned_self_attribute(node) & watched for node in _own_nodes(statement)):
+            if any(_set_self_attribute(node) & watched for node in _own_nodes(statement)):
                 return any(isinstance(n, ast.Await) for later in run.body[position + 1 :] for n in _own_nodes(later))
         return False
 
@@ -181,17 +185,33 @@ def _self_attributes(condition: ast.expr) -> set[str]:
     }
 
 
-def _assigned_self_attribute(node: ast.AST) -> set[str]:
+def _waited_state(value: ast.expr, is_wait_condition: Callable[[ast.Call], bool]) -> set[str]:
+    """The `self` attributes an awaited expression waits on: `workflow.wait_condition(lambda:
+    self.x)`, `self.event.wait()`, `self.future`; empty for anything else."""
+    if isinstance(value, ast.Call) and is_wait_condition(value):
+        return _self_attributes(value.args[0])
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "wait":
+        value = value.func.value
+    return {value.attr} if isinstance(value, ast.Attribute) and _is_self_attribute(value) else set()
+
+
+def _set_self_attribute(node: ast.AST) -> set[str]:
+    """The `self` attributes a statement part sets: `self.x = ...`, `self.x.set()`,
+    `self.x.set_result(...)`."""
     targets: list[ast.expr] = []
     if isinstance(node, ast.Assign):
         targets = node.targets
     elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
         targets = [node.target]
-    return {
-        t.attr
-        for t in targets
-        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-    }
+    elif (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("set", "set_result")
+    ):
+        targets = [node.func.value]
+    return {t.attr for t in targets if isinstance(t, ast.Attribute) and _is_self_attribute(t)}
+
+
+def _is_self_attribute(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
 def _exits(loop: ast.While) -> bool:
