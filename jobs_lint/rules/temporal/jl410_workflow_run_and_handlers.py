@@ -18,7 +18,11 @@ class WorkflowRunAndHandlers(Rule):
     that wait on something (an activity, a timer, a condition, a lock) in a workflow whose code
     never waits for `workflow.all_handlers_finished()`.
 
-    A handler whose decorator sets `unfinished_policy` has made its choice and is left alone.
+    Left alone: handlers whose decorator chooses `unfinished_policy=...ABANDON`; handlers that
+    only yield (`queue.put(...)`, `asyncio.sleep(0)`); handlers that end by setting what the run
+    method waits for, or that only wait for state the run method sets before it waits again;
+    and run methods that never return (`await asyncio.Future()`, a loop without exit), which
+    only termination ends.
 
     ## Why is this bad?
     Temporal requires the run method to be a coroutine: a plain `def` raises `ValueError` when
