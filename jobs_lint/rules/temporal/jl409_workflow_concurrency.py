@@ -14,6 +14,7 @@ DETERMINISTIC = {"asyncio.wait": "wait", "asyncio.as_completed": "as_completed"}
 OFF_LOOP = frozenset(
     {
         "asyncio.to_thread",
+        "asyncio.run_coroutine_threadsafe",
         "threading.Thread",
         "threading.Timer",
         "concurrent.futures.ThreadPoolExecutor",
@@ -33,7 +34,8 @@ class WorkflowConcurrency(WorkflowCodeRule):
     Finds concurrency primitives in workflow code (the methods of `@workflow.defn` classes and the
     same-module functions they call) that Temporal cannot replay: `asyncio.wait` and
     `asyncio.as_completed`, and anything that runs code off the workflow's event loop: threads,
-    thread and process pools, `asyncio.to_thread` and `loop.run_in_executor`.
+    thread and process pools, `asyncio.to_thread`, `asyncio.run_coroutine_threadsafe` and
+    `loop.run_in_executor`.
 
     ## Why is this bad?
     A workflow is replayed from its history on any worker, at any time, and must make the same
