@@ -305,3 +305,31 @@ def test_modules_without_temporal_have_no_temporal_facts() -> None:
     m = model("from celery import shared_task\n\n@shared_task\ndef defn():\n    pass\n")
     assert m.temporal.workflows == [] and m.temporal.activities == []
     assert "temporal" not in m.facts().extra
+
+
+def test_temporal_retry_bounds_across_modules() -> None:
+    m = model(
+        TEMPORAL_ACTIVITIES,
+        module="proj.activities",
+        others={
+            "proj.workflows": "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n"
+            "from proj.activities import charge\n\n"
+            "POLICY = RetryPolicy(non_retryable_error_types=['InvalidOrder'])\n\n"
+            "async def run() -> None:\n"
+            "    await workflow.execute_activity(charge, retry_policy=POLICY)\n"
+            "    await workflow.execute_activity('send-mail', start_to_close_timeout=t)\n"
+        },
+    )
+    found = {info.qualname.rpartition(".")[2]: info for _, info in m.temporal.activities}
+    assert m.temporal.retries_bounded(found["charge"])
+    assert not m.temporal.retries_bounded(found["send"])
+    assert m.temporal.non_retryable("InvalidOrder") and not m.temporal.non_retryable("ValueError")
+
+
+def test_temporal_names_of_the_sdk_itself_are_public() -> None:
+    m = model(
+        "from temporalio.workflow._definition import defn, run\n\n"
+        "@defn\nclass Flow:\n    @run\n    async def run(self) -> None:\n        pass\n",
+        module="tests.flows",
+    )
+    assert [info.qualname for _, info in m.temporal.workflows] == ["tests.flows.Flow"]

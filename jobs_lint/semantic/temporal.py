@@ -161,6 +161,11 @@ class WorkflowInfo:
 class TemporalFacts:
     workflows: tuple[WorkflowInfo, ...] = ()
     activities: tuple[ActivityInfo, ...] = ()
+    # Activities (by path or registered name) some call schedules with a `retry_policy`, a
+    # `schedule_to_close_timeout` or options the linter cannot see: their retries may be bounded.
+    bounded: tuple[str, ...] = ()
+    # Error type names listed in a `non_retryable_error_types=[...]`.
+    non_retryable: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -171,8 +176,12 @@ class TemporalProject:
     activity_names: dict[str, ActivityInfo] = field(default_factory=dict)
     workflows: dict[str, WorkflowInfo] = field(default_factory=dict)
     workflow_names: dict[str, WorkflowInfo] = field(default_factory=dict)
+    bounded: set[str] = field(default_factory=set)
+    non_retryable: set[str] = field(default_factory=set)
 
     def add(self, facts: TemporalFacts) -> None:
+        self.bounded.update(facts.bounded)
+        self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
             self.activities[activity.qualname] = activity
             if activity.name is not None:
@@ -681,12 +690,63 @@ class TemporalModule:
             return f"{self._path(owner.name, outer)}.{name}"
         return f"{self.model.module}.<{getattr(owner, 'name', 'local')}>.{name}"
 
+    # Retries -------------------------------------------------------------------------------------
+
+    @cached_property
+    def _retry_options(self) -> tuple[frozenset[str], frozenset[str]]:
+        bounded: set[str] = set()
+        non_retryable: set[str] = set()
+        if not self.imports_temporal:
+            return frozenset(), frozenset()
+        for call, scope in self._calls():
+            for keyword in call.keywords:
+                if keyword.arg == "non_retryable_error_types" and isinstance(keyword.value, (ast.List, ast.Tuple)):
+                    non_retryable.update(name for name in map(string_value, keyword.value.elts) if name)
+            scheduled = self.activity_call(call, scope)
+            if scheduled is None or scheduled.target is None:
+                continue
+            if (
+                scheduled.opaque
+                or "retry_policy" in scheduled.keywords
+                or "schedule_to_close_timeout" in scheduled.keywords
+            ):
+                target = string_value(scheduled.target) or self.model.qualname(scheduled.target, scope)
+                if target is not None:
+                    bounded.add(target)
+        return frozenset(bounded), frozenset(non_retryable)
+
+    def retries_bounded(self, activity: ActivityInfo) -> bool:
+        """Whether some call in the project may bound the activity's retries (a retry policy,
+        a schedule-to-close timeout, or options the linter cannot see)."""
+        bounded = self._retry_options[0] | self.project.bounded
+        return activity.qualname in bounded or (activity.name is not None and activity.name in bounded)
+
+    def non_retryable(self, error: str) -> bool:
+        """Whether some retry policy in the project names this error type as non-retryable."""
+        return error in self._retry_options[1] or error in self.project.non_retryable
+
+    def _calls(self) -> Iterator[tuple[ast.Call, Scope]]:
+        """Every call in the module, with the scope it runs in."""
+        pending: list[tuple[ast.AST, Scope]] = [(self.model.tree, self.model.module_scope)]
+        while pending:
+            node, scope = pending.pop()
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    pending.append((child, self.model.scope_of(child)))
+                    continue
+                if isinstance(child, ast.Call):
+                    yield child, scope
+                pending.append((child, scope))
+
     def facts(self) -> TemporalFacts | None:
-        if not self._workflows and not self._activities:
+        bounded, non_retryable = self._retry_options
+        if not self._workflows and not self._activities and not bounded and not non_retryable:
             return None
         return TemporalFacts(
             workflows=tuple(info for _, info in self._workflows.values()),
             activities=tuple(info for _, info in self._activities.values()),
+            bounded=tuple(sorted(bounded)),
+            non_retryable=tuple(sorted(non_retryable)),
         )
 
 

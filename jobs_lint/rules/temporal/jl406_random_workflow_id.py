@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import ast
+import os
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.temporal import replay_hazard
+
+# Values that change from one call to the next, but say nothing about the business object.
+# `date.today()` makes a daily key (`report-2026-01-31`): deliberate dedupe, not a fresh id.
+_NOT_FRESH = frozenset({"time.sleep", "os.getenv", "os.environ", "os.getpid", "os.getppid", "datetime.date.today"})
+_FRESH = frozenset({"shortuuid.uuid", "nanoid.generate", "ulid.new", "ulid.ULID", "uuid6.uuid7", "uuid.uuid7"})
+_MAX_DEPTH = 4
+_TEST_DIRECTORIES = frozenset({"tests", "test"})
+_STARTS = frozenset({"start_workflow", "execute_workflow", "WithStartWorkflowOperation"})
+
+
+class RandomWorkflowId(Rule):
+    """
+    ## What it does
+    Finds `start_workflow(...)`, `execute_workflow(...)` and `WithStartWorkflowOperation(...)`
+    calls whose workflow `id` is built from a fresh random or time-based value: `uuid.uuid4()`,
+    `uuid.uuid1()`, `time.time()`, `datetime.now()`, `random`, `secrets`, ULIDs and the like,
+    directly or through a variable of the same function.
+
+    ## Why is this bad?
+    The workflow id is Temporal's idempotency key: while a workflow with that id runs, starting
+    it again fails (or returns the running one, with `id_conflict_policy`). A fresh id on every
+    call gives that up: a retried HTTP request, a redelivered message or a double click starts
+    the same business process twice, and nothing finds the running workflow by its business
+    object any more. Build the id from what the workflow is about (`f"order-{order.id}"`);
+    use `id_reuse_policy` to say whether it may run again once it has finished.
+
+    Tests want a fresh workflow on every run: test modules (`test_*.py`, `*_test.py`,
+    `conftest.py`, anything under a `tests` directory) are not checked.
+    """
+
+    code = "JL406"
+    name = "random-workflow-id"
+    summary = "A workflow is started with a random or time-based id"
+    needles = ((b"start_workflow", b"execute_workflow", b"WithStartWorkflowOperation"),)
+
+    invalid = (
+        Invalid(
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def place_order(client: Client, order_id: str) -> None:\n"
+            "    await client.start_workflow(\n"
+            "        'orders', order_id, id=f'order-{uuid.uuid4()}', task_queue='orders'\n    )\n"
+        ),
+        Invalid(
+            "from uuid import uuid4\nfrom temporalio.client import Client\n\n"
+            "async def main() -> None:\n"
+            "    client = await Client.connect('localhost:7233')\n"
+            "    workflow_id = str(uuid4())\n"
+            "    await client.execute_workflow('report', id=workflow_id, task_queue='reports')\n"
+        ),
+        Invalid(
+            "import time\n\nfrom proj.workflows import Invoice\n\n"
+            "async def bill(temporal, customer: str) -> None:\n"
+            "    await temporal.start_workflow(\n"
+            "        Invoice.run, customer, id=f'invoice-{customer}-{time.time()}', task_queue='q'\n    )\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/workflows.py": "from temporalio import workflow\n\n"
+                "@workflow.defn\nclass Invoice:\n"
+                "    @workflow.run\n    async def run(self, customer: str) -> None:\n        pass\n",
+            },
+            path="proj/billing.py",
+        ),
+        Invalid(
+            "from datetime import datetime\nfrom temporalio.client import Client, WithStartWorkflowOperation\n\n"
+            "def operation() -> WithStartWorkflowOperation:\n"
+            "    return WithStartWorkflowOperation(\n"
+            "        'cart', id='cart-' + datetime.now().isoformat(), task_queue='carts'\n    )\n"
+        ),
+        Invalid(
+            "import uuid\nfrom temporalio.testing import WorkflowEnvironment\n\n"
+            "async def run_once() -> None:\n"
+            "    async with await WorkflowEnvironment.start_local() as env:\n"
+            "        await env.client.execute_workflow('w', id=uuid.uuid4().hex, task_queue='q')\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "from temporalio.client import Client\n\n"
+            "async def place_order(client: Client, order_id: str) -> None:\n"
+            "    await client.start_workflow('orders', order_id, id=f'order-{order_id}', task_queue='orders')\n"
+        ),
+        Valid(
+            "from datetime import date\nfrom temporalio.client import Client\n\n"
+            "async def daily_report(client: Client, account: str) -> None:\n"
+            "    report_id = f'report-{account}-{date.today():%Y-%m-%d}'\n"
+            "    await client.start_workflow('report', id=report_id, task_queue='reports')\n"
+        ),
+        Valid(
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def test_orders(client: Client) -> None:\n"
+            "    await client.execute_workflow('orders', id=f'orders-{uuid.uuid4()}', task_queue='q')\n",
+            path="tests/test_orders.py",
+        ),
+        Valid(
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def place_order(client: Client, order_id: str) -> None:\n"
+            "    request_id = str(uuid.uuid4())\n"
+            "    await client.start_workflow('orders', request_id, id=f'order-{order_id}', task_queue='orders')\n"
+        ),
+        Valid(
+            "import uuid\nfrom temporalio import workflow\n\n"
+            "@workflow.defn\nclass Parent:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n"
+            "        await workflow.execute_child_workflow('child', id=f'child-{workflow.uuid4()}')\n"
+        ),
+        Valid(
+            "import uuid\n\n"
+            "class Jobs:\n    def start_workflow(self, name: str, id: str) -> None:\n        pass\n\n"
+            "def run(jobs: Jobs) -> None:\n    jobs.start_workflow('export', id=str(uuid.uuid4()))\n"
+        ),
+        Valid(
+            "from temporalio.client import Client\n\n"
+            "async def place_order(client: Client, workflow_id: str) -> None:\n"
+            "    await client.start_workflow('orders', id=workflow_id, task_queue='orders')\n"
+        ),
+        Valid(
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def place_order(client: Client, order_id: str) -> None:\n"
+            "    key = uuid.uuid5(uuid.NAMESPACE_URL, order_id)\n"
+            "    await client.start_workflow('orders', id=str(key), task_queue='q')\n"
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name not in _STARTS or _is_test(self.ctx.model.module, self.ctx.model.path):
+            return
+        start = self.ctx.model.temporal.workflow_start(node, self.ctx.scope)
+        if start is None:
+            return
+        workflow_id = start.keyword("id")
+        source = self._fresh(workflow_id, self.ctx.scope, 0) if workflow_id is not None else None
+        if workflow_id is not None and source is not None:
+            self.report(
+                workflow_id,
+                f"Workflow id built from `{source}()`: every call starts another workflow, so a retried "
+                "request runs the work twice; build the id from a business key",
+            )
+
+    def _fresh(self, node: ast.expr, scope: Scope | None, depth: int) -> str | None:
+        """The fresh-value call an expression is built from, following local variables that
+        are part of it (not objects it reads an attribute of: `order.id` is a business key,
+        however `order` was made)."""
+        model = self.ctx.model
+        objects = {id(child.value) for child in ast.walk(node) if isinstance(child, ast.Attribute)}
+        for child in ast.walk(node):
+            if isinstance(child, ast.Call):
+                path = model.temporal.qualname(child.func, scope)
+                if path in _FRESH or (path not in _NOT_FRESH and replay_hazard(path, child) is not None):
+                    return path
+            elif isinstance(child, ast.Name) and id(child) not in objects and depth < _MAX_DEPTH:
+                found = model.lookup(child.id, scope)
+                if found is None or found[1].node is None:
+                    continue  # a parameter, a builtin or a module global: not this call's doing
+                for binding in found[0]:
+                    if isinstance(binding, ast.expr):
+                        source = self._fresh(binding, found[1], depth + 1)
+                        if source is not None:
+                            return source
+        return None
+
+
+def _is_test(module: str, path: str) -> bool:
+    """Tests want a fresh workflow on every run: test modules, and modules of a `tests`
+    package or directory."""
+    parts = module.split(".")
+    directory = os.path.basename(os.path.dirname(path))
+    return (
+        parts[-1].startswith("test_")
+        or parts[-1].endswith("_test")
+        or parts[-1] == "conftest"
+        or any(part in _TEST_DIRECTORIES for part in (*parts[:-1], directory))
+    )
