@@ -94,6 +94,11 @@ class LargeResult(Rule):
             "    @workflow.query\n    def avatar(self) -> bytes:\n        return base64.b64encode(b'x')\n"
         ),
         Valid(
+            "from temporalio import workflow\n\n"
+            "@workflow.defn\nclass Echo:\n"
+            "    @workflow.run\n    async def run(self, data: bytes) -> bytes:\n        return data\n"
+        ),
+        Valid(
             "import json\nfrom temporalio import activity\n\n"
             "@activity.defn\ndef read_config(path: str) -> dict:\n"
             "    with open(path) as handle:\n        return json.loads(handle.read())\n"
@@ -108,10 +113,15 @@ class LargeResult(Rule):
         message = (
             f"{what} returns {{}}: Temporal payloads are capped at 2 MB by default; store the data and return its key"
         )
-        if node.returns is not None and large_annotation(model, node.returns, self.ctx.scope):
+        returned = _returned(node)
+        if (
+            node.returns is not None
+            and large_annotation(model, node.returns, self.ctx.scope)
+            and not all(_passed_through(value, node) for value in returned)
+        ):
             self.report(node.returns, message.format("`bytes`"))
             return
-        for value in _returned(node):
+        for value in returned:
             found = large_value(model, value, scope)
             if found is not None:
                 self.report(value, message.format(found))
@@ -141,3 +151,13 @@ def _returned(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr
             found.append(node.value)
         pending.extend(ast.iter_child_nodes(node))
     return found
+
+
+def _passed_through(value: ast.expr, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A literal, or one of the function's own parameters: no bigger than what came in."""
+    if isinstance(value, ast.Constant):
+        return True
+    args = function.args
+    return isinstance(value, ast.Name) and value.id in {
+        a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)
+    }
