@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from jobs_lint.rules import needles
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import blocking
+
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+    from jobs_lint.semantic.model import ModuleModel
+
+
+class BlockingCallInAsyncActivity(Rule):
+    """
+    ## What it does
+    Finds calls that block the thread inside an `@activity.defn` defined with `async def`, or
+    in a plain `def` of the same module that the activity calls: `time.sleep`, `requests` and
+    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
+    file locks.
+
+    ## Why is this bad?
+    Async activities run on the worker's event loop, the same loop that polls for tasks, runs
+    every other async activity and sends heartbeats. A blocking call stops all of them until it
+    returns: other activities miss their heartbeat timeouts and are retried elsewhere,
+    cancellation cannot reach the blocked activity, and the worker looks stuck.
+
+    Use the async client, move the blocking part to a thread with `await asyncio.to_thread(...)`,
+    or make the activity a plain `def`: the worker runs sync activities in its
+    `activity_executor` thread pool, where blocking is expected.
+    """
+
+    code = "JL407"
+    name = "blocking-call-in-async-activity"
+    summary = "An async activity blocks the worker's event loop"
+    needles = (needles.TEMPORAL, (b"async def",), blocking.NEEDLES)
+
+    invalid = (
+        Invalid(
+            "import requests\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
+            "    response = requests.get(f'https://rates.example/{currency}', timeout=10)\n"
+            "    return response.json()['rate']\n"
+        ),
+        Invalid(
+            "import time\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def wait_for_export(job_id: str) -> None:\n"
+            "    while not done(job_id):\n        time.sleep(5)\n\n"
+            "def done(job_id: str) -> bool:\n    return bool(job_id)\n"
+        ),
+        Invalid(
+            "import subprocess\nfrom temporalio import activity\n\n"
+            "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
+            "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n"
+        ),
+        Invalid(
+            "from temporalio import activity\n\n"
+            "class Reports:\n"
+            "    @activity.defn\n    async def load(self, path: str) -> str:\n"
+            "        with open(path) as handle:\n            return handle.read()\n"
+        ),
+        Invalid(
+            "import time\nfrom temporalio import activity\n\n"
+            "class Exports:\n"
+            "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
+            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n"
+        ),
+        Invalid(
+            "import psycopg2\nfrom temporalio.activity import defn\n\n"
+            "@defn\nasync def vacuum() -> None:\n"
+            "    psycopg2.connect('dbname=app').cursor().execute('VACUUM')\n"
+        ),
+        Invalid(
+            "from sqlalchemy.orm import Session\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def archive(order_id: int) -> None:\n"
+            "    with Session() as session:\n        session.execute('select 1')\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "import httpx\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
+            "    async with httpx.AsyncClient() as client:\n"
+            "        response = await client.get(f'https://rates.example/{currency}')\n"
+            "    return response.json()['rate']\n"
+        ),
+        Valid(
+            "import requests\nfrom temporalio import activity\n\n"
+            "@activity.defn\ndef fetch_rate(currency: str) -> float:\n"
+            "    return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n"
+        ),
+        Valid(
+            "import asyncio\nimport subprocess\nfrom temporalio import activity\n\n"
+            "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
+            "@activity.defn\nasync def thumbnail(source: str) -> None:\n"
+            "    await asyncio.to_thread(render, source)\n"
+            "    await asyncio.to_thread(lambda: open(source).close())\n"
+        ),
+        Valid(
+            "import asyncio\nimport time\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def pause(seconds: float) -> None:\n"
+            "    await asyncio.sleep(seconds)\n"
+            "    loop = asyncio.get_running_loop()\n"
+            "    await loop.run_in_executor(None, time.sleep, seconds)\n"
+        ),
+        Valid(
+            "import requests\n\n"
+            "async def fetch_rate(currency: str) -> float:\n"
+            "    return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n"
+        ),
+        Valid(
+            "import requests\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def check(url: str) -> None:\n"
+            "    def probe() -> int:\n        return requests.head(url, timeout=5).status_code\n"
+            "    raise requests.HTTPError(url)\n"
+        ),
+    )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._lambdas = 0
+
+    @cached_property
+    def _targets(self) -> dict[int, str]:
+        """Async activities and the sync helpers they call, mapped to the activity's name."""
+        model = self.ctx.model
+        activities = [node for node, info in model.temporal.activities if isinstance(node, ast.AsyncFunctionDef)]
+        targets = {id(node): node.name for node in activities}
+        targets.update(blocking.sync_helpers(model, activities))
+        targets.update(_sync_methods(model, activities))
+        return targets
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._lambdas += 1
+
+    def leave_Lambda(self, node: ast.Lambda) -> None:
+        self._lambdas -= 1
+
+    def visit_Call(self, node: ast.Call) -> None:
+        defs = self.ctx.enclosing_defs
+        if self._lambdas or not defs or not self._targets:
+            return
+        function = defs[-1]
+        activity = self._targets.get(id(function))
+        if activity is None:
+            return
+        qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
+        instead = blocking.blocking_call(qualname)
+        if instead is None:
+            return
+        where = (
+            f"Async activity `{activity}`"
+            if function.name == activity
+            else f"`{function.name}()`, called by async activity `{activity}`,"
+        )
+        self.report(node, f"{where} blocks the worker's event loop with `{qualname}()`: use {instead}")
+
+
+def _sync_methods(model: ModuleModel, activities: list[ast.AsyncFunctionDef]) -> dict[int, str]:
+    """Plain-`def` methods that activity methods call through `self`, directly or through each
+    other, mapped to the activity's name."""
+    owners = {id(node): scope.node for node, scope in model.scopes.defs}
+    reached: dict[int, str] = {}
+    for activity in activities:
+        cls = owners.get(id(activity))
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
+        pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = [activity]
+        while pending:
+            for node in _own_nodes(pending.pop()):
+                func = node.func if isinstance(node, ast.Call) else None
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+                    method = methods.get(func.attr)
+                    if method is not None and id(method) not in reached:
+                        reached[id(method)] = activity.name
+                        pending.append(method)
+    return reached
+
+
+def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
+    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it."""
+    found: list[ast.AST] = []
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            found.append(node)
+            pending.extend(ast.iter_child_nodes(node))
+    return found
