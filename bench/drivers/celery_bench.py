@@ -1,23 +1,21 @@
 """Celery throughput and latency, run inside a rendered project's own environment.
 
-    python celery_bench.py PACKAGE BROKER_URL REDIS_URL JOBS
+    python celery_bench.py PACKAGE JOBS BROKER_URL REDIS_URL
 
 Prints one JSON line per measurement: the rendered service's worker for each of its queues (the
 way `make worker QUEUE=x` starts it), then a plain Celery app with its default configuration on
-the same broker, each with no-op jobs and 10 ms jobs.
+the same broker, each with no-op jobs and 10 ms jobs (`time.sleep` in a pool process).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from measuring import WARM_TIMEOUT, emit, redis_records, start, stop, summary, write_probes
 
 PROBE = """
 import os, time
@@ -45,63 +43,32 @@ def sleep(sent_at: float, key: str) -> None:
 PLAIN_APP = "from celery import Celery\napp = Celery('plain', broker=os.environ['BENCH_BROKER_URL'])"
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def measure(probe_module: object, queue: str | None, kind: str, jobs: int, redis_url: str) -> dict[str, float]:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
     task = getattr(probe_module, kind)
     key = f"bench:{os.getpid()}:{queue}:{kind}:{time.time()}"
     options = {"queue": queue} if queue else {}
     task.apply_async((time.time(), key + ":warm"), **options)  # the worker is up once this ran
-    deadline = time.time() + 60
-    while not client.llen(key + ":warm"):
-        if time.time() > deadline:
-            raise SystemExit(f"no worker consumed queue {queue}")
-        time.sleep(0.05)
-    start = time.time()
+    redis_records(redis_url, key + ":warm", 1, str(queue), timeout=WARM_TIMEOUT)
+    started = time.time()
     for _ in range(jobs):
         task.apply_async((time.time(), key), **options)
-    deadline = time.time() + 300
-    while client.llen(key) < jobs:
-        if time.time() > deadline:
-            raise SystemExit(f"{client.llen(key)} of {jobs} jobs ran in 300 s on {queue}")
-        time.sleep(0.02)
-    records = [line.split() for line in (v.decode() for v in client.lrange(key, 0, -1))]
-    client.delete(key, key + ":warm")
-    latencies = [float(latency) * 1000 for latency, _ in records]
-    finished = max(float(end) for _, end in records)
-    return {
-        "jobs_per_s": jobs / (finished - start),
-        "p50_ms": percentile(latencies, 0.5),
-        "p99_ms": percentile(latencies, 0.99),
-    }
+    return summary(redis_records(redis_url, key, jobs, str(queue)), started)
 
 
-def start_worker(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    celery = str(Path(sys.executable).parent / "celery")
-    return subprocess.Popen([celery, *argv], env=env, start_new_session=True, stdout=subprocess.DEVNULL)
-
-
-def stop(worker: subprocess.Popen[bytes]) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait()
+def celery(*argv: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "celery"), *argv]
 
 
 def main() -> None:
-    package, broker_url, redis_url, jobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    probes = Path(tempfile.mkdtemp(prefix="bench-probe-"))
-    (probes / "template_probe.py").write_text(PROBE.format(app_import=f"from {package}.celery_app import app"))
-    (probes / "plain_probe.py").write_text(PROBE.format(app_import=PLAIN_APP))
-    sys.path.insert(0, str(probes))
+    package, jobs, broker_url, redis_url = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     prefix = f"bench{os.getpid()}."
-    env = {
-        **os.environ,
-        "PYTHONPATH": f"{probes}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    env = write_probes(
+        {
+            "template_probe": PROBE.format(app_import=f"from {package}.celery_app import app"),
+            "plain_probe": PROBE.format(app_import=PLAIN_APP),
+        }
+    )
+    env |= {
         "BENCH_REDIS_URL": redis_url,
         "BENCH_BROKER_URL": broker_url,
         "CELERY_BROKER_URL": broker_url,
@@ -114,22 +81,21 @@ def main() -> None:
     worker_argv = importlib.import_module(f"{package}.worker").worker_argv
     template = importlib.import_module("template_probe")
     for spec in queues.QUEUES:
-        worker = start_worker(["-A", "template_probe", *worker_argv([spec], prefix, "error")], env)
+        worker = start(celery("-A", "template_probe", *worker_argv([spec], prefix, "error")), env)
         try:
             for kind in ("noop", "sleep"):
-                row = measure(template, prefix + spec.name, kind, jobs, redis_url)
+                numbers = measure(template, prefix + spec.name, kind, jobs, redis_url)
                 setting = f"prefetch {spec.prefetch}, concurrency {spec.concurrency}, late ack"
-                print(json.dumps({"app": "template", "queue": spec.name, "setting": setting, "kind": kind, **row}))
+                emit("template", spec.name, setting, kind, numbers)
         finally:
             stop(worker)
     plain = importlib.import_module("plain_probe")
     plain.app.conf.task_default_queue = f"{prefix}plain"
-    worker = start_worker(["-A", "plain_probe", "worker", "-Q", f"{prefix}plain", "--loglevel=error"], env)
+    worker = start(celery("-A", "plain_probe", "worker", "-Q", f"{prefix}plain", "--loglevel=error"), env)
     try:
         for kind in ("noop", "sleep"):
-            row = measure(plain, None, kind, jobs, redis_url)
-            setting = "defaults: prefetch 4, concurrency = cores, early ack"
-            print(json.dumps({"app": "plain", "queue": "celery defaults", "setting": setting, "kind": kind, **row}))
+            numbers = measure(plain, None, kind, jobs, redis_url)
+            emit("plain", "celery defaults", "defaults: prefetch 4, concurrency = cores, early ack", kind, numbers)
     finally:
         stop(worker)
 
