@@ -39,7 +39,9 @@ OWN_BROKER = {"arq": "redis", "temporal": "dev-server"}
 def driver_urls(tool: str, broker: str) -> list[str]:
     """The URLs a driver takes after PACKAGE and JOBS: Celery's broker and the Redis its probe
     writes to, ARQ's Redis; the Temporal driver starts its own dev server."""
-    return {"celery": [BROKERS[broker], REDIS_URL], "arq": [REDIS_URL]}.get(tool, [])
+    if tool == "celery":
+        return [BROKERS[broker], REDIS_URL]
+    return [REDIS_URL] if tool == "arq" else []
 
 
 def answers(tool: str, broker: str) -> dict[str, object]:
@@ -84,23 +86,35 @@ def table(rows: list[dict[str, object]]) -> None:
         )
 
 
+def runs(tools: str, brokers: str) -> list[tuple[str, str]]:
+    """(tool, broker) pairs to benchmark, in order; a name we do not know ends the run before it starts."""
+    pairs: list[tuple[str, str]] = []
+    for tool in tools.split(","):
+        if tool not in DRIVERS:
+            raise SystemExit(f"bench/workers.py: no benchmark for `{tool}`; choose from {', '.join(DRIVERS)}")
+        pairs += [(tool, broker) for broker in brokers.split(",")] if tool == "celery" else [(tool, OWN_BROKER[tool])]
+    unknown = [broker for tool, broker in pairs if tool == "celery" and broker not in BROKERS]
+    if unknown:
+        raise SystemExit(f"bench/workers.py: no broker `{unknown[0]}`; choose from {', '.join(BROKERS)}")
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tools", default=",".join(DRIVERS))
     parser.add_argument("--brokers", default="redis,rabbitmq", help="Celery's brokers (the others have one each)")
     parser.add_argument("--jobs", type=int, default=500, help="jobs of each kind per queue")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    plan = runs(args.tools, args.brokers)
     work = Path(tempfile.mkdtemp(prefix="bench-workers-"))
-    template = tagged_copy(work / "template")
     rows: list[dict[str, object]] = []
     started = time.time()
     try:
-        for tool in args.tools.split(","):
-            if tool not in DRIVERS:
-                raise SystemExit(f"bench/workers.py: no benchmark for `{tool}`; choose from {', '.join(DRIVERS)}")
-            brokers = args.brokers.split(",") if tool == "celery" else [OWN_BROKER[tool]]
-            for broker in brokers:
-                rows += bench(tool, broker, args.jobs, template, work)
+        template = tagged_copy(work / "template")
+        for tool, broker in plan:
+            rows += bench(tool, broker, args.jobs, template, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
