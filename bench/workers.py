@@ -75,12 +75,12 @@ def table(rows: list[dict[str, object]]) -> None:
         for r in rows
         if r["app"] == "plain"
     }
-    print(f"{'tool/broker':<19} {'app':<9} {'queue':<16} {'job':<6} {'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"{'tool/broker':<19} {'app':<9} {'queue':<17} {'job':<6} {'jobs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'vs plain':>9}  setting")  # fmt: skip
     for r in rows:
         ratio = float(r["jobs_per_s"]) / baseline[(r["tool"], r["broker"], r["kind"])]  # type: ignore[arg-type]
         print(
-            f"{r['tool'] + '/' + r['broker']:<19} {r['app']:<9} {r['queue']:<16} {r['kind']:<6} "
+            f"{r['tool'] + '/' + r['broker']:<19} {r['app']:<9} {r['queue']:<17} {r['kind']:<6} "
             f"{float(r['jobs_per_s']):>8.0f} {float(r['p50_ms']):>8.1f} {float(r['p99_ms']):>8.1f} "  # type: ignore[arg-type]
             f"{ratio:>8.2f}x  {r['setting']}"
         )
