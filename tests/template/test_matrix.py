@@ -1,8 +1,9 @@
 """Rendered projects pass their own checks: ruff, strict mypy, jobs-lint and their own test suite.
 
 Static checks run over a covering set of answer combinations (every pair of yes/no choices
-appears together); the rendered test suites, which start real workers, run for three of them.
-Each rendered project gets its own virtualenv from its own pyproject.
+appears together); the rendered test suites, which start real workers, run for three Celery
+combinations and one ARQ combination. Each rendered project gets its own virtualenv from its own
+pyproject.
 """
 
 from __future__ import annotations
@@ -100,6 +101,67 @@ def test_rendered_project_passes_its_own_test_suite(
     bin_dir = build_venv(project)
     check(project, bin_dir)
     # REQUIRE_SERVICES passes through: in CI a rendered test that cannot reach RabbitMQ fails.
+    suite = run(
+        project,
+        str(bin_dir / "pytest"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-2000:]
+
+
+# ARQ: the yes/no choices that change Python code (docker and ci only add YAML files and are
+# rendered in the full suite). The all-"yes" row is the full suite itself.
+ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({"metrics": False}, {"metrics": True}),
+    ({"api": False}, {"api": True}),
+    ({"scheduling": False}, {"scheduling": True}),
+    ({"python_version": "3.10"}, {"python_version": "3.11"}),
+]
+
+
+def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
+    answers: dict[str, Any] = {"tool": "arq"}
+    for (no, yes), chosen in zip(ARQ_FACTORS, row, strict=True):
+        answers |= yes if chosen else no
+    return answers
+
+
+ARQ_EVERYTHING_ON = arq_answers_for(tuple([True] * len(ARQ_FACTORS))) | {"docker": True, "ci": True}
+ARQ_STATIC = [
+    arq_answers_for(row) | {"docker": False, "ci": False}
+    for row in pairwise_rows(len(ARQ_FACTORS))
+    if not all(row)
+]
+
+
+def test_arq_static_set_and_full_suite_cover_every_pair_of_choices() -> None:
+    rows = [row for row in pairwise_rows(len(ARQ_FACTORS)) if not all(row)] + [(True,) * len(ARQ_FACTORS)]
+    for first in range(len(ARQ_FACTORS)):
+        for second in range(first + 1, len(ARQ_FACTORS)):
+            assert {(row[first], row[second]) for row in rows} == {
+                (False, False),
+                (False, True),
+                (True, False),
+                (True, True),
+            }
+
+
+@pytest.mark.parametrize("answers", ARQ_STATIC, ids=[label(answers) for answers in ARQ_STATIC])
+def test_rendered_arq_project_passes_its_static_checks(
+    template_repo: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    project = render(template_repo, tmp_path / "service", answers)
+    check(project, build_venv(project))
+
+
+def test_rendered_arq_project_passes_its_own_test_suite(template_repo: Path, tmp_path: Path) -> None:
+    """ARQ pins redis<6, so the project has its own environment (Celery 5.7 needs redis>=6.4)."""
+    project = render(template_repo, tmp_path / "service", ARQ_EVERYTHING_ON)
+    bin_dir = build_venv(project)
+    check(project, bin_dir)
     suite = run(
         project,
         str(bin_dir / "pytest"),
