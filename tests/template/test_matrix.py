@@ -113,13 +113,16 @@ def test_rendered_project_passes_its_own_test_suite(
 
 
 # ARQ: the yes/no choices that change Python code (docker and ci only add YAML files and are
-# rendered in the full suite). The all-"yes" row is the full suite itself.
+# rendered in the full suite). Each choice alone, plus every choice at once in the full suite,
+# shows every pair of choices in all four combinations.
 ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"metrics": False}, {"metrics": True}),
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
     ({"python_version": "3.10"}, {"python_version": "3.11"}),
 ]
+ARQ_STATIC_ROWS = [tuple(column == alone for column in range(len(ARQ_FACTORS))) for alone in range(len(ARQ_FACTORS))]
+ARQ_FULL_ROW = (True,) * len(ARQ_FACTORS)
 
 
 def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
@@ -129,16 +132,12 @@ def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
     return answers
 
 
-ARQ_EVERYTHING_ON = arq_answers_for(tuple([True] * len(ARQ_FACTORS))) | {"docker": True, "ci": True}
-ARQ_STATIC = [
-    arq_answers_for(row) | {"docker": False, "ci": False}
-    for row in pairwise_rows(len(ARQ_FACTORS))
-    if not all(row)
-]
+ARQ_STATIC = [arq_answers_for(row) | {"docker": False, "ci": False} for row in ARQ_STATIC_ROWS]
+ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {"docker": True, "ci": True}
 
 
 def test_arq_static_set_and_full_suite_cover_every_pair_of_choices() -> None:
-    rows = [row for row in pairwise_rows(len(ARQ_FACTORS)) if not all(row)] + [(True,) * len(ARQ_FACTORS)]
+    rows = [*ARQ_STATIC_ROWS, ARQ_FULL_ROW]
     for first in range(len(ARQ_FACTORS)):
         for second in range(first + 1, len(ARQ_FACTORS)):
             assert {(row[first], row[second]) for row in rows} == {
