@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,14 @@ def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path
         assert text.endswith("\n") and not text.endswith("\n\n"), path
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["tool"] == "arq" and "broker" not in answers and "flower" not in answers
+
+    made = subprocess.run([sys.executable, "scripts/make_env.py"], cwd=project, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    env = (project / ".env").read_text().splitlines()
+    assert len(env) == len((project / ".env.example").read_text().splitlines())
+    (password,) = [line for line in env if line.startswith("REDIS_PASSWORD=")]
+    assert len(password) > len("REDIS_PASSWORD=") + 20
+    assert not any(line.startswith("=") for line in env)
 
 
 def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> None:

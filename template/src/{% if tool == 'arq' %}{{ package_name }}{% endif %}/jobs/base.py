@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 
 from .. import dead_letters
 from ..idempotency import KeyBusy
-from ..queues import queue_for
 from ..settings import get_settings
 
 JobCoroutine = Callable[..., Awaitable[Any]]
@@ -50,7 +49,7 @@ async def _dead_letter(
             function=name,
             args=list(args),
             kwargs=dict(kwargs),
-            queue=queue_for(name).name,
+            queue=str(ctx["queue"]),  # the queue of the worker that ran it
             error=f"{type(error).__name__}: {error}",
             tries=int(ctx["job_try"]),
             failed_at=time.time(),
