@@ -20,6 +20,7 @@ from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.arq import ArqModule
     from jobs_lint.semantic.celery import CeleryModule
 
 _MAX_DEPTH = 12  # how far aliases and assignments are followed before giving up
@@ -251,7 +252,19 @@ class ModuleModel:
         return self.celery.tasks_by_node.get(id(node))
 
     def facts(self) -> ModuleFacts:
-        return self.celery.facts()
+        facts = self.celery.facts()
+        arq = self.arq.facts()
+        if arq is not None:
+            facts.extra["arq"] = arq
+        return facts
+
+    # Other tools -----------------------------------------------------------------------------
+
+    @cached_property
+    def arq(self) -> ArqModule:
+        from jobs_lint.semantic.arq import ArqModule
+
+        return ArqModule(self)
 
 
 def _common(values: list[Value | None]) -> Value | None:
