@@ -393,3 +393,52 @@ def _walk_same_scope(node: ast.AST) -> Iterator[ast.AST]:
         for child in ast.iter_child_nodes(current):
             if not isinstance(child, _SCOPES):
                 stack.append(child)
+
+
+# Exceptions that say "try again later": a network that failed, a timeout, a lost connection.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ConnectionError",
+        "ConnectionResetError",
+        "ConnectionRefusedError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "TimeoutError",
+        "asyncio.TimeoutError",
+        "asyncio.exceptions.TimeoutError",
+        "socket.timeout",
+        "httpx.HTTPError",
+        "httpx.RequestError",
+        "httpx.TransportError",
+        "httpx.TimeoutException",
+        "httpx.ConnectError",
+        "httpx.ConnectTimeout",
+        "httpx.ReadTimeout",
+        "httpx.NetworkError",
+        "httpx.RemoteProtocolError",
+        "aiohttp.ClientError",
+        "aiohttp.ClientConnectionError",
+        "aiohttp.ClientConnectorError",
+        "aiohttp.ServerDisconnectedError",
+        "aiohttp.ServerTimeoutError",
+        "requests.ConnectionError",
+        "requests.Timeout",
+        "requests.RequestException",
+        "requests.exceptions.ConnectionError",
+        "requests.exceptions.Timeout",
+        "requests.exceptions.RequestException",
+        "redis.exceptions.ConnectionError",
+        "redis.exceptions.TimeoutError",
+        "redis.ConnectionError",
+        "redis.TimeoutError",
+        "sqlalchemy.exc.OperationalError",
+        "sqlalchemy.exc.DBAPIError",
+        "asyncpg.exceptions.ConnectionDoesNotExistError",
+        "asyncpg.ConnectionDoesNotExistError",
+        "openai.APIConnectionError",
+        "openai.APITimeoutError",
+        "openai.RateLimitError",
+    }
+)
+# Handlers that catch everything, transient failures included.
+BROAD_ERRORS = frozenset({"Exception", "BaseException"})
