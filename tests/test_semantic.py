@@ -166,3 +166,94 @@ def test_gitignore_patterns(tmp_path: Path, path: str, is_dir: bool, expected: b
     ignore = gitignore.load(str(tmp_path))
     assert ignore is not None
     assert ignore.match(os.path.join(str(tmp_path), path), is_dir) is expected
+
+
+def _effects(code: str) -> tuple[list[str], bool]:
+    from jobs_lint.semantic.side_effects import creating_side_effects, has_idempotency_guard
+
+    m = model(code)
+    func = next(node for node in m.tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return [effect.what for effect in creating_side_effects(func, m)], has_idempotency_guard(func, m)
+
+
+@pytest.mark.parametrize(
+    ("code", "what"),
+    [
+        ("def f(data):\n    Invoice.objects.create(**data)\n", "an ORM create"),
+        ("def f(n):\n    invoice = Invoice(number=n)\n    invoice.save()\n", "an ORM save of a new row"),
+        ("def f(rows):\n    Line.objects.bulk_create(rows)\n", "an ORM bulk create"),
+        ("def f(row):\n    db.session.add(row)\n    db.session.commit()\n", "a session add"),
+        ("def f(cursor):\n    cursor.execute('INSERT INTO log VALUES (1)')\n", "an INSERT"),
+        ("import requests as r\n\ndef f(url):\n    r.post(url, json={})\n", "an HTTP POST"),
+        ("import requests\n\ndef f(url):\n    s = requests.Session()\n    s.post(url)\n", "an HTTP POST"),
+        ("async def f(ctx, url):\n    await ctx['session'].post(url)\n", "an HTTP POST"),
+        ("from django.core.mail import send_mail\n\ndef f(to):\n    send_mail('s', 'b', None, [to])\n", "an email"),
+        (
+            "from django.core.mail import EmailMessage\n\ndef f(to):\n    msg = EmailMessage('s', 'b', to=[to])\n"
+            "    msg.send()\n",
+            "an email",
+        ),
+        ("import stripe\n\ndef f(amount):\n    stripe.PaymentIntent.create(amount=amount)\n", "a payment"),
+        ("def f(jira, summary):\n    jira.create_issue(summary=summary)\n", "a ticket"),
+        ("def f(rows):\n    def helper():\n        Invoice.objects.create()\n    helper()\n", "an ORM create"),
+    ],
+)
+def test_creating_side_effects(code: str, what: str) -> None:
+    effects, guarded = _effects(code)
+    assert effects == [what]
+    assert not guarded
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f(pk):\n    invoice = Invoice.objects.get(pk=pk)\n    invoice.save()\n",
+        "def f(data):\n    return data.get('x'), {}.update(a=1)\n",
+        "def f(rows):\n    Line.objects.bulk_create(rows, ignore_conflicts=True)\n",
+        "import requests\n\ndef f(url):\n    return requests.get(url)\n",
+        "def f(items):\n    items.add(1)\n    'a'.join(items)\n",
+        "def f(cursor):\n    cursor.execute('SELECT 1')\n",
+    ],
+)
+def test_calls_that_create_nothing(code: str) -> None:
+    assert _effects(code)[0] == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f(n):\n    Invoice.objects.get_or_create(number=n)\n",
+        "def f(n):\n    Invoice.objects.update_or_create(number=n, defaults={})\n",
+        "import stripe\n\ndef f(key):\n    stripe.Charge.create(amount=1, idempotency_key=key)\n",
+        "def f(r, n):\n    if not r.set(f'lock:{n}', 1, nx=True):\n        return\n    Invoice.objects.create()\n",
+        "def f(cache, n):\n    with cache.lock(n):\n        Invoice.objects.create(number=n)\n",
+        "def f(order):\n    if order.invoice_sent:\n        return\n    send_mail('s', 'b', None, [order.email])\n",
+        "def f(n):\n    if Invoice.objects.filter(number=n).exists():\n        return\n    Invoice.objects.create()\n",
+        "def f(cursor):\n    cursor.execute('INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING')\n",
+        "@single_instance_lock\ndef f(n):\n    Invoice.objects.create(number=n)\n",
+    ],
+)
+def test_idempotency_guards(code: str) -> None:
+    assert _effects(code)[1]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def f(n):\n    if not n:\n        return\n    Invoice.objects.create(number=n)\n",
+        "def f(n, block):\n    block.clock()\n    Invoice.objects.create(number=n)\n",
+    ],
+)
+def test_not_guards(code: str) -> None:
+    assert not _effects(code)[1]
+
+
+def test_django_settings_as_class_attributes() -> None:
+    m = model(
+        "class Base(Settings):\n    CELERY_TASK_ACKS_LATE = True\n    CELERY_TASK_TIME_LIMIT = 60 * 60\n    X = 0\n",
+        module="proj.settings",
+    )
+    assert {(entry.key, entry.value) for entry in m.celery.config} == {
+        ("task_acks_late", True),
+        ("task_time_limit", 3600),
+    }

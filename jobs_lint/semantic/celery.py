@@ -310,6 +310,9 @@ class _ConfigReader:
                 self.entries.append(ConfigEntry(key, literal(bound), bound))
             elif names.setting_name(name, namespaced=False) is not None:
                 self.maybe.append(ConfigEntry(name, literal(bound), bound))
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef) and scope.node is None:
+                self.namespaced_class_settings(node)
 
     def call(self, call: ast.Call, scope: Scope) -> None:
         model = self.model
@@ -374,13 +377,22 @@ class _ConfigReader:
             found = self.model.lookup(target.id, scope)
             binding = found[0][-1] if found else None
             if isinstance(binding, ast.ClassDef):
-                self.class_settings(binding)
+                if not any(name.startswith("CELERY") for name in self.model.scope_of(binding).bindings):
+                    self.class_settings(binding)  # else already read as namespaced settings
             elif isinstance(binding, Imported):
                 self.sources.append(binding.qualname)
             else:
                 self.opaque = True
         else:
             self.opaque = True
+
+    def namespaced_class_settings(self, node: ast.ClassDef) -> None:
+        """Django settings written as class attributes (django-configurations: `CELERY_X = ...`)."""
+        for name, bindings in self.model.scope_of(node).bindings.items():
+            value = bindings[-1]
+            key = names.setting_name(name, namespaced=True) if name.startswith("CELERY") else None
+            if key is not None and isinstance(value, ast.expr):
+                self.entries.append(ConfigEntry(key, literal(value), value))
 
     def class_settings(self, node: ast.ClassDef) -> None:
         for name, bindings in self.model.scope_of(node).bindings.items():

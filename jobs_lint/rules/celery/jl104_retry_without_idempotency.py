@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import celery_tasks
+from jobs_lint.semantic.blocking import blocking_call
+from jobs_lint.semantic.celery_tasks import FunctionNode, TaskNode
+from jobs_lint.semantic.facts import TaskInfo
+from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
+from jobs_lint.semantic.values import UNKNOWN
+
+
+class RetryWithoutIdempotency(Rule):
+    """
+    ## What it does
+    Finds Celery tasks that may run more than once (`autoretry_for`, `self.retry(...)`,
+    `acks_late`) and create something each time they run, with no guard against doing it twice:
+    an ORM `create` or a `save()` of a new instance, `session.add`, an `INSERT`, an HTTP POST, an
+    email, a payment or a ticket.
+
+    A task counts as guarded when it uses an idempotency key, `get_or_create` or
+    `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
+    celery-once's `QueueOnce`), an `ON CONFLICT` insert, or returns early when the work is
+    already done (`if order.invoice_sent: return`, `if ....exists(): return`).
+
+    With `autoretry_for`, only the exceptions it names cause a retry, so a side effect is
+    reported when something after it can still fail (another side effect, an I/O call,
+    `raise_for_status()`, a `raise`); payments always are. With `self.retry(...)` only, side
+    effects written after every retry call are not reported.
+
+    ## Why is this bad?
+    A retry runs the whole task again, including what already succeeded before the failure: the
+    row inserted before the timeout, the POST whose response was lost, the email sent before the
+    database error. Customers get two emails, two tickets, two charges. Late acknowledgement
+    redelivers a task whose worker died, with the same effect.
+
+    Make the creation idempotent: `get_or_create`/`update_or_create` on a natural key, an
+    idempotency key derived from the task's arguments (not from `self.request.id`, which a
+    retry keeps but a new call does not), or record that the work is done and check it first.
+    """
+
+    code = "JL104"
+    name = "retry-without-idempotency"
+    summary = "A retried task creates something again on every attempt"
+    needles = (
+        (b"retry", b"acks_late", b"ACKS_LATE"),
+        (
+            b".create(",
+            b".save(",
+            b".add(",
+            b".add_all(",
+            b"bulk_create",
+            b"execute",
+            b"post(",
+            b"send",
+            b"create_",
+            b"chat_postMessage",
+        ),
+    )
+
+    invalid = (
+        Invalid(
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(requests.ConnectionError,), retry_backoff=True)\n"
+            "def notify(order_id, url):\n"
+            "    requests.post(url, json={'order': order_id}, timeout=10).raise_for_status()\n"
+        ),
+        Invalid(
+            "from celery import shared_task\nfrom shop.models import Invoice\n\n"
+            "@shared_task(bind=True, max_retries=5)\n"
+            "def bill(self, order_id):\n"
+            "    try:\n"
+            "        Invoice.objects.create(order_id=order_id)\n"
+            "        charge(order_id)\n"
+            "    except TimeoutError as error:\n"
+            "        raise self.retry(exc=error)\n"
+        ),
+        Invalid(
+            "from django.core.mail import send_mail\nfrom proj.celery import app\n\n"
+            "@app.task(acks_late=True, reject_on_worker_lost=True)\n"
+            "def welcome(email):\n"
+            "    send_mail('Welcome', 'Hello', None, [email])\n",
+            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
+            path="proj/tasks.py",
+        ),
+        Invalid(
+            "import requests\nfrom celery import Task\n\n"
+            "class Record(Task):\n"
+            "    autoretry_for = (OSError,)\n\n"
+            "    def run(self, event):\n"
+            "        session = self.app.session()\n"
+            "        session.add(Event(**event))\n"
+            "        session.commit()\n"
+            "        requests.post(HOOK_URL, json=event, timeout=5)\n"
+        ),
+        Invalid(
+            "import requests\nfrom celery import shared_task\nfrom tickets.models import Ticket\n\n"
+            "@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True)\n"
+            "def open_ticket(subject):\n"
+            "    ticket = Ticket(subject=subject)\n"
+            "    ticket.save()\n"
+            "    requests.post(JIRA_URL, json={'summary': subject}, timeout=10)\n"
+        ),
+        Invalid(
+            "import stripe\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"
+            "def charge(customer, amount):\n"
+            "    return stripe.PaymentIntent.create(customer=customer, amount=amount)\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "import stripe\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"
+            "def charge(order_id, customer, amount):\n"
+            "    return stripe.PaymentIntent.create(\n"
+            "        customer=customer, amount=amount, idempotency_key=f'order-{order_id}'\n"
+            "    )\n"
+        ),
+        Valid(
+            "from celery import shared_task\nfrom shop.models import Invoice\n\n"
+            "@shared_task(autoretry_for=(TimeoutError,), retry_backoff=True)\n"
+            "def bill(order_id):\n"
+            "    invoice, created = Invoice.objects.get_or_create(order_id=order_id)\n"
+            "    return invoice.pk\n"
+        ),
+        Valid(
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task\n"
+            "def notify(order_id, url):\n"
+            "    requests.post(url, json={'order': order_id}, timeout=10)\n"
+        ),
+        Valid(
+            "from django.core.mail import send_mail\nfrom celery import shared_task\nfrom shop.models import Order\n\n"
+            "@shared_task(autoretry_for=(OSError,), retry_backoff=True)\n"
+            "def receipt(order_id):\n"
+            "    order = Order.objects.get(pk=order_id)\n"
+            "    if order.receipt_sent:\n        return\n"
+            "    send_mail('Receipt', 'Thanks', None, [order.email])\n"
+            "    order.receipt_sent = True\n    order.save()\n"
+        ),
+        Valid(
+            "from celery import shared_task\nfrom shop.models import Order\n\n"
+            "@shared_task(bind=True, max_retries=3)\n"
+            "def recount(self, order_id):\n"
+            "    try:\n        order = Order.objects.get(pk=order_id)\n"
+            "    except Order.DoesNotExist as error:\n        raise self.retry(exc=error)\n"
+            "    order.total = sum(line.price for line in order.lines.all())\n"
+            "    order.save()\n"
+        ),
+        Valid(
+            "from celery import shared_task\nfrom shop.models import Export\n\n"
+            "@shared_task(bind=True)\n"
+            "def export(self, report_id):\n"
+            "    if not ready(report_id):\n        raise self.retry(countdown=60)\n"
+            "    Export.objects.create(report_id=report_id)\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True)\n"
+            "def mark(redis, job_id):\n"
+            "    if not redis.set(f'done:{job_id}', 1, nx=True, ex=86400):\n        return\n"
+            "    redis.rpush('jobs', job_id)\n"
+            "    http_client.post('/jobs', json={'id': job_id})\n"
+        ),
+    )
+
+    def visit_FunctionDef(self, node: TaskNode) -> None:
+        task = self.ctx.model.task_of(node)
+        function = celery_tasks.body_of(node)
+        if task is None or function is None:
+            return
+        retried = self._retried(node, task)
+        if retried is None:
+            return
+        reason, before = retried
+        model = self.ctx.model
+        effects = creating_side_effects(function, model)
+        if reason == "`autoretry_for`":
+            effects = [e for e in effects if e.what == "a payment" or self._fails_after(function, e, effects)]
+        effects = [e for e in effects if e.node.lineno < before]
+        if not effects or has_idempotency_guard(function, model) or _locked_base(task):
+            return
+        effect = effects[0]
+        self.report(
+            effect.node,
+            f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt: "
+            "make it idempotent (an idempotency key, `get_or_create`, a done check)",
+        )
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
+
+    def _fails_after(self, function: FunctionNode, effect: SideEffect, effects: list[SideEffect]) -> bool:
+        """Whether something after `effect` can still raise, so that a retry repeats it: another
+        side effect, a blocking (I/O) call, `raise_for_status()` or a `raise`."""
+        end = (effect.node.end_lineno or effect.node.lineno, effect.node.end_col_offset or 0)
+        if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
+            return True
+        model, scope = self.ctx.model, self.ctx.model.scope_of(function)
+        for node in ast.walk(function):
+            if not isinstance(node, (ast.Call, ast.Raise)) or (node.end_lineno, node.end_col_offset) <= end:
+                continue
+            if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "raise_for_status":
+                return True
+            if blocking_call(model.qualname(node.func, scope)) is not None:
+                return True
+        return False
+
+    def _retried(self, node: TaskNode, task: TaskInfo) -> tuple[str, int] | None:
+        """Why the task may run again, and the line before which a side effect is repeated."""
+        options = self.ctx.index.task_options(task)
+        everywhere = 1 << 30
+        if _set(options.get("autoretry_for")):
+            return "`autoretry_for`", everywhere
+        if options.get("acks_late") is True:
+            return "`acks_late`", everywhere
+        if options.get("acks_late") is None and True in self.ctx.index.setting("task_acks_late"):
+            return "`task_acks_late`", everywhere
+        calls = celery_tasks.retry_calls(node, task)
+        if calls:
+            return "`self.retry`", max(call.lineno for call in calls)
+        return None
+
+
+def _set(value: Any) -> bool:
+    return value is UNKNOWN or (isinstance(value, (tuple, list)) and bool(value))
+
+
+def _locked_base(task: TaskInfo) -> bool:
+    """A base class that runs one instance at a time (celery-once's `QueueOnce`, a lock task)."""
+    return any(is_lock_name(base.rpartition(".")[2]) for base in task.bases)

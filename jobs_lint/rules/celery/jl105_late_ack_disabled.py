@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import celery_names, celery_tasks
+from jobs_lint.semantic.celery import SPLAT
+from jobs_lint.semantic.celery_tasks import TaskNode
+from jobs_lint.semantic.values import UNKNOWN, literal
+
+WORKER_LOST = ("task_reject_on_worker_lost", "task_retry_on_worker_lost")
+TASK_WORKER_LOST = ("reject_on_worker_lost", "retry_on_worker_lost")
+
+
+class LateAckDisabled(Rule):
+    """
+    ## What it does
+    Finds Celery configuration that loses tasks when a worker dies: `task_acks_late=False` (or
+    `CELERY_TASK_ACKS_LATE = False`), a task's `acks_late=False`, late acknowledgement without
+    `reject_on_worker_lost`, and an app whose configuration never enables late acknowledgement
+    anywhere in the project (reported once, at the `Celery(...)` call).
+
+    ## Why is this bad?
+    By default Celery acknowledges a message when a worker *starts* the task. If the worker is
+    killed mid-task (a deploy, the OOM killer, a lost node), the broker has already forgotten the
+    message: the task is silently lost. With `task_acks_late=True` the message is acknowledged
+    when the task finishes, so a crash redelivers it. Even then, a pool process that dies
+    (SIGKILL, segfault) has its task acknowledged as failed unless
+    `task_reject_on_worker_lost=True`, which requeues it instead.
+
+    Late acknowledgement runs a task again after a crash, so the task must be idempotent. When
+    configuration comes from something jobs-lint cannot read (an unseen module, `**options`),
+    the project-wide check stays silent.
+    """
+
+    code = "JL105"
+    name = "late-ack-disabled"
+    summary = "Tasks are acknowledged before they finish and lost when a worker dies"
+    needles = ((b"acks_late", b"ACKS_LATE", b"Celery("),)
+
+    invalid = (
+        Invalid("from celery import Celery\n\napp = Celery('proj')\napp.conf.update(task_acks_late=False)\n"),
+        Invalid(
+            "CELERY_TASK_ACKS_LATE = True\n",
+            path="proj/settings.py",
+        ),
+        Invalid(
+            "from celery import shared_task\n\n"
+            "@shared_task(acks_late=False)\n"
+            "def charge(order_id):\n    return order_id\n"
+        ),
+        Invalid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj', broker='redis://localhost:6379/0')\n"
+            "app.conf.task_serializer = 'json'\n"
+        ),
+        Invalid(
+            "from celery import Task\n\n"
+            "class Export(Task):\n    acks_late = True\n\n"
+            "    def run(self, report_id):\n        return report_id\n"
+        ),
+        Invalid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj')\n"
+            "app.config_from_object('django.conf:settings', namespace='CELERY')\n",
+            files={"proj/__init__.py": "", "proj/settings.py": "CELERY_TASK_SERIALIZER = 'json'\n"},
+            path="proj/celery.py",
+        ),
+    )
+    valid = (
+        Valid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True)\n"
+        ),
+        Valid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj')\n"
+            "app.config_from_object('django.conf:settings', namespace='CELERY')\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/settings.py": "CELERY_TASK_ACKS_LATE = True\nCELERY_TASK_REJECT_ON_WORKER_LOST = True\n",
+            },
+            path="proj/celery.py",
+        ),
+        Valid(
+            "from celery import Celery\n\napp = Celery('proj')\napp.config_from_object(settings_from_environment())\n"
+        ),
+        Valid("from celery import Celery\n\napp = Celery('proj')\napp.conf.update(**CONFIG)\n"),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task(acks_late=True, reject_on_worker_lost=True)\n"
+            "def charge(order_id):\n    return order_id\n"
+        ),
+        Valid("ACKS_LATE = False\nacks_late = False\n", path="proj/settings.py"),
+        Valid(
+            "from celery import Celery\n\ndef make_test_app():\n    return Celery('test')\n",
+            path="tests/conftest.py",
+        ),
+        Valid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.task_acks_late = True\n"
+            "app.conf.task_reject_on_worker_lost = ENV_REJECT\n"
+        ),
+    )
+
+    def finish(self) -> None:
+        for entry in self.ctx.model.celery.config:
+            if entry.key != "task_acks_late":
+                continue
+            if entry.value is False:
+                self.report(entry.node, "`task_acks_late=False`: a task is lost when its worker dies mid-run")
+            elif entry.value is True and not self._global_worker_lost():
+                self.report(
+                    entry.node,
+                    "Late ack without `task_reject_on_worker_lost=True`: a task whose pool process "
+                    "is killed is acknowledged and lost",
+                )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        model = self.ctx.model
+        path = model.qualname(node.func, self.ctx.scope)
+        if path != celery_names.APP_CLASS and path not in model.local_app_classes:
+            return
+        if _is_test(model.path) or self._late_ack_anywhere():
+            return
+        self.report(
+            node,
+            "This app never enables late acknowledgement (`task_acks_late=True`): a task is lost "
+            "when its worker dies mid-run",
+        )
+
+    def visit_FunctionDef(self, node: TaskNode) -> None:
+        task = self.ctx.model.task_of(node)
+        if task is None:
+            return
+        written = celery_tasks.option_nodes(node, task, self.ctx.model)
+        if "acks_late" not in written:
+            return
+        value = literal(written["acks_late"])
+        if value is False:
+            self.report(
+                written["acks_late"], f"Task `{node.name}` is lost when its worker dies mid-run (`acks_late=False`)"
+            )
+            return
+        options = self.ctx.index.task_options(task)
+        if (
+            value is True
+            and SPLAT not in options
+            and not _enabled(options, TASK_WORKER_LOST)
+            and not self._global_worker_lost()
+        ):
+            self.report(
+                written["acks_late"],
+                f"Task `{node.name}` acks late without `reject_on_worker_lost=True`: it is lost "
+                "when its pool process is killed",
+            )
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
+
+    def _global_worker_lost(self) -> bool:
+        index = self.ctx.index
+        return _config_unknown(self.ctx) or any(
+            value is True or value is UNKNOWN for key in WORKER_LOST for value in index.setting(key)
+        )
+
+    def _late_ack_anywhere(self) -> bool:
+        """Whether late ack is (or may be) on somewhere: globally, on a task, or on a base class."""
+        index = self.ctx.index
+        if _config_unknown(self.ctx) or index.setting("task_acks_late"):
+            return True
+        return any(_enabled(task.options, ("acks_late",)) for task in index.tasks.values()) or any(
+            _enabled(options, ("acks_late",)) for _, options in index.classes.values()
+        )
+
+
+def _enabled(options: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    return any(options.get(key) is True or options.get(key) is UNKNOWN for key in keys)
+
+
+def _config_unknown(ctx: Any) -> bool:
+    """Configuration from something the linter cannot read: a setting may be anywhere in it."""
+    index = ctx.index
+    return bool(index.config_opaque) or any(module not in index.modules for module in index.config_modules)
+
+
+def _is_test(path: str) -> bool:
+    *directories, name = path.replace("\\", "/").split("/")
+    return (
+        name == "conftest.py" or name.startswith("test_") or any(d in ("tests", "test", "testing") for d in directories)
+    )

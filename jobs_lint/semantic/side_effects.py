@@ -1,0 +1,300 @@
+"""Creating side effects and idempotency guards in a job's body.
+
+A job that may run twice (retried, redelivered) must not create twice what it creates once: a
+row, an outgoing POST, an email, a payment, a ticket. Shared by the rules on retried Celery
+tasks and ARQ jobs, so they agree on what creates and what guards.
+
+API (stable):
+- `creating_side_effects(func, model) -> list[SideEffect]`: the calls in `func` (nested helpers
+  included) that create something each time they run, in source order.
+- `has_idempotency_guard(func, model) -> bool`: whether `func` protects itself against running
+  twice (an idempotency key, `get_or_create`/`update_or_create`, `SET NX` or a lock, an
+  `ON CONFLICT` insert, or an early exit when the work is already done).
+- `is_lock_name(name) -> bool`: whether a function or class name says it locks (`redis_lock`,
+  `QueueOnce`), for guards that are decorators or base classes.
+
+The first two read names through the module's semantic model (`model.qualname`), never import statements.
+Calls the model cannot resolve are judged by their method name only where that name is specific
+enough (`.objects.create`, `session.add`, `send_mail`); anything else is not a side effect.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+    from jobs_lint.semantic.scope import Scope
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(frozen=True, slots=True)
+class SideEffect:
+    node: ast.Call
+    what: str  # for messages: "an ORM create", "an HTTP POST", ...
+
+
+# Canonical names of calls that create something each time.
+_CREATING_CALLS = {
+    "requests.post": "an HTTP POST",
+    "httpx.post": "an HTTP POST",
+    "urllib3.request": "an HTTP request",
+    "django.core.mail.send_mail": "an email",
+    "django.core.mail.send_mass_mail": "an email",
+    "django.core.mail.mail_admins": "an email",
+    "django.core.mail.mail_managers": "an email",
+    "braintree.Transaction.sale": "a payment",
+}
+# Classes whose instances' `.send()` sends an email, and HTTP clients whose `.post()` posts.
+_EMAIL_CLASSES = frozenset(
+    {
+        "django.core.mail.EmailMessage",
+        "django.core.mail.EmailMultiAlternatives",
+        "django.core.mail.message.EmailMessage",
+    }
+)
+_HTTP_CLIENTS = frozenset(
+    {"requests.Session", "requests.session", "httpx.Client", "httpx.AsyncClient", "aiohttp.ClientSession"}
+)
+# Method names specific enough to mean "create" whatever the receiver.
+_CREATING_METHODS = {
+    "send_mail": "an email",
+    "send_mass_mail": "an email",
+    "sendmail": "an email",
+    "send_email": "an email",
+    "create_issue": "a ticket",
+    "create_ticket": "a ticket",
+    "create_charge": "a payment",
+    "create_payment": "a payment",
+    "create_refund": "a payment",
+    "chat_postMessage": "a chat message",
+}
+_SESSION_WORDS = ("session", "client", "http")
+_SQL_INSERT = re.compile(r"^\s*insert\s", re.IGNORECASE)
+_SQL_UPSERT = re.compile(r"on\s+conflict|on\s+duplicate\s+key|insert\s+ignore|insert\s+or\s+ignore", re.IGNORECASE)
+
+# Calls that make creation idempotent or exclusive.
+_GUARD_METHODS = frozenset(
+    {
+        "get_or_create",
+        "update_or_create",
+        "aget_or_create",
+        "aupdate_or_create",
+        "select_for_update",
+        "setnx",
+        "on_conflict_do_nothing",
+        "on_conflict_do_update",
+        "acquire",
+    }
+)
+_LOCK_WORDS = frozenset({"lock", "locked", "locking", "mutex", "singleton", "once"})
+# Words in an early-exit condition that say the work may be done already.
+_DONE_WORDS = re.compile(
+    r"already|done|processed|sent|complete|finished|exists|handled|seen|status|state|paid|delivered",
+    re.IGNORECASE,
+)
+
+
+def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEffect]:
+    """The calls in `func` (nested helpers included) that create something each time they run."""
+    found = []
+    for call, scope in _calls(func, model):
+        what = _creates(call, scope, model)
+        if what is not None:
+            found.append(SideEffect(call, what))
+    return sorted(found, key=lambda effect: (effect.node.lineno, effect.node.col_offset))
+
+
+def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
+    """Whether `func` protects itself against running twice (see the module docstring)."""
+    for decorator in func.decorator_list:
+        if is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator)):
+            return True
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and _is_guard_call(node):
+            return True
+        if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)) and "idempoten" in _identifier(node):
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_guard(node.value):
+            return True
+        if isinstance(node, ast.If) and _exits_early(node.body) and _mentions_done(node.test):
+            return True
+    return False
+
+
+# Side effects ----------------------------------------------------------------------------------
+
+
+def _calls(func: FunctionNode, model: ModuleModel) -> Iterator[tuple[ast.Call, Scope]]:
+    """Every call in the body, with the scope it runs in (nested defs have their own)."""
+    stack: list[tuple[ast.AST, Scope]] = [(statement, model.scope_of(func)) for statement in func.body]
+    while stack:
+        node, scope = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            inner = model.scope_of(node)
+            stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+            continue
+        if isinstance(node, ast.Call):
+            yield node, scope
+        stack.extend((child, scope) for child in ast.iter_child_nodes(node))
+
+
+def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
+    func = call.func
+    path = model.qualname(func, scope)
+    if path in _CREATING_CALLS:
+        return _CREATING_CALLS[path]
+    if path == "requests.request" or path == "httpx.request":
+        return "an HTTP POST" if _first_string(call) == "POST" else None
+    if path is not None and path.startswith("stripe.") and path.endswith(".create"):
+        return "a payment"
+    if path is not None and path.split(".")[-1] == "insert" and path.startswith("sqlalchemy."):
+        return None  # building a statement; executing it is the side effect
+    name = _final_name(func)
+    if name in _CREATING_METHODS:
+        return _CREATING_METHODS[name]
+    if not isinstance(func, ast.Attribute):
+        return None
+    receiver = func.value
+    if name in ("create", "acreate") and _final_name(receiver) == "objects":
+        return "an ORM create"
+    if name in ("bulk_create", "abulk_create") and not _has_true_keyword(call, "ignore_conflicts", "update_conflicts"):
+        return "an ORM bulk create"
+    if name in ("save", "asave") and _constructed_here(receiver, scope, model):
+        return "an ORM save of a new row"
+    if name in ("add", "add_all") and "session" in _identifier(receiver):
+        return "a session add"
+    if name in ("execute", "executemany") and call.args and _is_insert(call.args[0], scope, model):
+        return "an INSERT"
+    if name == "post" and _is_http_client(receiver, scope, model):
+        return "an HTTP POST"
+    if name == "send" and _constructor_of(receiver, scope, model) in _EMAIL_CLASSES:
+        return "an email"
+    if (
+        name == "create"
+        and isinstance(receiver, ast.Attribute)
+        and (receiver.attr, _final_name(receiver.value))
+        == (
+            "messages",
+            "client",
+        )
+    ):
+        return "a message"  # Twilio-style `client.messages.create(...)`
+    return None
+
+
+def _is_insert(node: ast.expr, scope: Scope, model: ModuleModel) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return bool(_SQL_INSERT.match(node.value)) and not _SQL_UPSERT.search(node.value)
+    if isinstance(node, ast.Call):
+        path = model.qualname(node.func, scope)
+        return path is not None and path.startswith("sqlalchemy") and path.endswith(".insert")
+    return False
+
+
+def _is_http_client(receiver: ast.expr, scope: Scope, model: ModuleModel) -> bool:
+    if _constructor_of(receiver, scope, model) in _HTTP_CLIENTS:
+        return True
+    if isinstance(receiver, ast.Subscript):  # ARQ's `ctx["session"]`
+        key = receiver.slice
+        return isinstance(key, ast.Constant) and isinstance(key.value, str) and _is_session_word(key.value)
+    return _is_session_word(_identifier(receiver))
+
+
+def _is_session_word(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _SESSION_WORDS) and "test" not in lowered
+
+
+def _constructed_here(receiver: ast.expr, scope: Scope, model: ModuleModel) -> bool:
+    """A name bound to `SomeClass(...)`: saving it inserts a new row."""
+    path = _constructor_of(receiver, scope, model)
+    return path is not None and path.rpartition(".")[2][:1].isupper()
+
+
+def _constructor_of(receiver: ast.expr, scope: Scope, model: ModuleModel) -> str | None:
+    """The class a local name was built from (`session = requests.Session()`), if it was."""
+    if isinstance(receiver, ast.Call):
+        return model.qualname(receiver.func, scope)
+    if not isinstance(receiver, ast.Name):
+        return None
+    found = model.lookup(receiver.id, scope)
+    if found is None:
+        return None
+    bindings, owner = found
+    paths = {model.qualname(b.func, owner) if isinstance(b, ast.Call) else None for b in bindings}
+    return paths.pop() if len(paths) == 1 else None
+
+
+# Guards ----------------------------------------------------------------------------------------
+
+
+def _is_guard_call(call: ast.Call) -> bool:
+    name = _final_name(call.func)
+    if name in _GUARD_METHODS or is_lock_name(name):
+        return True
+    if name == "set" and _has_true_keyword(call, "nx"):
+        return True
+    if name == "add" and _final_name(getattr(call.func, "value", None)) == "cache":
+        return True  # Django's `cache.add` sets only when absent
+    return any(keyword.arg is not None and "idempoten" in keyword.arg for keyword in call.keywords)
+
+
+def _names_a_guard(text: str) -> bool:
+    return "idempoten" in text.lower() or bool(_SQL_UPSERT.search(text))
+
+
+def is_lock_name(name: str) -> bool:
+    parts = {part.lower() for part in re.split(r"_|(?<=[a-z])(?=[A-Z])", name) if part}
+    return bool(parts & _LOCK_WORDS)
+
+
+def _exits_early(body: list[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise, ast.Continue))
+
+
+def _mentions_done(test: ast.expr) -> bool:
+    for node in ast.walk(test):
+        if isinstance(node, (ast.Name, ast.Attribute)) and _DONE_WORDS.search(_final_name(node)):
+            return True
+        if isinstance(node, ast.Call) and _final_name(node.func) in ("exists", "aexists", "filter", "first", "count"):
+            return True
+    return False
+
+
+# Names -----------------------------------------------------------------------------------------
+
+
+def _final_name(node: ast.AST | None) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def _identifier(node: ast.AST) -> str:
+    if isinstance(node, ast.arg):
+        return node.arg.lower()
+    if isinstance(node, ast.keyword):
+        return (node.arg or "").lower()
+    return _final_name(node).lower()
+
+
+def _first_string(call: ast.Call) -> str | None:
+    first = call.args[0] if call.args else None
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value.upper()
+    return None
+
+
+def _has_true_keyword(call: ast.Call, *names: str) -> bool:
+    return any(
+        keyword.arg in names and not (isinstance(keyword.value, ast.Constant) and not keyword.value.value)
+        for keyword in call.keywords
+    )
