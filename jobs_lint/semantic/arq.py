@@ -239,14 +239,10 @@ class ArqModule:
                 bindings, owner = found
                 if len(bindings) == 1 and isinstance(bindings[0], (ast.List, ast.Tuple, ast.BinOp, ast.Set)):
                     return self.job_refs(bindings[0], owner, depth + 1)
-                if len(bindings) == 1 and isinstance(bindings[0], Imported):
-                    path = model.index.canonical(bindings[0].qualname)
-                    return [JobRef(path, "functions")], [path]
         path = model.qualname(node, scope)
         if path is None:
             return [], []
-        # A module-level list of another module is also a candidate function name: the index
-        # tells which it is.
+        # A function, or a list of jobs defined in another module: the index tells which.
         return [JobRef(path, "functions")], [path]
 
     def _wrapped(self, call: ast.Call, scope: Scope) -> JobRef | None:
@@ -358,8 +354,11 @@ class ArqProject:
                 self._jobs.setdefault(ref.target, []).append(Job(ref, worker))
 
     def jobs_for(self, module: str, name: str) -> list[Job]:
-        """Registrations of `module.name`, also under a package that re-exports it."""
-        jobs = self._jobs.get(f"{module}.{name}")
+        """Registrations of `module.name`, also under a package that re-exports it, or under a
+        longer path when this module's directory is a namespace package (`src.jobs.email` for
+        `jobs.email`: without `__init__.py` files the module's full path is unknown)."""
+        path = f"{module}.{name}"
+        jobs = self._jobs.get(path)
         if jobs:
             return jobs
         parts = module.split(".")
@@ -367,7 +366,15 @@ class ArqProject:
             jobs = self._jobs.get(".".join([*parts[:cut], name]))
             if jobs:
                 return jobs
-        return []
+        targets = [target for target in self._by_name.get(name, ()) if target.endswith(f".{path}")]
+        return [job for target in targets for job in self._jobs[target]]
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for target in self._jobs:
+            found.setdefault(target.rpartition(".")[2], []).append(target)
+        return found
 
     @cached_property
     def worker_serializers(self) -> set[Any]:

@@ -74,10 +74,7 @@ class ArqPickleByDefault(Rule):
                 "    job_deserializer = msgpack.unpackb\n",
             },
         ),
-        Invalid(
-            "import arq\n\nasync def work(ctx):\n    ...\n\n"
-            "def main():\n    arq.Worker([work]).run()\n"
-        ),
+        Invalid("import arq\n\nasync def work(ctx):\n    ...\n\ndef main():\n    arq.Worker([work]).run()\n"),
     )
     valid = (
         Valid(

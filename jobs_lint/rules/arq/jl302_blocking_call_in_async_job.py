@@ -76,8 +76,7 @@ class BlockingCallInAsyncJob(Rule):
             )
         ),
         Invalid(
-            "import subprocess as sp\n\n"
-            "async def convert(ctx, source):\n    sp.run(['convert', source], check=True)\n",
+            "import subprocess as sp\n\nasync def convert(ctx, source):\n    sp.run(['convert', source], check=True)\n",
             path="proj/jobs/media.py",
             files={
                 "proj/__init__.py": "",
@@ -141,9 +140,7 @@ class BlockingCallInAsyncJob(Rule):
             )
         ),
         Valid(
-            _job_module(
-                "async def check(ctx, url):\n    raise requests.HTTPError(url)\n", "check", "import requests\n"
-            )
+            _job_module("async def check(ctx, url):\n    raise requests.HTTPError(url)\n", "check", "import requests\n")
         ),
     )
 

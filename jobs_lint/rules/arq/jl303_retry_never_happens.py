@@ -150,8 +150,7 @@ class RetryNeverHappens(Rule):
             return
         self.report(
             node,
-            "`Retry()` without `defer` runs the job again at once, in a hot loop: "
-            "back off with `Retry(defer=...)`",
+            "`Retry()` without `defer` runs the job again at once, in a hot loop: back off with `Retry(defer=...)`",
             self._defer_fix(node),
         )
 
@@ -160,7 +159,8 @@ class RetryNeverHappens(Rule):
         if not defs or len(defs) > 1 or not isinstance(defs[0], ast.AsyncFunctionDef):
             return
         job = defs[0]
-        tries = [j.max_tries for j in self.ctx.model.arq.jobs_of(job) if j.max_tries_set and j.worker.retry_jobs is not False]
+        jobs = self.ctx.model.arq.jobs_of(job)
+        tries = [j.max_tries for j in jobs if j.max_tries_set and j.worker.retry_jobs is not False]
         if not any(isinstance(t, int) and t > 1 for t in tries):
             return
         caught = self._caught(node.type)

@@ -122,10 +122,7 @@ class RerunWithoutIdempotency(Rule):
             "    await ctx['mailer'].send_email(user_id, 'Welcome!')\n"
             "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
         ),
-        Valid(
-            "async def ping(ctx, url):\n"
-            "    await ctx['session'].post(url)\n" + _SETTINGS.format(job="ping")
-        ),
+        Valid("async def ping(ctx, url):\n    await ctx['session'].post(url)\n" + _SETTINGS.format(job="ping")),
     )
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
@@ -143,7 +140,7 @@ class RerunWithoutIdempotency(Rule):
             return
         retry_line = self._last_retry(node)
         effects = [
-            e for e in effects if e.what == "a payment" or e.node.lineno < retry_line or self._fails_after(node, e, effects)
+            e for e in effects if e.what == "a payment" or e.node.lineno < retry_line or _fails_after(node, e, effects)
         ]
         if not effects or has_idempotency_guard(node, model) or _checks_job_try(node):
             return
@@ -167,17 +164,17 @@ class RerunWithoutIdempotency(Rule):
         ]
         return max(lines, default=0)
 
-    @staticmethod
-    def _fails_after(function: ast.AsyncFunctionDef, effect: SideEffect, effects: list[SideEffect]) -> bool:
-        """Whether the job can still fail or be cancelled after `effect`: another side effect, an
-        `await` (a cancellation point) or a `raise`."""
-        end = (effect.node.end_lineno or effect.node.lineno, effect.node.end_col_offset or 0)
-        if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
-            return True
-        return any(
-            isinstance(node, (ast.Await, ast.Raise)) and (node.lineno, node.col_offset) >= end
-            for node in ast.walk(function)
-        )
+
+def _fails_after(function: ast.AsyncFunctionDef, effect: SideEffect, effects: list[SideEffect]) -> bool:
+    """Whether the job can still fail or be cancelled after `effect`: another side effect, an
+    `await` (a cancellation point) or a `raise`."""
+    end = (effect.node.end_lineno or effect.node.lineno, effect.node.end_col_offset or 0)
+    if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
+        return True
+    return any(
+        isinstance(node, (ast.Await, ast.Raise)) and (node.lineno, node.col_offset) >= end
+        for node in ast.walk(function)
+    )
 
 
 def _inside(node: ast.AST, outer: ast.AST) -> bool:
@@ -188,7 +185,11 @@ def _inside(node: ast.AST, outer: ast.AST) -> bool:
 def _checks_job_try(function: ast.AsyncFunctionDef) -> bool:
     """`if ctx["job_try"] > 1: return`: the job does nothing when it runs again."""
     for node in ast.walk(function):
-        if isinstance(node, ast.If) and node.body and isinstance(node.body[-1], (ast.Return, ast.Raise)):
-            if any(isinstance(n, ast.Constant) and n.value == "job_try" for n in ast.walk(node.test)):
-                return True
+        if (
+            isinstance(node, ast.If)
+            and node.body
+            and isinstance(node.body[-1], (ast.Return, ast.Raise))
+            and any(isinstance(n, ast.Constant) and n.value == "job_try" for n in ast.walk(node.test))
+        ):
+            return True
     return False

@@ -79,10 +79,7 @@ class SyncJobFunction(Rule):
             "@sync_to_async\ndef send_email(ctx, user_id):\n    return user_id\n\n"
             "class WorkerSettings:\n    functions = [send_email]\n"
         ),
-        Valid(
-            "def build_functions():\n    return []\n\n"
-            "class WorkerSettings:\n    functions = build_functions()\n"
-        ),
+        Valid("def build_functions():\n    return []\n\nclass WorkerSettings:\n    functions = build_functions()\n"),
         Valid(
             "import asyncio\n\n"
             "def render(ctx, path):\n    return path\n\n"

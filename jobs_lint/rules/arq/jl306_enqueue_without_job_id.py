@@ -62,9 +62,7 @@ class EnqueueWithoutJobId(Rule):
             "    return {'id': job.job_id}\n"
         ),
         Invalid(
-            "async def drain(pool, queue):\n"
-            "    while queue:\n"
-            "        await pool.enqueue_job('process', queue.pop())\n"
+            "async def drain(pool, queue):\n    while queue:\n        await pool.enqueue_job('process', queue.pop())\n"
         ),
     )
     valid = (
@@ -85,10 +83,7 @@ class EnqueueWithoutJobId(Rule):
             "    return later\n"
         ),
         Valid("def retry_all(queue, jobs):\n    for job in jobs:\n        queue.enqueue(job)\n"),
-        Valid(
-            "async def requeue(redis, names):\n"
-            "    for name in names:\n        await redis.enqueue_job(name)\n"
-        ),
+        Valid("async def requeue(redis, names):\n    for name in names:\n        await redis.enqueue_job(name)\n"),
     )
 
     def __init__(self, ctx: Context) -> None:
