@@ -42,7 +42,8 @@ FACT_NEEDLES = (
     b".task ",  # @app.task, not self.tasks or .task_id
     b"Task)",
     b"Task,",  # class-based tasks and their bases
-    b"arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
+    b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
+    b"import arq",
     b"WorkerSettings",
 )
 # Below this many files, forking workers costs more than it saves.

@@ -6,7 +6,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import arq
 from jobs_lint.semantic.values import UNKNOWN
 
-_NEEDLES = (b"arq", b"WorkerSettings")
+_NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
 
 
 class ArqPickleByDefault(Rule):
