@@ -78,7 +78,6 @@ class WorkerInfo:
 class ArqFacts:
     workers: tuple[WorkerInfo, ...] = ()
     lists: tuple[tuple[str, tuple[JobRef, ...]], ...] = ()  # module-level lists of jobs by name
-    pool_serializers: tuple[Any, ...] = ()  # `create_pool(job_serializer=...)`, as for workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,13 +304,9 @@ class ArqModule:
                 refs, _ = self.job_refs(bindings[0], model.module_scope)
                 if refs:
                     lists.append((f"{model.module}.{name}", tuple(refs)))
-        pools = tuple(
-            self.serializer({k.arg: k.value for k in call.keywords if k.arg}, scope, _splat(call))
-            for call, scope in self.pools
-        )
-        if not (workers or lists or pools):
+        if not (workers or lists):
             return None
-        return ArqFacts(workers, tuple(lists), pools)
+        return ArqFacts(workers, tuple(lists))
 
     # This module's jobs ----------------------------------------------------------------------
 
@@ -337,13 +332,11 @@ class ArqProject:
 
     def __init__(self, modules: list[ModuleFacts]) -> None:
         self.workers: list[WorkerInfo] = []
-        self.pool_serializers: list[Any] = []
         lists: dict[str, tuple[JobRef, ...]] = {}
         for module in modules:
             facts = module.extra.get("arq")
             if isinstance(facts, ArqFacts):
                 self.workers += facts.workers
-                self.pool_serializers += facts.pool_serializers
                 lists.update(facts.lists)
         self._jobs: dict[str, list[Job]] = {}
         for worker in self.workers:
@@ -379,10 +372,6 @@ class ArqProject:
     @cached_property
     def worker_serializers(self) -> set[Any]:
         return {worker.serializer for worker in self.workers if worker.jobs or worker.lists}
-
-
-def _splat(call: ast.Call) -> bool:
-    return any(keyword.arg is None for keyword in call.keywords)
 
 
 def _may_be_arq_call(func: ast.expr) -> bool:
