@@ -148,7 +148,7 @@ class RerunWithoutIdempotency(Rule):
         self.report(
             effect.node,
             f"Job `{node.name}` may run again (max_tries={max(tries)}: a killed or cancelled worker, "
-            f"or `Retry`) and creates {effect.what} again: make it idempotent (an idempotency key, "
+            f"or `Retry`) and would repeat {effect.what}: make it idempotent (an idempotency key, "
             "a done check), or give it `max_tries=1`",
         )
 
