@@ -42,6 +42,7 @@ FACT_NEEDLES = (
     b".task ",  # @app.task, not self.tasks or .task_id
     b"Task)",
     b"Task,",  # class-based tasks and their bases
+    b"countdown=",  # delays that a broker's visibility timeout must exceed
     b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
     b"import arq",
     b"WorkerSettings",

@@ -171,7 +171,7 @@ def test_noqa_on_first_line_of_statement_and_on_decorator(jobs_lint, tmp_path: P
         "app = Celery(  # noqa: JL101\n    task_serializer='pickle',\n)\n\n"
         "@shared_task(  # noqa: JL101\n    serializer='pickle',\n)\ndef render(report):\n    return report\n"
     )
-    result = jobs_lint(".", cwd=tmp_path)
+    result = jobs_lint(".", "--ignore", "JL105,JL106", cwd=tmp_path)  # this toy app has no late ack or limit
     assert (result.code, result.out.strip()) == (0, "All checks passed!")
 
 

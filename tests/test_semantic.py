@@ -257,3 +257,16 @@ def test_django_settings_as_class_attributes() -> None:
         ("task_acks_late", True),
         ("task_time_limit", 3600),
     }
+
+
+def test_app_made_by_a_factory_function() -> None:
+    m = model(
+        "from proj.worker import app\n\n@app.task\ndef add(x, y):\n    return x + y\n",
+        others={
+            "proj.worker": "from celery import Celery\n\ndef create_app():\n"
+            "    application = Celery('proj')\n    application.conf.task_acks_late = True\n"
+            "    return application\n\napp = create_app()\n",
+        },
+    )
+    assert m.is_app("proj.worker.app")
+    assert m.task_of(m.tree.body[1]) is not None

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.celery_tasks import COUNTDOWN, longest_countdown
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Imported, Scope
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
@@ -80,14 +81,33 @@ class CeleryModule:
                 found.add(f"{model.module}.{name}")
         return frozenset(found)
 
-    def _makes_app(self, binding: object) -> bool:
+    def _makes_app(self, binding: object, scope: Scope | None = None, depth: int = 0) -> bool:
         model = self.model
         if isinstance(binding, ast.Call):
-            path = model.qualname(binding.func)
-            return path == names.APP_CLASS or path in model.local_app_classes
+            path = model.qualname(binding.func, scope)
+            if path == names.APP_CLASS or path in model.local_app_classes:
+                return True
+            factory = self._local_function(path) if depth < 2 else None
+            return factory is not None and self._returns_app(factory, depth + 1)
+        if isinstance(binding, ast.Name) and scope is not None:
+            found = model.lookup(binding.id, scope)
+            return found is not None and all(self._makes_app(b, found[1], depth) for b in found[0])
         if isinstance(binding, (ast.Name, ast.Attribute)):
-            return model.qualname(binding) == names.CURRENT_APP
+            return model.qualname(binding, scope) == names.CURRENT_APP
         return False
+
+    def _local_function(self, path: str | None) -> ast.FunctionDef | None:
+        """A module-level function of this module named by `path` (`create_app`)."""
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.FunctionDef) and scope.node is None and path == f"{self.model.module}.{node.name}":
+                return node
+        return None
+
+    def _returns_app(self, factory: ast.FunctionDef, depth: int) -> bool:
+        """An app factory: every `return` gives back a new `Celery(...)`."""
+        scope = self.model.scope_of(factory)
+        returns = [node.value for node in ast.walk(factory) if isinstance(node, ast.Return)]
+        return bool(returns) and all(value is not None and self._makes_app(value, scope, depth) for value in returns)
 
     # Tasks -----------------------------------------------------------------------------------
 
@@ -241,6 +261,9 @@ class CeleryModule:
             config_sources=sources,
             config_opaque=opaque,
         )
+        countdown = longest_countdown(model.tree)
+        if countdown is not None:
+            facts.extra[COUNTDOWN] = countdown
         for node, scope in model.scopes.defs:
             if scope.node is None:
                 facts.defined_names.append(node.name)
@@ -295,8 +318,12 @@ class _ConfigReader:
         self.maybe: list[ConfigEntry] = []
         self.sources: list[str] = []
         self.opaque = False
+        self.namespaced_classes: set[int] = set()  # classes whose CELERY_ attributes were read
 
     def read(self) -> None:
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef) and scope.node is None:
+                self.namespaced_class_settings(node)
         for call, scope in self.model.scopes.statement_calls:
             self.call(call, scope)
         for target, value, scope in self.model.scopes.item_assignments:
@@ -310,9 +337,6 @@ class _ConfigReader:
                 self.entries.append(ConfigEntry(key, literal(bound), bound))
             elif names.setting_name(name, namespaced=False) is not None:
                 self.maybe.append(ConfigEntry(name, literal(bound), bound))
-        for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.ClassDef) and scope.node is None:
-                self.namespaced_class_settings(node)
 
     def call(self, call: ast.Call, scope: Scope) -> None:
         model = self.model
@@ -377,8 +401,7 @@ class _ConfigReader:
             found = self.model.lookup(target.id, scope)
             binding = found[0][-1] if found else None
             if isinstance(binding, ast.ClassDef):
-                if not any(name.startswith("CELERY") for name in self.model.scope_of(binding).bindings):
-                    self.class_settings(binding)  # else already read as namespaced settings
+                self.class_settings(binding)
             elif isinstance(binding, Imported):
                 self.sources.append(binding.qualname)
             else:
@@ -388,6 +411,7 @@ class _ConfigReader:
 
     def namespaced_class_settings(self, node: ast.ClassDef) -> None:
         """Django settings written as class attributes (django-configurations: `CELERY_X = ...`)."""
+        self.namespaced_classes.add(id(node))
         for name, bindings in self.model.scope_of(node).bindings.items():
             value = bindings[-1]
             key = names.setting_name(name, namespaced=True) if name.startswith("CELERY") else None
@@ -396,6 +420,8 @@ class _ConfigReader:
 
     def class_settings(self, node: ast.ClassDef) -> None:
         for name, bindings in self.model.scope_of(node).bindings.items():
+            if id(node) in self.namespaced_classes and name.startswith("CELERY"):
+                continue  # already read
             key = names.setting_name(name, namespaced=False)
             value = bindings[-1]
             if key is not None and isinstance(value, ast.expr):

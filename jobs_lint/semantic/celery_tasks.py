@@ -5,12 +5,17 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
+from jobs_lint.semantic.values import literal
+
 if TYPE_CHECKING:
     from jobs_lint.semantic.facts import TaskInfo
     from jobs_lint.semantic.model import ModuleModel
 
 TaskNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+# `ModuleFacts.extra` key: the longest literal countdown (seconds) a module schedules a task with.
+COUNTDOWN = "celery.countdown"
+_SCHEDULING = frozenset({"apply_async", "retry", "set", "signature", "s", "si"})
 
 
 def option_nodes(node: TaskNode, task: TaskInfo, model: ModuleModel) -> dict[str, ast.expr]:
@@ -83,3 +88,28 @@ def has_splat(call: ast.Call) -> bool:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def longest_countdown(tree: ast.Module) -> float | None:
+    """The longest literal `countdown=` given to `apply_async`, `retry` or a signature here."""
+    found: list[float] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SCHEDULING:
+            value = keyword_node(node, "countdown")
+            seconds: Any = literal(value) if value is not None else None
+            if is_number(seconds):
+                found.append(seconds)
+    return max(found, default=None)
+
+
+_TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
+
+
+def is_test_path(path: str) -> bool:
+    """A test file: project-wide findings are not reported at apps defined for tests."""
+    *directories, name = path.replace("\\", "/").split("/")
+    return name == "conftest.py" or name.startswith("test_") or any(d in _TEST_DIRECTORIES for d in directories)
+
+
+def is_test_module(module: str) -> bool:
+    return any(part in _TEST_DIRECTORIES or part.startswith("test_") for part in module.split("."))

@@ -18,10 +18,13 @@ class PickleSerializer(Rule):
     """
     ## What it does
     Finds Celery configured to serialize or accept pickle: the `task_serializer`,
-    `result_serializer` and `event_serializer` settings, `accept_content`, a task's own
-    `serializer=`, and `apply_async(serializer=...)` or `send_task(serializer=...)` calls. It
-    reads configuration wherever it is written: `Celery(...)` keywords, `app.conf.update(...)`,
-    `app.conf.x = ...`, celeryconfig modules and Django settings (`CELERY_` names, old and new).
+    `result_serializer` and `event_serializer` settings, `accept_content` and
+    `result_accept_content` (by name or as `application/x-python-serialize`), a task's own
+    `serializer=`, and `apply_async(serializer=...)`, `send_task(serializer=...)` or a
+    signature's `.set(serializer=...)`. It reads configuration wherever it is written:
+    `Celery(...)` keywords, `app.conf.update(...)`, `app.conf.x = ...`, celeryconfig modules
+    and Django settings (`CELERY_` names, old and new, module globals or settings-class
+    attributes).
 
     ## Why is this bad?
     Unpickling runs code chosen by whoever wrote the message. Anyone who can publish to the
@@ -94,12 +97,38 @@ class PickleSerializer(Rule):
             "class Render(Task):\n    serializer = 'pickle'\n\n"
             "    def run(self, report):\n        return report\n"
         ),
+        Invalid(
+            "CELERY_RESULT_SERIALIZER = 'pickle'\n"
+            "CELERY_EVENT_SERIALIZER = 'pickle'\n"
+            "CELERY_RESULT_ACCEPT_CONTENT = ['application/x-python-serialize']\n",
+            path="proj/settings.py",
+            fixed="CELERY_RESULT_SERIALIZER = 'json'\n"
+            "CELERY_EVENT_SERIALIZER = 'json'\n"
+            "CELERY_RESULT_ACCEPT_CONTENT = ['json']\n",
+        ),
+        Invalid(
+            "from configurations import Configuration\n\n"
+            "class Production(Configuration):\n    CELERY_TASK_SERIALIZER = 'pickle'\n",
+            path="proj/settings.py",
+            fixed="from configurations import Configuration\n\n"
+            "class Production(Configuration):\n    CELERY_TASK_SERIALIZER = 'json'\n",
+        ),
+        Invalid(
+            "from celery import shared_task\n\n"
+            "@shared_task\ndef render(report):\n    return report\n\n"
+            "def schedule(report):\n    render.s(report).set(serializer='pickle').delay()\n"
+        ),
     )
     valid = (
         Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"
             "app.conf.update(task_serializer='json', accept_content=['json'])\n"
+        ),
+        Valid(
+            "from cachetools import cached\n\n"
+            "@cached(serializer='pickle')\ndef report(day):\n    return day\n\n"
+            "def store(cache, value):\n    cache.set('report', value, serializer='pickle')\n"
         ),
         Valid("import pickle\n\ndef load(blob):\n    return pickle.loads(blob)\n"),
         Valid("CACHE_SERIALIZER = 'pickle'\nSESSION_SERIALIZER = 'pickle'\n", path="proj/settings.py"),
@@ -140,10 +169,12 @@ class PickleSerializer(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if not (isinstance(func, ast.Attribute) and func.attr in ("apply_async", "send_task")):
+        if not (isinstance(func, ast.Attribute) and func.attr in ("apply_async", "send_task", "set")):
             return
         receiver = self.ctx.model.value_of(func.value, self.ctx.scope)
         if func.attr == "send_task" and (receiver is None or receiver.kind is not Kind.APP):
+            return
+        if func.attr == "set" and (receiver is None or receiver.kind not in (Kind.SIGNATURE, Kind.CANVAS)):
             return
         self._keywords(node.keywords, f"`{func.attr}` sends this message with pickle")
 

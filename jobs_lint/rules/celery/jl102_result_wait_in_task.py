@@ -90,6 +90,23 @@ class ResultWaitInTask(Rule):
             },
             path="proj/relay.py",
         ),
+        Invalid(
+            "from celery import chain, shared_task\n\n"
+            "@shared_task\ndef fetch(url):\n    return url\n\n"
+            "@shared_task\ndef pipeline(urls):\n"
+            "    result = chain(fetch.s(u) for u in urls)()\n"
+            "    return [value for _, value in result.collect()]\n"
+        ),
+        Invalid(
+            "from proj.celery import app\n\n"
+            "@app.task\ndef follow(task_id):\n"
+            "    return app.AsyncResult(task_id).get(timeout=30)\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
+            },
+            path="proj/tasks.py",
+        ),
     )
     valid = (
         Valid(

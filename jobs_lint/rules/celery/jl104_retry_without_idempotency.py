@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_tasks
 from jobs_lint.semantic.blocking import blocking_call
@@ -45,7 +46,7 @@ class RetryWithoutIdempotency(Rule):
     name = "retry-without-idempotency"
     summary = "A retried task creates something again on every attempt"
     needles = (
-        (b"retry", b"acks_late", b"ACKS_LATE"),
+        needles.TASKS,  # retried by a global `task_acks_late` too: no needle for that
         (
             b".create(",
             b".save(",

@@ -6,7 +6,7 @@ from typing import Any
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_names, celery_tasks
 from jobs_lint.semantic.celery import SPLAT
-from jobs_lint.semantic.celery_tasks import TaskNode
+from jobs_lint.semantic.celery_tasks import TaskNode, is_test_path
 from jobs_lint.semantic.values import UNKNOWN, literal
 
 WORKER_LOST = ("task_reject_on_worker_lost", "task_retry_on_worker_lost")
@@ -124,7 +124,7 @@ class LateAckDisabled(Rule):
         path = model.qualname(node.func, self.ctx.scope)
         if path != celery_names.APP_CLASS and path not in model.local_app_classes:
             return
-        if _is_test(model.path) or self._late_ack_anywhere():
+        if is_test_path(model.path) or self._late_ack_anywhere():
             return
         self.report(
             node,
@@ -185,10 +185,3 @@ def _config_unknown(ctx: Any) -> bool:
     """Configuration from something the linter cannot read: a setting may be anywhere in it."""
     index = ctx.index
     return bool(index.config_opaque) or any(module not in index.modules for module in index.config_modules)
-
-
-def _is_test(path: str) -> bool:
-    *directories, name = path.replace("\\", "/").split("/")
-    return (
-        name == "conftest.py" or name.startswith("test_") or any(d in ("tests", "test", "testing") for d in directories)
-    )
