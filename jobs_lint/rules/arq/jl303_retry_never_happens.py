@@ -171,12 +171,14 @@ class RetryNeverHappens(Rule):
         if any(r.exc is not None and module.name(_raised(r.exc), self.ctx.scope) in _RETRIES for r in raises):
             return
         limit = max(t for t in tries if isinstance(t, int))
+        params = job.args.posonlyargs + job.args.args
+        context = params[0].arg if params else "ctx"
         for statement in raises:
             what = "re-raises it" if statement.exc is None else "raises another error"
             self.report(
                 statement,
                 f"Job `{job.name}` catches `{caught}` and {what}: ARQ retries only on `Retry`, so "
-                f"`max_tries={limit}` never applies; raise `Retry(defer=...)`",
+                f"`max_tries={limit}` never applies; raise `Retry(defer={context}['job_try'] * 5)`",
             )
 
     def _caught(self, node: ast.expr | None) -> str | None:
