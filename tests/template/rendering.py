@@ -86,9 +86,7 @@ def two_releases(destination: Path, older_tag: str, make_older: Callable[[Path],
 def render(template: Path, destination: Path, answers: Mapping[str, Any]) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DirtyLocalWarning)
-        run_copy(
-            str(template), destination, data=dict(answers), defaults=True, quiet=True, unsafe=False
-        )
+        run_copy(str(template), destination, data=dict(answers), defaults=True, quiet=True, unsafe=False)
     return destination
 
 

@@ -2,8 +2,9 @@
 
 Static checks run over a covering set of answer combinations per tool (every pair of yes/no
 choices appears together); the rendered test suites, which start real workers (and, for Temporal,
-real Temporal servers), run for a few of them. Each rendered project gets its own virtualenv from
-its own pyproject.
+real Temporal servers), run for a few of them: three Celery combinations, one ARQ and one
+Temporal. Each rendered project gets its own virtualenv from its own pyproject (ARQ pins redis<6,
+which Celery 5.7 cannot share).
 """
 
 from __future__ import annotations
@@ -91,9 +92,7 @@ FULL_SUITES = {
 
 
 def label(answers: dict[str, Any]) -> str:
-    return "-".join(
-        f"{key}={value}" for key, value in answers.items() if key not in {"queues", "task_routes"}
-    )
+    return "-".join(f"{key}={value}" for key, value in answers.items() if key not in {"queues", "task_routes"})
 
 
 @pytest.mark.parametrize("factors", [len(FACTORS), len(TEMPORAL_FACTORS)])
@@ -124,6 +123,58 @@ def test_rendered_project_passes_its_own_test_suite(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template_repo, tmp_path / "service", answers)
+    bin_dir = build_venv(project)
+    assert_static_checks_pass(project, bin_dir)
+    assert_suite_passes(project, bin_dir)
+
+
+# ARQ: the yes/no choices that change Python code (docker and ci only add YAML files and are
+# rendered in the full suite). Each choice alone, plus every choice at once in the full suite,
+# shows every pair of choices in all four combinations.
+ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    ({"metrics": False}, {"metrics": True}),
+    ({"api": False}, {"api": True}),
+    ({"scheduling": False}, {"scheduling": True}),
+    ({"python_version": "3.10"}, {"python_version": "3.11"}),
+]
+ARQ_STATIC_ROWS = [tuple(column == alone for column in range(len(ARQ_FACTORS))) for alone in range(len(ARQ_FACTORS))]
+ARQ_FULL_ROW = (True,) * len(ARQ_FACTORS)
+
+
+def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
+    answers: dict[str, Any] = {"tool": "arq"}
+    for (no, yes), chosen in zip(ARQ_FACTORS, row, strict=True):
+        answers |= yes if chosen else no
+    return answers
+
+
+ARQ_STATIC = [arq_answers_for(row) | {"docker": False, "ci": False} for row in ARQ_STATIC_ROWS]
+ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {"docker": True, "ci": True}
+
+
+def test_arq_static_set_and_full_suite_cover_every_pair_of_choices() -> None:
+    rows = [*ARQ_STATIC_ROWS, ARQ_FULL_ROW]
+    for first in range(len(ARQ_FACTORS)):
+        for second in range(first + 1, len(ARQ_FACTORS)):
+            assert {(row[first], row[second]) for row in rows} == {
+                (False, False),
+                (False, True),
+                (True, False),
+                (True, True),
+            }
+
+
+@pytest.mark.parametrize("answers", ARQ_STATIC, ids=[label(answers) for answers in ARQ_STATIC])
+def test_rendered_arq_project_passes_its_static_checks(
+    template_repo: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    project = render(template_repo, tmp_path / "service", answers)
+    assert_static_checks_pass(project, build_venv(project))
+
+
+def test_rendered_arq_project_passes_its_own_test_suite(template_repo: Path, tmp_path: Path) -> None:
+    """ARQ pins redis<6, so the project has its own environment (Celery 5.7 needs redis>=6.4)."""
+    project = render(template_repo, tmp_path / "service", ARQ_EVERYTHING_ON)
     bin_dir = build_venv(project)
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +37,7 @@ def test_defaults_render_the_celery_service(template_repo: Path, tmp_path: Path)
     ):
         assert (project / path).is_file(), path
     units = sorted(path.name for path in (project / "deploy" / "systemd").iterdir())
-    assert units == [
-        f"jobs-service-worker-{q}.service" for q in ("bulk", "critical", "default", "high", "low")
-    ]
+    assert units == [f"jobs-service-worker-{q}.service" for q in ("bulk", "critical", "default", "high", "low")]
 
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == TAG and answers["_src_path"] == str(template_repo)
@@ -87,7 +87,6 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ({"package_name": "celery"}, 'shadows the dependency "celery"'),
     ({"project_slug": "Bad Slug"}, "must start with a letter and contain only lowercase letters"),
     ({"author_email": "nobody"}, '"nobody" is not an e-mail address'),
-    ({"tool": "arq"}, "The arq variant is not available in this template version yet"),
     (
         {"tool": "temporal", "queues": [{**QUEUE, "quorum": True}]},
         "is a quorum queue, which only RabbitMQ has",
@@ -165,6 +164,15 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         },
         'schedule entry "x" is listed twice',
     ),
+    (
+        {"tool": "arq", "schedule": [{"name": "x", "task": "maintenance.heartbeat", "every": 7}]},
+        "ARQ cron runs at clock times, so every must divide a minute, an hour or a day",
+    ),
+    (
+        {"tool": "arq", "schedule": [{"name": "x", "task": "maintenance.heartbeat", "every": 5400}]},
+        "every must divide a minute, an hour or a day (e.g. 10, 300, 7200), got 5400",
+    ),
+    ({"tool": "arq", "package_name": "arq"}, 'shadows the dependency "arq"'),
 ]
 
 
@@ -185,3 +193,46 @@ def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -
     ]
     project = render(template_repo, tmp_path / "ok", {"schedule": schedule})
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["schedule"] == schedule
+
+
+def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "service", {"tool": "arq"})
+    package = project / "src" / "jobs_service"
+    for name in ("worker.py", "serialization.py", "schedule.py", "producer.py", "api.py", "dead_letters.py"):
+        assert (package / name).is_file(), name
+    assert (package / "monitoring" / "metrics.py").is_file()
+    assert not (package / "celery_app.py").exists() and not (package / "flower.py").exists()
+    assert (project / "tests" / "test_cron.py").is_file() and not (project / "tests" / "test_beat.py").exists()
+
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"arq>=0.28,<0.29"' in pyproject and '"redis>=5,<6"' in pyproject
+    assert "celery" not in pyproject and "flower" not in pyproject
+    compose = (project / "compose.yaml").read_text()
+    assert '"arq", "jobs_service.worker.WorkerSettings", "--check"' in compose
+    assert "beat:" not in compose and "flower:" not in compose and "celery" not in compose
+    for path in ("Makefile", "README.md", ".env.example", "scripts/make_env.py", "Dockerfile"):
+        text = (project / path).read_text()
+        assert "celery" not in text.lower() and "FLOWER" not in text, path
+        assert text.endswith("\n") and not text.endswith("\n\n"), path
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["tool"] == "arq" and "broker" not in answers and "flower" not in answers
+
+    made = subprocess.run([sys.executable, "scripts/make_env.py"], cwd=project, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    env = (project / ".env").read_text().splitlines()
+    assert len(env) == len((project / ".env.example").read_text().splitlines())
+    (password,) = [line for line in env if line.startswith("REDIS_PASSWORD=")]
+    assert len(password) > len("REDIS_PASSWORD=") + 20
+    assert not any(line.startswith("=") for line in env)
+
+
+def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> None:
+    answers = {"tool": "arq", "api": False, "metrics": False, "scheduling": False}
+    project = render(template_repo, tmp_path / "bare", answers)
+    package = project / "src" / "jobs_service"
+    assert not (package / "api.py").exists()
+    assert not (package / "monitoring" / "metrics.py").exists()
+    assert not (project / "tests" / "test_cron.py").exists()
+    pyproject = (project / "pyproject.toml").read_text()
+    assert "fastapi" not in pyproject and "prometheus-client" not in pyproject
+    assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = (\n)" in (package / "schedule.py").read_text()
