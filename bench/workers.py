@@ -1,6 +1,6 @@
 """The rendered workers under load, next to a plain app of the same library, in one run.
 
-    python bench/workers.py [--tools celery,temporal] [--brokers redis,rabbitmq] [--jobs 500]
+    python bench/workers.py [--tools celery,arq,temporal] [--brokers redis,rabbitmq] [--jobs 500]
 
 For each tool (and each of Celery's brokers): render the template (the working tree, as the
 template tests do), build the project's own environment, start its workers (one per queue), enqueue
@@ -31,7 +31,7 @@ from tests.template.rendering import build_venv, render, tagged_copy  # noqa: E4
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BROKERS = {"redis": REDIS_URL, "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
-DRIVERS = {"celery": "celery_bench.py", "temporal": "temporal_bench.py"}
+DRIVERS = {"celery": "celery_bench.py", "arq": "arq_bench.py", "temporal": "temporal_bench.py"}
 # The broker of each tool but Celery (whose brokers are chosen with --brokers).
 OWN_BROKER = {"arq": "redis", "temporal": "dev-server"}
 
