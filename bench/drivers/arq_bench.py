@@ -5,9 +5,10 @@
 Prints one JSON line per measurement: the rendered service's worker for each of its queues (its
 WorkerSettings, started by `python -m PACKAGE.worker NAME`, the probe jobs declared with the
 service's own `job()` and registered beside its jobs), then a plain ARQ Worker with its defaults
-(pickle, max_jobs 10) on the same Redis, each with no-op jobs and 10 ms jobs. The 10 ms job
-awaits `asyncio.sleep(0.01)`: ARQ jobs are coroutines that share the worker's event loop, so 10 ms
-of waiting is their 10 ms job.
+(pickle, max_jobs 10) on the same Redis, each with no-op jobs and 10 ms jobs. The 10 ms job awaits
+`asyncio.sleep(0.01)`: ARQ jobs are coroutines that share the worker's event loop, so 10 ms of
+waiting is their 10 ms job. A worker takes at most max_jobs jobs per poll of its queue, so short
+jobs run at about max_jobs / poll_delay per second.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ async def bench(package: str, jobs: int, redis_url: str, env: dict[str, str]) ->
         try:
             for kind in ("noop", "sleep"):
                 numbers = await measure(pool, settings.queue_name(spec.name), kind, jobs, redis_url)
-                emit("template", spec.name, f"max_jobs {spec.concurrency}, JSON", kind, numbers)
+                setting = f"max_jobs {spec.concurrency}, poll_delay {settings.poll_delay} s, JSON"
+                emit("template", spec.name, setting, kind, numbers)
         finally:
             stop(worker)
     plain_pool = await create_pool(RedisSettings.from_dsn(redis_url))
@@ -95,7 +97,7 @@ async def bench(package: str, jobs: int, redis_url: str, env: dict[str, str]) ->
     try:
         for kind in ("noop", "sleep"):
             numbers = await measure(plain_pool, env["BENCH_PLAIN_QUEUE"], kind, jobs, redis_url)
-            emit("plain", "arq defaults", "defaults: max_jobs 10, pickle", kind, numbers)
+            emit("plain", "arq defaults", "defaults: max_jobs 10, poll_delay 0.5 s, pickle", kind, numbers)
     finally:
         stop(worker)
     await pool.aclose()
