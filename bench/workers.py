@@ -34,6 +34,9 @@ BROKERS = {"redis": REDIS_URL, "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"
 DRIVERS = {"celery": "celery_bench.py", "arq": "arq_bench.py", "temporal": "temporal_bench.py"}
 # The broker of each tool but Celery (whose brokers are chosen with --brokers).
 OWN_BROKER = {"arq": "redis", "temporal": "dev-server"}
+# A guard against a hung driver: ARQ's queues that take one job per poll need about half an hour
+# for 500 jobs of each kind on five queues.
+DRIVER_TIMEOUT = 2 * 3600
 
 
 def driver_urls(tool: str, broker: str) -> list[str]:
@@ -56,13 +59,16 @@ def bench(tool: str, broker: str, jobs: int, template: Path, work: Path) -> list
     bin_dir = build_venv(project)
     package = next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").exists())
     driver = HERE / "drivers" / DRIVERS[tool]
-    out = subprocess.run(
-        [str(bin_dir / "python"), str(driver), package, str(jobs), *driver_urls(tool, broker)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    try:
+        out = subprocess.run(
+            [str(bin_dir / "python"), str(driver), package, str(jobs), *driver_urls(tool, broker)],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=DRIVER_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"bench/workers.py: the {tool} benchmark on {broker} ran over {DRIVER_TIMEOUT} s") from None
     if out.returncode:
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
         raise SystemExit(f"bench/workers.py: the {tool} benchmark on {broker} failed: {last}")
