@@ -19,7 +19,7 @@ from pathlib import Path
 # A job's record: seconds from enqueue to start, and the time it finished.
 Record = tuple[float, float]
 WARM_TIMEOUT = 120.0  # a worker's start (imports, connections) on a loaded machine
-RUN_TIMEOUT = 600.0  # a queue that runs one job per poll (ARQ) at a few jobs/s
+RUN_TIMEOUT = 600.0  # JOBS jobs on a queue with one worker slot, on a loaded machine
 
 
 def write_probes(modules: Mapping[str, str]) -> dict[str, str]:
