@@ -23,8 +23,10 @@ RUN_TIMEOUT = 600.0  # JOBS jobs on a queue with one worker slot, on a loaded ma
 
 
 def write_probes(modules: Mapping[str, str]) -> dict[str, str]:
-    """Write the probe modules where this process and its workers import them; the workers' env."""
-    probes = Path(tempfile.mkdtemp(prefix="bench-probe-"))
+    """Write the probe modules where this process and its workers import them; the workers' env.
+
+    They go in the working directory (the rendered project, which bench/workers.py removes)."""
+    probes = Path(tempfile.mkdtemp(prefix=".bench-probe-", dir=Path.cwd()))
     for name, source in modules.items():
         (probes / f"{name}.py").write_text(source)
     sys.path.insert(0, str(probes))

@@ -21,7 +21,6 @@ import asyncio
 import importlib
 import os
 import sys
-import tempfile
 import time
 import uuid
 from typing import Any
@@ -154,7 +153,6 @@ def main() -> None:
         env |= {
             "TEMPORAL_ADDRESS": address,
             "TASK_QUEUE_PREFIX": f"bench{os.getpid()}.",
-            "DATA_DIR": tempfile.mkdtemp(prefix="bench-data-"),
             "METRICS_PORT": "0",
         }
         asyncio.run(bench(package, jobs, address, env))
