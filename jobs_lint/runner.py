@@ -44,6 +44,9 @@ FACT_NEEDLES = (
     b"Task,",  # class-based tasks and their bases
     b"countdown=",  # delays that a broker's visibility timeout must exceed
     b"temporalio",  # Temporal workflows and activities
+    b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
+    b"import arq",
+    b"WorkerSettings",
 )
 # Words too common to decide alone: they count only in an import or an assignment, which spares
 # parsing the many modules that mention Celery in passing (half the bytes on real trees).

@@ -67,6 +67,16 @@ _BLOCKING = {
     "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
     "sqlalchemy.create_engine": "`sqlalchemy.ext.asyncio.create_async_engine(...)`",
     "sqlalchemy.orm.Session": "`sqlalchemy.ext.asyncio.AsyncSession`",
+    "urllib.request.urlretrieve": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
+    "mysql.connector.connect": "an async driver (`aiomysql`, `asyncmy`)",
+    "pyodbc.connect": "`aioodbc`, or `asyncio.to_thread(...)`",
+    "oracledb.connect": "`oracledb.connect_async(...)`",
+    "elasticsearch.Elasticsearch": "`elasticsearch.AsyncElasticsearch`",
+    "pika.BlockingConnection": "`aio-pika`",
+    "kafka.KafkaProducer": "`aiokafka`",
+    "kafka.KafkaConsumer": "`aiokafka`",
+    "ftplib.FTP": "`aioftp`, or `asyncio.to_thread(...)`",
+    "paramiko.SSHClient": "`asyncssh`, or `asyncio.to_thread(...)`",
 }
 # Prefixes under a blocking package that are async, or build values without I/O, and are fine.
 _ASYNC_EXCEPTIONS = (

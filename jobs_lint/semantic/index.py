@@ -9,10 +9,14 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Iterable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic import celery_names as names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.arq import ArqProject
 
 _MAX_ALIAS_HOPS = 10
 
@@ -133,6 +137,12 @@ class ProjectIndex:
     def setting(self, key: str) -> list[Any]:
         """Every value the project gives a setting (empty: never set where we can see)."""
         return self.config.get(key, [])
+
+    @cached_property
+    def arq(self) -> ArqProject:
+        from jobs_lint.semantic.arq import ArqProject
+
+        return ArqProject(list(self.modules.values()))
 
     def _is_real_task(self, task: TaskInfo) -> bool:
         if task.is_class:

@@ -20,6 +20,7 @@ from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.arq import ArqModule
     from jobs_lint.semantic.celery import CeleryModule
     from jobs_lint.semantic.temporal import TemporalModule
 
@@ -267,7 +268,16 @@ class ModuleModel:
         temporal = self.temporal.facts()
         if temporal is not None:
             facts.extra["temporal"] = temporal
+        arq = self.arq.facts()
+        if arq is not None:
+            facts.extra["arq"] = arq
         return facts
+
+    @cached_property
+    def arq(self) -> ArqModule:
+        from jobs_lint.semantic.arq import ArqModule
+
+        return ArqModule(self)
 
 
 def _common(values: list[Value | None]) -> Value | None:

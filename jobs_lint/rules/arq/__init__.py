@@ -1,0 +1,1 @@
+"""Rules for ARQ projects (JL3xx)."""

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import arq
+from jobs_lint.semantic.values import UNKNOWN
+
+_NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
+
+
+class ArqPickleByDefault(Rule):
+    """
+    ## What it does
+    Finds ARQ workers and Redis pools that leave job serialization to ARQ's default, pickle: a
+    `WorkerSettings` class, a `Worker(...)` call or a `create_pool(...)` call that does not set
+    both `job_serializer` and `job_deserializer`, and a producer whose `create_pool(...)`
+    serializes with something other than what the project's workers use.
+
+    ## Why is this bad?
+    ARQ stores every job, and every result, with `pickle.dumps` unless told otherwise, and the
+    worker unpickles what it reads from Redis. Anyone who can write to that Redis (a leaked
+    password, an exposed port, another service sharing the instance) runs code in the worker.
+    Pickled jobs also tie producers and workers to the same Python classes.
+
+    Setting only one of the pair, or different serializers on the producer and the worker, fails
+    every job: what one side writes the other cannot read. Give the same pair (`json` or
+    `msgpack`) to `create_pool()` and to the worker.
+    """
+
+    code = "JL301"
+    name = "arq-pickle-by-default"
+    summary = "An ARQ worker or pool serializes jobs with pickle"
+    needles = (_NEEDLES,)
+
+    invalid = (
+        Invalid(
+            "from arq.connections import RedisSettings\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "class WorkerSettings:\n"
+            "    functions = [send_email]\n"
+            "    redis_settings = RedisSettings()\n"
+        ),
+        Invalid(
+            "from arq import create_pool\nfrom arq.connections import RedisSettings\n\n"
+            "async def enqueue(user_id):\n"
+            "    redis = await create_pool(RedisSettings())\n"
+            "    await redis.enqueue_job('send_email', user_id)\n"
+        ),
+        Invalid(
+            "import json\nfrom arq.worker import Worker\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "worker = Worker(functions=[send_email], job_serializer=json.dumps)\n"
+        ),
+        Invalid(
+            "import msgpack\nfrom arq import cron\n\n"
+            "async def cleanup(ctx):\n    ...\n\n"
+            "class WorkerSettings:\n"
+            "    cron_jobs = [cron(cleanup, hour=3)]\n"
+            "    job_deserializer = msgpack.unpackb\n"
+        ),
+        Invalid(
+            "import json\nfrom arq import create_pool\n\n"
+            "async def connect(settings):\n"
+            "    return await create_pool(settings, job_serializer=json.dumps, job_deserializer=json.loads)\n",
+            path="proj/producer.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/worker.py": "import msgpack\n\n"
+                "async def work(ctx):\n    ...\n\n"
+                "class WorkerSettings:\n"
+                "    functions = [work]\n"
+                "    job_serializer = msgpack.packb\n"
+                "    job_deserializer = msgpack.unpackb\n",
+            },
+        ),
+        Invalid("import arq\n\nasync def work(ctx):\n    ...\n\ndef main():\n    arq.Worker([work]).run()\n"),
+    )
+    valid = (
+        Valid(
+            "import json\nfrom arq.connections import RedisSettings\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "class WorkerSettings:\n"
+            "    functions = [send_email]\n"
+            "    redis_settings = RedisSettings()\n"
+            "    job_serializer = json.dumps\n"
+            "    job_deserializer = json.loads\n"
+        ),
+        Valid(
+            "import msgpack\nfrom arq import create_pool\n\n"
+            "async def connect(settings):\n"
+            "    return await create_pool(\n"
+            "        settings, job_serializer=msgpack.packb, job_deserializer=lambda b: msgpack.unpackb(b)\n"
+            "    )\n"
+        ),
+        Valid(
+            "from arq import create_pool\n\nasync def connect(settings, **serializers):\n"
+            "    return await create_pool(settings, **serializers)\n"
+        ),
+        Valid(
+            "from pydantic_settings import BaseSettings\n\n"
+            "class WorkerSettings(BaseSettings):\n    redis_url: str = 'redis://localhost'\n"
+        ),
+        Valid(
+            "from multiprocessing.pool import Pool\n\n"
+            "def create_pool(size):\n    return Pool(size)\n\npool = create_pool(4)\n"
+        ),
+        Valid(
+            "import json\nfrom arq import create_pool\n\n"
+            "async def connect(settings):\n"
+            "    return await create_pool(settings, job_serializer=json.dumps, job_deserializer=json.loads)\n",
+            path="proj/producer.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/worker.py": "import json\nfrom arq import run_worker\n\n"
+                "async def work(ctx):\n    ...\n\n"
+                "class WorkerSettings:\n    functions = [work]\n\n"
+                "run_worker(WorkerSettings, job_serializer=json.dumps, job_deserializer=json.loads)\n",
+            },
+        ),
+    )
+
+    def finish(self) -> None:
+        module = self.ctx.model.arq
+        for config in module.workers:
+            self._pair(config.node, config.fields, config.opaque, f"`{config.name.rpartition('.')[2]}`")
+        project = self.ctx.index.arq.worker_serializers
+        for call, scope in module.pools:
+            fields = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+            opaque = any(keyword.arg is None for keyword in call.keywords)
+            if self._pair(call, fields, opaque, "`create_pool()`"):
+                continue
+            used = module.serializer(fields, scope, opaque)
+            if used is UNKNOWN or UNKNOWN in project or not project or used in project:
+                continue
+            workers = ", ".join(sorted(f"`{name}`" if name else "pickle" for name in project))
+            self.report(
+                call,
+                f"`create_pool()` serializes jobs with `{used}` but the project's workers use "
+                f"{workers}: they cannot read these jobs",
+            )
+
+    def _pair(self, node: ast.ClassDef | ast.Call, fields: dict[str, ast.expr], opaque: bool, what: str) -> bool:
+        """Report a missing serializer pair; True when something was reported."""
+        if opaque:
+            return False
+        missing = [name for name in arq.SERIALIZER_FIELDS if name not in fields]
+        if not missing:
+            return False
+        where = _class_head(node) if isinstance(node, ast.ClassDef) else node
+        if len(missing) == 2:
+            message = (
+                f"{what} sets no `job_serializer`/`job_deserializer`: ARQ pickles jobs, so whoever "
+                "can write to Redis runs code in the worker"
+            )
+        else:
+            present = next(name for name in arq.SERIALIZER_FIELDS if name in fields)
+            message = (
+                f"{what} sets `{present}` but not `{missing[0]}`, which stays pickle: "
+                "one side cannot read what the other writes"
+            )
+        self.report(where, message)
+        return True
+
+
+def _class_head(node: ast.ClassDef) -> ast.AST:
+    """`class Name`: where a finding about a whole class is shown."""
+    head = ast.Name(id=node.name)
+    head.lineno = head.end_lineno = node.lineno
+    head.col_offset = node.col_offset
+    head.end_col_offset = node.col_offset + len("class ") + len(node.name.encode())
+    return head

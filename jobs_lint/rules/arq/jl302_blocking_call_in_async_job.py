@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from jobs_lint import edits
+from jobs_lint.diagnostics import Applicability, Fix
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import blocking
+
+if TYPE_CHECKING:
+    from jobs_lint.checker import Context
+
+_WORKER = (
+    "\n\nclass WorkerSettings:\n"
+    "    functions = [{job}]\n"
+    "    job_serializer = json.dumps\n"
+    "    job_deserializer = json.loads\n"
+)
+
+
+def _job_module(body: str, job: str, imports: str = "") -> str:
+    return f"import json\n{imports}\n{body}{_WORKER.format(job=job)}"
+
+
+class BlockingCallInAsyncJob(Rule):
+    """
+    ## What it does
+    Finds calls that block the thread inside an ARQ job function defined with `async def`, or
+    in a plain `def` of the same module that the job calls: `time.sleep`, `requests` and
+    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
+    file locks. A job is a coroutine a worker registers (`WorkerSettings.functions` or
+    `cron_jobs`, `Worker(functions=...)`, `func(...)`, `cron(...)`), in this module or another.
+
+    ## Why is this bad?
+    An ARQ worker runs all its jobs (`max_jobs`, 10 by default) on one event loop. A blocking
+    call stops every one of them, the worker's heartbeat and its job timeouts until it returns:
+    one slow HTTP call makes every other job late, and a job past `job_timeout` cannot be
+    cancelled while the loop is blocked. Use the async client, or move the blocking work to a
+    thread with `await asyncio.to_thread(...)` or `loop.run_in_executor(...)`.
+
+    ## Fix safety
+    `time.sleep(...)` as a statement becomes `await asyncio.sleep(...)`. The fix is unsafe: the
+    job now lets other jobs run while it waits, which code relying on the pause being exclusive
+    would notice.
+    """
+
+    code = "JL302"
+    name = "arq-blocking-call-in-async-job"
+    summary = "An async ARQ job blocks the event loop"
+    needles = ((b"async def",), blocking.NEEDLES)
+    fix = Applicability.UNSAFE
+
+    invalid = (
+        Invalid(
+            _job_module("async def poll(ctx, url):\n    time.sleep(5)\n    return url\n", "poll", "import time\n"),
+            fixed=_job_module(
+                "async def poll(ctx, url):\n    await asyncio.sleep(5)\n    return url\n",
+                "poll",
+                "import time\nimport asyncio\n",
+            ),
+        ),
+        Invalid(
+            _job_module(
+                "async def download(ctx, url):\n    return requests.get(url, timeout=10).text\n",
+                "download",
+                "import requests\n",
+            )
+        ),
+        Invalid(
+            _job_module(
+                "def render(path):\n    with open(path) as handle:\n        return handle.read()\n\n\n"
+                "async def report(ctx, path):\n    return render(path)\n",
+                "report",
+            )
+        ),
+        Invalid(
+            "import subprocess as sp\n\nasync def convert(ctx, source):\n    sp.run(['convert', source], check=True)\n",
+            path="proj/jobs/media.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/jobs/__init__.py": "from .media import convert\n",
+                "proj/worker.py": "from arq import func\nfrom proj.jobs import convert\n\n"
+                "class WorkerSettings:\n    functions = [func(convert, max_tries=3)]\n",
+            },
+        ),
+        Invalid(
+            "from psycopg2 import connect\nfrom arq import cron\n\n"
+            "async def vacuum(ctx):\n    connect('dbname=app').cursor().execute('VACUUM')\n\n"
+            "class WorkerSettings:\n    cron_jobs = [cron(vacuum, hour=3)]\n"
+        ),
+        Invalid(
+            "from sqlalchemy.orm import Session\nfrom arq import Worker\n\n"
+            "async def archive(ctx, order_id):\n"
+            "    with Session(ctx['engine']) as session:\n        session.execute('select 1')\n\n"
+            "worker = Worker(functions=[archive])\n"
+        ),
+    )
+    valid = (
+        Valid(
+            _job_module(
+                "async def poll(ctx, url):\n    await asyncio.sleep(5)\n    return url\n", "poll", "import asyncio\n"
+            )
+        ),
+        Valid(
+            _job_module(
+                "async def download(ctx, url):\n"
+                "    async with httpx.AsyncClient() as client:\n"
+                "        return (await client.get(url)).text\n",
+                "download",
+                "import httpx\n",
+            )
+        ),
+        Valid(
+            _job_module(
+                "def render(path):\n    with open(path) as handle:\n        return handle.read()\n\n\n"
+                "async def report(ctx, path):\n    return await asyncio.to_thread(render, path)\n",
+                "report",
+                "import asyncio\n",
+            )
+        ),
+        Valid(
+            _job_module(
+                "def sync_task(t):\n    return time.sleep(t)\n\n\n"
+                "async def the_task(ctx, t):\n"
+                "    loop = asyncio.get_running_loop()\n"
+                "    return await loop.run_in_executor(None, functools.partial(sync_task, t))\n",
+                "the_task",
+                "import asyncio\nimport functools\nimport time\n",
+            )
+        ),
+        Valid("import time\n\nasync def poll(ctx, url):\n    time.sleep(5)\n    return url\n"),
+        Valid(
+            _job_module(
+                "async def fetch(ctx, url):\n"
+                "    return await asyncio.to_thread(lambda: requests.get(url, timeout=5).text)\n",
+                "fetch",
+                "import asyncio\nimport requests\n",
+            )
+        ),
+        Valid(
+            _job_module("async def check(ctx, url):\n    raise requests.HTTPError(url)\n", "check", "import requests\n")
+        ),
+    )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._lambdas = 0
+        self._statements: set[int] = set()
+
+    @cached_property
+    def _targets(self) -> dict[int, str]:
+        """Async jobs and the sync helpers they call, mapped to the job's name."""
+        model = self.ctx.model
+        jobs = [
+            node
+            for node, scope in model.scopes.defs
+            if isinstance(node, ast.AsyncFunctionDef) and scope.node is None and model.arq.jobs_of(node)
+        ]
+        targets = {id(job): job.name for job in jobs}
+        targets.update(blocking.sync_helpers(model, jobs))
+        return targets
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self._lambdas += 1
+
+    def leave_Lambda(self, node: ast.Lambda) -> None:
+        self._lambdas -= 1
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Call):
+            self._statements.add(id(node.value))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        defs = self.ctx.enclosing_defs
+        if self._lambdas or not defs or not self._targets:
+            return
+        function = defs[-1]
+        job = self._targets.get(id(function))
+        if job is None:
+            return
+        qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
+        instead = blocking.blocking_call(qualname)
+        if instead is None:
+            return
+        where = f"Async job `{job}`" if function.name == job else f"`{function.name}()`, called by async job `{job}`,"
+        fix = None
+        if qualname == "time.sleep" and function.name == job and id(node) in self._statements:
+            fix = self._await_sleep(node)
+        self.report(node, f"{where} blocks the event loop with `{qualname}()`: use {instead}", fix)
+
+    def _await_sleep(self, call: ast.Call) -> Fix | None:
+        source = self.ctx.source
+        text, func = edits.text_of(source, call), edits.text_of(source, call.func)
+        if not text.startswith(func):
+            return None
+        edit = edits.replace(source, call, f"await asyncio.sleep{text[len(func) :]}")
+        return Fix("Use `await asyncio.sleep(...)`", (edit,), Applicability.UNSAFE, imports=(("asyncio", None),))

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic import arq
+from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard
+
+_SETTINGS = "\n\nclass WorkerSettings:\n    functions = [{job}]\n"
+
+
+class RerunWithoutIdempotency(Rule):
+    """
+    ## What it does
+    Finds ARQ jobs that may run more than once and create something each time they run, with no
+    guard against doing it twice: an ORM `create` or a `save()` of a new instance,
+    `session.add`, an `INSERT`, an HTTP POST, an email, a payment or a ticket (the same
+    side effects and guards as `retry-without-idempotency`, JL104; a check of
+    `ctx["job_try"]` that returns early counts as a guard too).
+
+    Side effects in `except` clauses (failure alerts) are left alone: one per attempt is what
+    they mean. A job may run again unless every worker that registers it allows a single try
+    (`func(job, max_tries=1)`, `max_tries = 1` on the worker, or a `cron(...)` job left at its
+    default of one try). A side effect is reported when something after it can still fail or be
+    cancelled (another side effect, an `await`, a `raise`), or is written before a
+    `raise Retry(...)`; payments always are.
+
+    ## Why is this bad?
+    ARQ is pessimistic: a job whose worker is killed runs again once its lock expires, a job
+    cancelled by a worker shutdown (every deploy) runs again from the start, and `Retry` runs
+    the whole job again. What already happened before the interruption happens twice: two
+    emails, two tickets, two charges.
+
+    Make the creation idempotent (an idempotency key derived from the job's arguments,
+    `get_or_create`/`ON CONFLICT`, a check that the work is done), or give the job a single try
+    with `func(job, max_tries=1)` when running it twice is worse than not running it.
+    """
+
+    code = "JL304"
+    name = "arq-rerun-without-idempotency"
+    summary = "An ARQ job that may run again creates something again"
+    needles = (
+        (b"async def",),
+        (b"create", b"save(", b".add(", b".add_all(", b"execute", b"post(", b"send"),
+    )
+
+    invalid = (
+        Invalid(
+            "async def welcome(ctx, user_id):\n"
+            "    user = await ctx['db'].get_user(user_id)\n"
+            "    await ctx['mailer'].send_email(user.email, 'Welcome!')\n"
+            "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
+        ),
+        Invalid(
+            "from arq import Retry\n\n"
+            "async def notify(ctx, url, payload):\n"
+            "    response = await ctx['session'].post(url, json=payload)\n"
+            "    if not response.is_success:\n"
+            "        raise Retry(defer=ctx['job_try'] * 5)\n\n"
+            "class WorkerSettings:\n    functions = [notify]\n    max_tries = 3\n"
+        ),
+        Invalid(
+            "import stripe\nfrom arq import func\n\n"
+            "async def charge(ctx, customer, amount):\n"
+            "    stripe.Charge.create(customer=customer, amount=amount)\n\n"
+            "class WorkerSettings:\n    functions = [func(charge, max_tries=3)]\n"
+        ),
+        Invalid(
+            "from myapp.models import Invoice\n\n"
+            "async def invoice(ctx, order_id):\n"
+            "    await Invoice.objects.acreate(order_id=order_id)\n"
+            "    await ctx['redis'].enqueue_job('send_invoice', order_id)\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/worker.py": "from arq import Worker\nfrom proj.jobs import invoice\n\n"
+                "worker = Worker(functions=[invoice])\n",
+            },
+        ),
+        Invalid(
+            "async def audit(ctx, event):\n"
+            "    db = ctx['db']\n"
+            "    await db.execute('INSERT INTO audit (event) VALUES ($1)', event)\n"
+            "    await db.execute('UPDATE counters SET n = n + 1')\n" + _SETTINGS.format(job="audit")
+        ),
+    )
+    valid = (
+        Valid(
+            "async def welcome(ctx, user_id):\n"
+            "    user = await ctx['db'].get_user(user_id)\n"
+            "    if user.welcome_sent:\n        return\n"
+            "    await ctx['mailer'].send_email(user.email, 'Welcome!')\n"
+            "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
+        ),
+        Valid(
+            "from arq import func\n\n"
+            "async def welcome(ctx, user_id):\n"
+            "    await ctx['mailer'].send_email(user_id, 'Welcome!')\n"
+            "    await ctx['db'].mark_welcomed(user_id)\n\n"
+            "class WorkerSettings:\n    functions = [func(welcome, max_tries=1)]\n"
+        ),
+        Valid(
+            "from arq import cron\n\n"
+            "async def digest(ctx):\n"
+            "    await ctx['mailer'].send_email('team@example.com', 'Digest')\n"
+            "    await ctx['db'].mark_sent()\n\n"
+            "class WorkerSettings:\n    cron_jobs = [cron(digest, hour=8)]\n"
+        ),
+        Valid(
+            "async def welcome(ctx, user_id):\n"
+            "    await ctx['mailer'].send_email(user_id, 'Welcome!')\n"
+            "    await ctx['db'].mark_welcomed(user_id)\n"
+        ),
+        Valid(
+            "async def charge(ctx, order_id, amount):\n"
+            "    await ctx['payments'].create_charge(order_id, amount, idempotency_key=f'order-{order_id}')\n"
+            "    await ctx['db'].mark_paid(order_id)\n" + _SETTINGS.format(job="charge")
+        ),
+        Valid(
+            "async def welcome(ctx, user_id):\n"
+            "    if ctx['job_try'] > 1:\n        return\n"
+            "    await ctx['mailer'].send_email(user_id, 'Welcome!')\n"
+            "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
+        ),
+        Valid("async def ping(ctx, url):\n    await ctx['session'].post(url)\n" + _SETTINGS.format(job="ping")),
+    )
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        if self.ctx.enclosing_defs:
+            return
+        jobs = self.ctx.model.arq.jobs_of(node)
+        tries = [job.max_tries for job in jobs]
+        if not jobs or not all(isinstance(t, int) for t in tries) or max(tries) < 2:
+            return
+        model = self.ctx.model
+        handlers = [h for h in ast.walk(node) if isinstance(h, ast.ExceptHandler)]
+        # What an `except` clause sends reports this attempt's failure: once per attempt is meant.
+        effects = [e for e in creating_side_effects(node, model) if not any(_inside(e.node, h) for h in handlers)]
+        if not effects:
+            return
+        retry_line = self._last_retry(node)
+        effects = [
+            e for e in effects if e.what == "a payment" or e.node.lineno < retry_line or _fails_after(node, e, effects)
+        ]
+        if not effects or has_idempotency_guard(node, model) or _checks_job_try(node):
+            return
+        effect = effects[0]
+        self.report(
+            effect.node,
+            f"Job `{node.name}` may run again (max_tries={max(tries)}: a killed or cancelled worker, "
+            f"or `Retry`) and would repeat {effect.what}: make it idempotent (an idempotency key, "
+            "a done check), or give it `max_tries=1`",
+        )
+
+    def _last_retry(self, function: ast.AsyncFunctionDef) -> int:
+        module, scope = self.ctx.model.arq, self.ctx.model.scope_of(function)
+        lines = [
+            node.lineno
+            for node in ast.walk(function)
+            if isinstance(node, ast.Raise)
+            and node.exc is not None
+            and module.name(node.exc.func if isinstance(node.exc, ast.Call) else node.exc, scope)
+            in (arq.RETRY, arq.RETRY_JOB)
+        ]
+        return max(lines, default=0)
+
+
+def _fails_after(function: ast.AsyncFunctionDef, effect: SideEffect, effects: list[SideEffect]) -> bool:
+    """Whether the job can still fail or be cancelled after `effect`: another side effect, an
+    `await` (a cancellation point) or a `raise`."""
+    end = (effect.node.end_lineno or effect.node.lineno, effect.node.end_col_offset or 0)
+    if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
+        return True
+    return any(
+        isinstance(node, (ast.Await, ast.Raise)) and (node.lineno, node.col_offset) >= end
+        for node in ast.walk(function)
+    )
+
+
+def _inside(node: ast.AST, outer: ast.AST) -> bool:
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    return (outer.lineno, outer.col_offset) <= start <= (outer.end_lineno, outer.end_col_offset)  # type: ignore[attr-defined]
+
+
+def _checks_job_try(function: ast.AsyncFunctionDef) -> bool:
+    """`if ctx["job_try"] > 1: return`: the job does nothing when it runs again."""
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.If)
+            and node.body
+            and isinstance(node.body[-1], (ast.Return, ast.Raise))
+            and any(isinstance(n, ast.Constant) and n.value == "job_try" for n in ast.walk(node.test))
+        ):
+            return True
+    return False

@@ -1,0 +1,107 @@
+"""ARQ's part of the semantic layer: workers, the jobs they register, and blocking calls."""
+
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.semantic import blocking
+from jobs_lint.semantic.arq import ArqProject
+from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.model import ModuleModel
+from jobs_lint.semantic.values import UNKNOWN
+
+
+def models(modules: dict[str, str]) -> dict[str, ModuleModel]:
+    """Every module's model, built against the index of all of them."""
+    trees = {name: ast.parse(code) for name, code in modules.items()}
+    facts = [
+        ModuleModel(tree, f"{name}.py", name, False, ProjectIndex.collecting()).facts() for name, tree in trees.items()
+    ]
+    index = ProjectIndex(facts)
+    return {name: ModuleModel(tree, f"{name}.py", name, False, index) for name, tree in trees.items()}
+
+
+def project(modules: dict[str, str]) -> ArqProject:
+    return next(iter(models(modules).values())).index.arq
+
+
+def test_registrations_and_their_tries() -> None:
+    arq = project(
+        {
+            "proj.worker": "from arq import cron, func\nfrom proj.jobs import send, report, cleanup\n\n"
+            "class WorkerSettings:\n"
+            "    functions = [send, func(report, max_tries=2)]\n"
+            "    cron_jobs = [cron(cleanup, hour=3)]\n"
+            "    max_tries = 3\n",
+        }
+    )
+    tries = {name: [job.max_tries for job in arq.jobs_for("proj.jobs", name)] for name in ("send", "report", "cleanup")}
+    assert tries == {"send": [3], "report": [2], "cleanup": [1]}
+    assert arq.jobs_for("proj.jobs", "other") == []
+
+
+def test_job_lists_from_other_modules_and_import_strings() -> None:
+    arq = project(
+        {
+            "proj.registry": "from arq import func\nfrom proj.jobs import send\n\n"
+            "JOBS = [send, func('proj.mail.welcome', name='welcome')]\n",
+            "proj.worker": "from arq.worker import Worker\nfrom proj.registry import JOBS\n\n"
+            "worker = Worker(functions=JOBS)\n",
+        }
+    )
+    assert [job.worker.name for job in arq.jobs_for("proj.jobs", "send")] == ["Worker()"]
+    assert [job.ref.via for job in arq.jobs_for("proj.mail", "welcome")] == ["func"]
+
+
+def test_reexported_and_namespace_package_jobs() -> None:
+    arq = project({"w": "from src.jobs import send\n\nclass WorkerSettings:\n    functions = [send]\n"})
+    assert arq.jobs_for("src.jobs.mail", "send")  # re-exported by the package
+    assert arq.jobs_for("jobs", "send")  # `src/` without `__init__.py`
+    assert not arq.jobs_for("other", "send")
+
+
+def test_worker_keywords_given_with_the_settings_class_win() -> None:
+    module = models(
+        {
+            "w": "import json\nfrom arq import run_worker\n\nasync def work(ctx):\n    ...\n\n"
+            "class WorkerSettings:\n    functions = [work]\n\n"
+            "run_worker(WorkerSettings, job_serializer=json.dumps, **extra)\n"
+        }
+    )["w"].arq
+    (config,) = module.workers
+    assert "job_serializer" in config.fields and config.opaque
+    assert module.worker_info(config).serializer == "json.dumps"
+    assert module.worker_info(config).max_tries is UNKNOWN
+
+
+def test_settings_classes_need_arq_or_the_name() -> None:
+    found = models(
+        {
+            "m": "from typing import Protocol\n\n"
+            "class Plugins:\n    functions = [len]\n\n"
+            "class WorkerSettingsBase(Protocol):\n    functions: list = []\n\n"
+            "class WorkerSettings:\n    functions = [len]\n"
+        }
+    )["m"].arq.workers
+    assert [config.name for config in found] == ["m.WorkerSettings"]
+
+
+def test_exception_classes_do_not_block() -> None:
+    assert blocking.blocking_call("requests.get") is not None
+    assert blocking.blocking_call("requests.exceptions.HTTPError") is None
+    assert blocking.blocking_call("requests.HTTPError") is None
+    assert blocking.blocking_call("psycopg2.sql.SQL") is None
+
+
+def test_sync_helpers_reached_from_a_job() -> None:
+    model = models(
+        {
+            "m": "def a():\n    b()\n\ndef b():\n    pass\n\ndef unused():\n    pass\n\n"
+            "async def job(ctx):\n    a()\n    loop.run_in_executor(None, unused)\n"
+        }
+    )["m"]
+    job = model.tree.body[-1]
+    assert isinstance(job, ast.AsyncFunctionDef)
+    reached = blocking.sync_helpers(model, [job])
+    names = sorted(node.name for node in model.tree.body if id(node) in reached)
+    assert names == ["a", "b"]
