@@ -47,7 +47,7 @@ class ToolEdits:
     new_task: str  # appended to it by the user
     setting_file: str
     setting: tuple[str, str]  # a line the user changes, and what to
-    # A template change between the releases, in a setting jobs-lint checks where it has a rule:
+    # A template change between the releases, in a setting jobs-lint checks:
     # (template source, a line the older release lacks, the rendered file that shows it).
     template_change: tuple[str, str, str]
 
@@ -107,7 +107,8 @@ async def notify_customer(order_id: str, message: str) -> str:
         ),
     ),
     # The older release's workers left max_tries to ARQ's default (5) while `job()` retried up to
-    # MAX_TRIES; the release sets it from MAX_TRIES, whose default the user lowers meanwhile.
+    # MAX_TRIES; the release sets it from MAX_TRIES (JL303 reads a worker's max_tries), whose
+    # default the user lowers meanwhile.
     "arq": ToolEdits(
         task_module="src/{package}/jobs/billing.py",
         task_module_source=f"{ARQ_PACKAGE}/jobs/billing.py",
