@@ -253,7 +253,7 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
         parsed = _parse(path, data)
         if parsed is not None:
             source, tree = parsed
-            facts = _facts(tree, path, absolute)
+            facts = _facts(tree, path, absolute, data)
             if wanted and SKIP_FILE not in data:
                 _parsed[path] = (source, tree, wanted)
         # Job code that does not parse is reported (JL001) by the check pass.
@@ -284,10 +284,10 @@ def _parse(path: str, data: bytes) -> tuple[Source, ast.Module] | None:
         return None
 
 
-def _facts(tree: ast.Module, path: str, absolute: str) -> ModuleFacts | None:
+def _facts(tree: ast.Module, path: str, absolute: str, data: bytes) -> ModuleFacts | None:
     module, is_package = _module_of(absolute)
     try:
-        return ModuleModel(tree, path, module, is_package, ProjectIndex.collecting()).facts()
+        return ModuleModel(tree, path, module, is_package, ProjectIndex.collecting()).facts(data)
     except (RecursionError, MemoryError):
         return None
 

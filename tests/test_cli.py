@@ -323,16 +323,19 @@ def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monke
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.jobs-lint]\nselect = ['JL102']\n")
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "celery.py").write_text("from celery import Celery\napp = Celery('proj')\n")
+    (tmp_path / "other").mkdir()
     for n in range(60):  # enough files for worker processes, of sizes that reorder their answers
         padding = "# padding\n" * ((n * 7) % 40)
-        (tmp_path / "proj" / f"tasks_{n}.py").write_text(
-            f"from proj.celery import app\n{padding}\n@app.task\ndef t{n}(x):\n    return t{n}.delay(x).get()\n"
-        )
+        for directory in ("proj", "other"):  # two modules of each name: one must win, always the same
+            (tmp_path / directory / f"tasks_{n}.py").write_text(
+                f"from proj.celery import app\n{padding}\n@app.task\ndef {directory}{n}(x):\n"
+                f"    return {directory}{n}.delay(x).get()\n"
+            )
     monkeypatch.chdir(tmp_path)
     settings = load(["."])
     first = runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
     cache.save()
-    assert len(first.diagnostics) == 60
+    assert len(first.diagnostics) == 120
 
     checked: list[int] = []
     original = runner._Workers.map

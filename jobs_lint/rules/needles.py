@@ -22,5 +22,7 @@ RESULTS = (
     b"chord",
     b"allow_join_result",
 )
+# Where ARQ jobs can be: `async def job(ctx, ...)` beside or registered by a worker's settings.
+ARQ_JOBS = (b"ctx", b"arq", b"WorkerSettings")
 # Where Temporal workflows and activities are defined or scheduled.
 TEMPORAL = (b"temporalio",)

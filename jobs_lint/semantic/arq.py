@@ -137,7 +137,8 @@ class ArqModule:
     @cached_property
     def workers(self) -> list[WorkerConfig]:
         model = self.model
-        overrides = self._run_worker_keywords()
+        # `run_worker(...)` and `Worker(...)` need arq imported; a settings class does not.
+        overrides = self._run_worker_keywords() if self.imports_arq else {}
         found = []
         for node, scope in model.scopes.defs:
             if isinstance(node, ast.ClassDef) and self._is_settings_class(node):

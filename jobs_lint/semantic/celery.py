@@ -247,7 +247,7 @@ class CeleryModule:
 
     # Summary ---------------------------------------------------------------------------------
 
-    def facts(self) -> ModuleFacts:
+    def facts(self, *, countdowns: bool = True) -> ModuleFacts:
         model = self.model
         entries, maybe, sources, opaque = self._configuration
         facts = ModuleFacts(
@@ -261,7 +261,7 @@ class CeleryModule:
             config_sources=sources,
             config_opaque=opaque,
         )
-        countdown = longest_countdown(model.tree)
+        countdown = longest_countdown(model.tree) if countdowns else None
         if countdown is not None:
             facts.extra[COUNTDOWN] = countdown
         for node, scope in model.scopes.defs:

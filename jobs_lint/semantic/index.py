@@ -7,6 +7,7 @@ with what signature? is a time limit configured anywhere?) for every file's mode
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 from collections.abc import Iterable
 from functools import cached_property
@@ -26,7 +27,9 @@ class ProjectIndex:
         # An incomplete index (while the facts themselves are being collected) treats every
         # unknown object as possibly Celery's; the complete one decides.
         self.complete = complete
-        self.modules = {module.module: module for module in sorted(facts, key=lambda m: m.module)}
+        # Sorted by path too: where two files claim one module name (two projects checked at
+        # once), the same one wins whatever order the facts arrive in.
+        self.modules = {module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path))}
         self.aliases: dict[str, str] = {}
         self.apps: set[str] = set()
         self.classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
@@ -62,8 +65,13 @@ class ProjectIndex:
 
     def digest(self) -> str:
         """Changes whenever a fact any module could depend on changes."""
-        payload = pickle.dumps([(name, _without_path(module)) for name, module in self.modules.items()], protocol=5)
-        return hashlib.blake2b(payload, digest_size=16).hexdigest()
+        # `fast` pickles without memo references, so the bytes depend on the values only, not on
+        # which equal strings happen to be one object (facts read back from the cache share them).
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=5)
+        pickler.fast = True
+        pickler.dump([(name, _without_path(module)) for name, module in self.modules.items()])
+        return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()
 
     # Names -----------------------------------------------------------------------------------
 

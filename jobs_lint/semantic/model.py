@@ -258,19 +258,27 @@ class ModuleModel:
 
         return TemporalModule(self)
 
-    def facts(self) -> ModuleFacts:
+    def facts(self, text: bytes | None = None) -> ModuleFacts:
+        """What other modules may need to know of this one. Given the module's `text`, parts
+        that need a word the text lacks are skipped: most modules mention one tool at most."""
         from jobs_lint.semantic import django
 
-        facts = self.celery.facts()
-        transactions = django.facts(self)
-        if transactions:
-            facts.extra["django"] = transactions
-        temporal = self.temporal.facts()
-        if temporal is not None:
-            facts.extra["temporal"] = temporal
-        arq = self.arq.facts()
-        if arq is not None:
-            facts.extra["arq"] = arq
+        def mentions(*words: bytes) -> bool:
+            return text is None or any(word in text for word in words)
+
+        facts = self.celery.facts(countdowns=mentions(b"countdown"))
+        if mentions(b"atomic"):
+            transactions = django.facts(self)
+            if transactions:
+                facts.extra["django"] = transactions
+        if mentions(b"temporalio"):
+            temporal = self.temporal.facts()
+            if temporal is not None:
+                facts.extra["temporal"] = temporal
+        if mentions(b"arq", b"WorkerSettings"):
+            arq = self.arq.facts()
+            if arq is not None:
+                facts.extra["arq"] = arq
         return facts
 
     @cached_property

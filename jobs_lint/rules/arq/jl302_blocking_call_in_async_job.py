@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
 
@@ -49,7 +50,7 @@ class BlockingCallInAsyncJob(Rule):
     code = "JL302"
     name = "arq-blocking-call-in-async-job"
     summary = "An async ARQ job blocks the event loop"
-    needles = ((b"async def",), blocking.NEEDLES)
+    needles = (needles.ARQ_JOBS, (b"async def",), blocking.NEEDLES)
     fix = Applicability.UNSAFE
 
     invalid = (

@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import arq
 from jobs_lint.semantic.values import literal
@@ -36,7 +37,7 @@ class RetryNeverHappens(Rule):
     code = "JL303"
     name = "arq-retry-never-happens"
     summary = "An ARQ job's retry never happens, or happens in a hot loop"
-    needles = ((b"Retry", b"async def"), (b"Retry", b"except"))
+    needles = (needles.ARQ_JOBS, (b"Retry", b"async def"), (b"Retry", b"except"))
     fix = Applicability.UNSAFE
 
     invalid = (

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import arq
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard
@@ -40,6 +41,7 @@ class RerunWithoutIdempotency(Rule):
     name = "arq-rerun-without-idempotency"
     summary = "An ARQ job that may run again creates something again"
     needles = (
+        needles.ARQ_JOBS,
         (b"async def",),
         (b"create", b"save(", b".add(", b".add_all(", b"execute", b"post(", b"send"),
     )

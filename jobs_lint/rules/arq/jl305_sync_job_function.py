@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.diagnostics import Applicability, Edit, Fix
+from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 
 
@@ -28,7 +29,7 @@ class SyncJobFunction(Rule):
     code = "JL305"
     name = "arq-sync-job-function"
     summary = "A plain `def` is registered as an ARQ job"
-    needles = ((b"ctx", b"arq", b"WorkerSettings"),)
+    needles = (needles.ARQ_JOBS,)
     fix = Applicability.UNSAFE
 
     invalid = (

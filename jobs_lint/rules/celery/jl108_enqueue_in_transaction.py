@@ -43,7 +43,7 @@ class EnqueueInTransaction(Rule):
     name = "enqueue-in-transaction"
     summary = "A task is sent before the database transaction commits"
     # `with ` for context managers that wrap `atomic()` under another name.
-    needles = ((b"atomic", b"with ", b".commit("), (b".delay(", b"apply_async(", b"send_task("))
+    needles = ((b".delay(", b"apply_async(", b"send_task("), (b"atomic", b"with ", b".commit("))
 
     invalid = (
         Invalid(
