@@ -32,7 +32,7 @@ from tests.template.rendering import (
 
 OLDER = "v0.1.0"
 # Tool variants whose update is tested; each needs a row in USER_EDITS.
-UPDATE_TOOLS = ["celery"]
+UPDATE_TOOLS = ["celery", "temporal", "arq"]
 MARKERS = ("<<<<<<< before updating", ">>>>>>> after updating")
 UPDATE_SECTION = "\n## Updating from the template\n"
 COPIER = str(Path(sys.executable).parent / "copier")
@@ -53,6 +53,8 @@ class ToolEdits:
 
 
 CELERY_PACKAGE = "template/src/{% if tool == 'celery' %}{{ package_name }}{% endif %}"
+TEMPORAL_PACKAGE = "template/src/{% if tool == 'temporal' %}{{ package_name }}{% endif %}"
+ARQ_PACKAGE = "template/src/{% if tool == 'arq' %}{{ package_name }}{% endif %}"
 USER_EDITS = {
     "celery": ToolEdits(
         task_module="src/{package}/tasks/billing.py",
@@ -78,6 +80,60 @@ def refund(self: ServiceTask, order_id: str) -> dict[str, Any]:
             f"{CELERY_PACKAGE}/celery_config.py.jinja",
             '        "result_accept_content": ["json"],\n',
             "src/{package}/celery_config.py",
+        ),
+    ),
+    # activities.py is the module the user owns; the release's change is in workflows.py, which
+    # calls an activity of that module with a heartbeat timeout (JL404 checks the pair).
+    "temporal": ToolEdits(
+        task_module="src/{package}/activities.py",
+        task_module_source=f"{TEMPORAL_PACKAGE}/activities.py",
+        new_task='''
+
+@activity.defn(name="billing.notify_customer")
+async def notify_customer(order_id: str, message: str) -> str:
+    """Tell the customer how the order is going (a log line here: call your mailer instead)."""
+    activity.logger.info("order %s: %s", order_id, message)
+    return f"{order_id}: {message}"
+''',
+        setting_file="src/{package}/settings.py",
+        setting=(
+            "    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)\n",
+            "    graceful_shutdown_seconds: float = Field(default=60.0, ge=0)\n",
+        ),
+        template_change=(
+            f"{TEMPORAL_PACKAGE}/workflows.py.jinja",
+            "            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),\n",
+            "src/{package}/workflows.py",
+        ),
+    ),
+    # The older release's workers left max_tries to ARQ's default (5) while `job()` retried up to
+    # MAX_TRIES; the release sets it from MAX_TRIES (JL303 reads a worker's max_tries), whose
+    # default the user lowers meanwhile.
+    "arq": ToolEdits(
+        task_module="src/{package}/jobs/billing.py",
+        task_module_source=f"{ARQ_PACKAGE}/jobs/billing.py",
+        new_task='''
+
+@job("billing.refund")
+async def refund(ctx: dict[str, Any], order_id: str) -> dict[str, Any]:
+    """Queue the refund of `order_id` in the outbox, once."""
+    redis = ctx["redis"]
+
+    async def send() -> dict[str, Any]:
+        return {"order_id": order_id, "outbox_position": await outbox.append(redis, "refunds", {"order_id": order_id})}
+
+    outcome, _ = await run_once(redis, f"refund:{order_id}", send)
+    return dict(outcome)
+''',
+        setting_file="src/{package}/settings.py",
+        setting=(
+            "    max_tries: int = Field(default=5, ge=1)\n",
+            "    max_tries: int = Field(default=3, ge=1)\n",
+        ),
+        template_change=(
+            f"{ARQ_PACKAGE}/worker.py.jinja",
+            "        max_tries = settings.max_tries\n",
+            "src/{package}/worker.py",
         ),
     ),
 }
@@ -164,8 +220,10 @@ def test_update_keeps_user_edits_and_brings_the_release(tmp_path: Path, tool: st
     assert edits.setting[1] in (project / edits.setting_file.format(package=PACKAGE)).read_text()
     readme = (project / "README.md").read_text()
     assert readme.startswith("# Jobs Service (billing team)\n")
-    # The release's changes arrived, and the answers point at it.
-    assert UPDATE_SECTION in readme
+    # The release's changes arrived, and the answers point at it. The update section, last in
+    # the README, names the module the user owns.
+    assert UPDATE_SECTION in readme and "\n## " not in readme.partition(UPDATE_SECTION)[2]
+    assert f"`{edits.task_module.format(package=PACKAGE)}`" in readme.partition(UPDATE_SECTION)[2]
     _, line, rendered = edits.template_change
     assert line in (project / rendered.format(package=PACKAGE)).read_text()
     assert answers(project)["_commit"] == TAG
