@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from jobs_lint.semantic.scope import DefNode, Imported, Scope
+from jobs_lint.semantic.side_effects import creating_side_effects, has_idempotency_guard
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ class ActivityInfo:
     # It calls `activity.heartbeat` (or a heartbeat helper), itself or in a same-module helper it
     # reaches, or completes asynchronously.
     heartbeats: bool
+    # What it creates each time it runs ("an HTTP POST", ...) with no idempotency guard, if anything.
+    creates: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,6 +393,7 @@ class TemporalModule:
                     name=_registered_name(decorator, node.name),
                     is_async=isinstance(node, ast.AsyncFunctionDef),
                     heartbeats=self._heartbeats(node),
+                    creates=self._unguarded_creation(node),
                 ),
             )
         return found
@@ -424,6 +428,12 @@ class TemporalModule:
                 if isinstance(named, str) and ("heartbeat" in named.lower() or named == "raise_complete_async"):
                     return True
         return False
+
+    def _unguarded_creation(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+        effects = creating_side_effects(node, self.model)
+        if not effects or has_idempotency_guard(node, self.model):
+            return None
+        return effects[0].what
 
     # Lookups across the project --------------------------------------------------------------------
 

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import ast
+
+from jobs_lint.rules import needles
+from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic.scope import Scope
+
+RETRY_POLICY = "temporalio.common.RetryPolicy"
+
+_ACTIVITY = (
+    "import httpx\nfrom temporalio import activity\n\n"
+    "@activity.defn\nasync def charge(order_id: str) -> None:\n"
+    "    httpx.post('https://pay.example/charges', json={'order': order_id})\n\n"
+)
+_WORKFLOW = "@workflow.defn\nclass Orders:\n    @workflow.run\n    async def run(self, order_id: str) -> None:\n"
+
+
+class UnboundedActivityRetries(Rule):
+    """
+    ## What it does
+    Finds activity calls (`workflow.execute_activity()`, `start_activity()`, their `_method`
+    and local variants, a client's standalone ones) that schedule an activity of the project
+    that creates something each time it runs (an HTTP POST, an email, a payment, an ORM
+    create; the same list as JL104 and JL304) and has no idempotency guard, when nothing limits
+    its retries: no `retry_policy` (or `retry_policy=None`), or a `RetryPolicy` without
+    `maximum_attempts` or with `maximum_attempts=0`, and no `schedule_to_close_timeout`.
+
+    Options passed as `**kwargs`, retry policies the linter cannot resolve, and activities it
+    does not know (defined outside the project) pass.
+
+    Off by default: a heuristic. Measured on the Temporal samples and SDK (no finding in
+    either) and on 13 public Temporal projects: 4 findings, all true, but each is a duplicate
+    side effect only when an attempt fails after the effect, so teams that accept Temporal's
+    unlimited default on purpose would see noise. Select it with `--select JL412`.
+
+    ## Why is this bad?
+    Temporal's default retry policy retries an activity without limit. An activity that posts
+    a payment or sends an email and then fails (a timeout on the reply, a worker restart)
+    repeats the effect on every attempt, for as long as the failure lasts. Pass an
+    idempotency key to the remote side, or bound the retries:
+    `retry_policy=RetryPolicy(maximum_attempts=3)`.
+    """
+
+    code = "JL412"
+    name = "unbounded-activity-retries"
+    summary = "A side-effecting activity is scheduled with no limit on its retries"
+    needles = (needles.TEMPORAL, (b"_activity",))
+    default = False
+
+    invalid = (
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+        ),
+        Invalid(
+            "from datetime import timedelta\n"
+            "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n\n"
+            "with workflow.unsafe.imports_passed_through():\n    from proj.activities import notify\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(\n"
+            "            notify, order_id, start_to_close_timeout=timedelta(seconds=30),\n"
+            "            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=5)),\n        )\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/activities.py": "from temporalio import activity\nfrom proj.mail import mailer\n\n"
+                "@activity.defn\ndef notify(order_id: str) -> None:\n"
+                "    mailer.send_email('shop@example.com', f'order {order_id} shipped')\n",
+            },
+            path="proj/workflows.py",
+        ),
+        Invalid(
+            "from datetime import timedelta\n"
+            "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n"
+            "            retry_policy=RetryPolicy(maximum_attempts=0),\n        )\n"
+        ),
+        Invalid(
+            "from datetime import timedelta\n"
+            "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n\n"
+            "POLICY = RetryPolicy(backoff_coefficient=3.0)\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.start_activity(\n"
+            "            'charge', order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=POLICY,\n"
+            "        )\n"
+        ),
+        Invalid(
+            "from datetime import timedelta\n"
+            "import requests\nfrom temporalio import activity, workflow\n\n"
+            "class Tickets:\n"
+            "    @activity.defn\n    def open_ticket(self, title: str) -> None:\n"
+            "        requests.post('https://tickets.example/api', json={'title': title})\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity_method(\n"
+            "            Tickets.open_ticket, order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=None,\n"
+            "        )\n"
+        ),
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.execute_local_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=5))\n"
+        ),
+    )
+    valid = (
+        Valid(
+            "from datetime import timedelta\n"
+            "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n"
+            "            retry_policy=RetryPolicy(maximum_attempts=3),\n        )\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            + _ACTIVITY
+            + "OPTIONS = {'start_to_close_timeout': timedelta(seconds=30)}\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(charge, order_id, **OPTIONS)\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nimport httpx\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def charge(order_id: str) -> None:\n"
+            "    httpx.post('https://pay.example/charges', headers={'Idempotency-Key': order_id})\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nimport httpx\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def price(order_id: str) -> float:\n"
+            "    return httpx.get(f'https://pay.example/prices/{order_id}').json()['total']\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(price, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n    from payments.activities import charge\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            + _ACTIVITY
+            + _WORKFLOW
+            + "        await workflow.execute_activity(charge, order_id, schedule_to_close_timeout=timedelta(minutes=10))\n"
+        ),
+        Valid(
+            "from datetime import timedelta\n"
+            "from temporalio import workflow\nfrom temporalio.common import RetryPolicy\n\n"
+            + _ACTIVITY
+            + "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self, order_id: str, policy: RetryPolicy) -> None:\n"
+            "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=policy,\n"
+            "        )\n"
+        ),
+    )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        call = self.ctx.model.temporal.activity_call(node, self.ctx.scope)
+        if call is None or call.opaque or call.activity is None or call.activity.creates is None:
+            return
+        if call.keyword("schedule_to_close_timeout") is not None:
+            return
+        if not self._unlimited(call.keyword("retry_policy"), self.ctx.scope):
+            return
+        name = call.activity.qualname.rpartition(".")[2]
+        self.report(
+            node,
+            f"Activity `{name}` creates {call.activity.creates} each time it runs and is retried without limit: "
+            "set `RetryPolicy(maximum_attempts=...)` or make it idempotent",
+        )
+
+    def _unlimited(self, policy: ast.expr | None, scope: Scope | None) -> bool:
+        """Whether a `retry_policy` argument leaves the attempts unlimited; False when unknown."""
+        if isinstance(policy, ast.Name):
+            found = self.ctx.model.lookup(policy.id, scope)
+            bindings = found[0] if found else []
+            if len(bindings) != 1 or not isinstance(bindings[0], ast.expr):
+                return False
+            policy, scope = bindings[0], found[1] if found else scope
+        if policy is None or (isinstance(policy, ast.Constant) and policy.value is None):
+            return True
+        if not isinstance(policy, ast.Call) or self.ctx.model.qualname(policy.func, scope) != RETRY_POLICY:
+            return False
+        if any(keyword.arg is None for keyword in policy.keywords):
+            return False
+        attempts = next((k.value for k in policy.keywords if k.arg == "maximum_attempts"), None)
+        return attempts is None or (isinstance(attempts, ast.Constant) and attempts.value == 0)
