@@ -75,6 +75,8 @@ _CREATING_METHODS = {
     "chat_postMessage": "a chat message",
 }
 _SESSION_WORDS = ("session", "client", "http")
+# LLM SDKs whose `client.messages.create(...)` asks for a completion: it sends nothing to anyone.
+_LLM_PACKAGES = ("anthropic.", "openai.", "mistralai.")
 _SQL_INSERT = re.compile(r"^\s*insert\s", re.IGNORECASE)
 _SQL_UPSERT = re.compile(r"on\s+conflict|on\s+duplicate\s+key|insert\s+ignore|insert\s+or\s+ignore", re.IGNORECASE)
 
@@ -183,7 +185,7 @@ def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
             "messages",
             "client",
         )
-    ):
+    ) and not (_constructor_of(receiver.value, scope, model) or "").startswith(_LLM_PACKAGES):
         return "a message"  # Twilio-style `client.messages.create(...)`
     return None
 

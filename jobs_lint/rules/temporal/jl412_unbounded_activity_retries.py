@@ -53,7 +53,8 @@ class UnboundedActivityRetries(Rule):
             "from datetime import timedelta\nfrom temporalio import workflow\n\n"
             + _ACTIVITY
             + _WORKFLOW
-            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
         Invalid(
             "from datetime import timedelta\n"
@@ -98,14 +99,16 @@ class UnboundedActivityRetries(Rule):
             "        requests.post('https://tickets.example/api', json={'title': title})\n\n"
             + _WORKFLOW
             + "        await workflow.execute_activity_method(\n"
-            "            Tickets.open_ticket, order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=None,\n"
+            "            Tickets.open_ticket, order_id,\n"
+            "            start_to_close_timeout=timedelta(seconds=30), retry_policy=None,\n"
             "        )\n"
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio import workflow\n\n"
             + _ACTIVITY
             + _WORKFLOW
-            + "        await workflow.execute_local_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=5))\n"
+            + "        await workflow.execute_local_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=5),\n        )\n"
         ),
     )
     valid = (
@@ -130,26 +133,30 @@ class UnboundedActivityRetries(Rule):
             "@activity.defn\nasync def charge(order_id: str) -> None:\n"
             "    httpx.post('https://pay.example/charges', headers={'Idempotency-Key': order_id})\n\n"
             + _WORKFLOW
-            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
         Valid(
             "from datetime import timedelta\nimport httpx\nfrom temporalio import activity, workflow\n\n"
             "@activity.defn\nasync def price(order_id: str) -> float:\n"
             "    return httpx.get(f'https://pay.example/prices/{order_id}').json()['total']\n\n"
             + _WORKFLOW
-            + "        await workflow.execute_activity(price, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+            + "        await workflow.execute_activity(\n"
+            "            price, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
         Valid(
             "from datetime import timedelta\nfrom temporalio import workflow\n\n"
             "with workflow.unsafe.imports_passed_through():\n    from payments.activities import charge\n\n"
             + _WORKFLOW
-            + "        await workflow.execute_activity(charge, order_id, start_to_close_timeout=timedelta(seconds=30))\n"
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
         Valid(
             "from datetime import timedelta\nfrom temporalio import workflow\n\n"
             + _ACTIVITY
             + _WORKFLOW
-            + "        await workflow.execute_activity(charge, order_id, schedule_to_close_timeout=timedelta(minutes=10))\n"
+            + "        await workflow.execute_activity(\n"
+            "            charge, order_id, schedule_to_close_timeout=timedelta(minutes=10),\n        )\n"
         ),
         Valid(
             "from datetime import timedelta\n"
@@ -160,6 +167,15 @@ class UnboundedActivityRetries(Rule):
             "        await workflow.execute_activity(\n"
             "            charge, order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=policy,\n"
             "        )\n"
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom anthropic import AsyncAnthropic\n"
+            "from temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def ask(prompt: str) -> str:\n"
+            "    client = AsyncAnthropic(max_retries=0)\n"
+            "    reply = await client.messages.create(model='claude', max_tokens=512, messages=[prompt])\n"
+            "    return reply.content[0].text\n\n" + _WORKFLOW + "        await workflow.execute_activity(\n"
+            "            ask, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
     )
 
