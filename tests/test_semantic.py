@@ -368,6 +368,19 @@ def test_temporal_activities_and_heartbeats() -> None:
     assert {a.qualname for a in facts.activities} == set(found)
 
 
+def test_temporal_activities_record_what_they_create_unguarded() -> None:
+    m = model(
+        "import requests\nfrom temporalio import activity\n\n"
+        "@activity.defn\ndef post(url: str) -> None:\n    requests.post(url)\n\n"
+        "@activity.defn\ndef keyed(url: str, key: str) -> None:\n"
+        "    requests.post(url, headers={'Idempotency-Key': key})\n\n"
+        "@activity.defn\ndef read(url: str) -> None:\n    requests.get(url)\n",
+        module="proj.activities",
+    )
+    found = {info.qualname.rpartition(".")[2]: info.creates for _, info in m.temporal.activities}
+    assert found == {"post": "an HTTP POST", "keyed": None, "read": None}
+
+
 def test_temporal_activity_calls_across_modules() -> None:
     m = model(
         "from temporalio import workflow\n"

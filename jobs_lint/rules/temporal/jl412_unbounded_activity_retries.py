@@ -29,10 +29,11 @@ class UnboundedActivityRetries(Rule):
     Options passed as `**kwargs`, retry policies the linter cannot resolve, and activities it
     does not know (defined outside the project) pass.
 
-    Off by default: a heuristic. Measured on the Temporal samples and SDK (no finding in
-    either) and on 13 public Temporal projects: 4 findings, all true, but each is a duplicate
-    side effect only when an attempt fails after the effect, so teams that accept Temporal's
-    unlimited default on purpose would see noise. Select it with `--select JL412`.
+    A heuristic, enabled by default after measuring it on the Temporal samples, the SDK and 32
+    public Temporal projects (915 activities, 783 activity calls): 4 activities create something
+    with no guard, and the 2 findings (both notification POSTs retried without limit) are true.
+    A `client.messages.create(...)` of an LLM SDK (`anthropic`, `openai`) asks for a completion
+    and is not a side effect.
 
     ## Why is this bad?
     Temporal's default retry policy retries an activity without limit. An activity that posts
@@ -46,7 +47,6 @@ class UnboundedActivityRetries(Rule):
     name = "unbounded-activity-retries"
     summary = "A side-effecting activity is scheduled with no limit on its retries"
     needles = (needles.TEMPORAL, (b"_activity",))
-    default = False
 
     invalid = (
         Invalid(
