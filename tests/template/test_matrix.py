@@ -136,6 +136,7 @@ ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
     ({"python_version": "3.10"}, {"python_version": "3.11"}),
+    ({"database": "none"}, {"database": "postgresql"}),
 ]
 ARQ_STATIC_ROWS = [tuple(column == alone for column in range(len(ARQ_FACTORS))) for alone in range(len(ARQ_FACTORS))]
 ARQ_FULL_ROW = (True,) * len(ARQ_FACTORS)

@@ -173,6 +173,7 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         "every must divide a minute, an hour or a day (e.g. 10, 300, 7200), got 5400",
     ),
     ({"tool": "arq", "package_name": "arq"}, 'shadows the dependency "arq"'),
+    ({"tool": "arq", "database": "postgresql", "package_name": "asyncpg"}, 'shadows the dependency "asyncpg"'),
 ]
 
 
@@ -224,6 +225,12 @@ def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path
     (password,) = [line for line in env if line.startswith("REDIS_PASSWORD=")]
     assert len(password) > len("REDIS_PASSWORD=") + 20
     assert not any(line.startswith("=") for line in env)
+
+
+def test_arq_database_other_than_none_or_postgresql_is_refused(template_repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"Invalid choice for 'database': 'mysql' is not in \['none', 'postgresql'\]"):
+        render(template_repo, tmp_path / "refused", {"tool": "arq", "database": "mysql"})
+    assert not (tmp_path / "refused" / "pyproject.toml").exists()
 
 
 def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> None:
