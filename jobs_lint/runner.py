@@ -9,6 +9,7 @@ Files without a needle are read once and never parsed.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -90,6 +91,11 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
     project = _project_files(paths, targets, settings, cache)
     workers = _Workers(plan)
+    # Syntax trees are many small objects without cycles, kept alive until checked: the cyclic
+    # collector would walk them over and over (measured: 45% of a cold run's CPU). Workers are
+    # forked with it off too; what little it would free goes when they exit.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         return _run(targets, project, explicit, cache, workers)
     except BrokenProcessPool:
@@ -98,6 +104,8 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
         return _run(targets, project, explicit, cache, _Workers(plan, parallel=False))
     finally:
         workers.close()
+        if collecting:
+            gc.enable()
 
 
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
