@@ -30,6 +30,7 @@ class Entry:
     facts: ModuleFacts | None = None
     index_digest: str | None = None  # what `diagnostics` were computed against
     diagnostics: list[Diagnostic] | None = None
+    selection: str = ""  # the settings `candidate` was decided with (`Settings.cache_key`)
 
 
 class Cache:

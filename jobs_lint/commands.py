@@ -15,7 +15,7 @@ from jobs_lint.cache import Cache
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
 from jobs_lint.semantic.index import ProjectIndex
-from jobs_lint.settings import Settings, load
+from jobs_lint.settings import PerDirectory, Settings, load
 from jobs_lint.source import Source
 
 ENGINE_CODES = frozenset({"JL001", "JL002", "JL003", "JL004", "JL005"})
@@ -36,8 +36,9 @@ class Options:
 
 def run_check(options: Options) -> int:
     settings = load(options.paths, options.config).with_overrides(options.overrides)
+    per_directory = PerDirectory(settings, options.overrides, fixed=options.config is not None)
     cache = _open_cache(settings, options.use_cache)
-    result = runner.run(options.paths, settings, cache)
+    result = runner.run(options.paths, settings, cache, per_directory)
     diagnostics = result.diagnostics
     try:
         if options.add_noqa:
@@ -46,7 +47,7 @@ def run_check(options: Options) -> int:
             return 0
         fixed: Counter[tuple[str, str]] = Counter()
         if settings.fix or options.diff:
-            diagnostics, fixed, changed = _fix(result, settings, cache, write=not options.diff)
+            diagnostics, fixed, changed = _fix(result, settings, per_directory, cache, write=not options.diff)
             if options.diff:
                 return _print_diff(changed, sum(fixed.values()))
         report = Report(
@@ -114,7 +115,7 @@ def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:
 
 
 def _fix(
-    result: runner.Run, settings: Settings, cache: Cache, *, write: bool
+    result: runner.Run, settings: Settings, per_directory: PerDirectory, cache: Cache, *, write: bool
 ) -> tuple[list[Diagnostic], Counter[tuple[str, str]], dict[str, tuple[str, str]]]:
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for diagnostic in result.diagnostics:
@@ -128,7 +129,8 @@ def _fix(
             continue
         absolute = result.sources.get(path, path)
         original = _read(absolute)
-        outcome = fixer.fix_text(original, found, _rechecker(path, result.index, settings), settings.unsafe_fixes)
+        recheck = _rechecker(path, result.index, per_directory.for_file(os.path.abspath(absolute)))
+        outcome = fixer.fix_text(original, found, recheck, settings.unsafe_fixes)
         remaining.extend(outcome.remaining)
         for code, count in outcome.fixed.items():
             fixed[(path, code)] += count
