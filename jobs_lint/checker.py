@@ -39,7 +39,7 @@ def decode(path: str, data: bytes) -> Source:
         raise UnreadableSource("JL002", "Binary file: it contains NUL bytes")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return Source(path, data.decode(encoding))
+        return Source(path, data.decode(encoding), encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as error:
         raise UnreadableSource("JL002", f"Cannot decode file: {_one_line(error)}") from None
 

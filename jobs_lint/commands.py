@@ -12,6 +12,7 @@ from typing import Any
 
 from jobs_lint import fixer, noqa, runner
 from jobs_lint.cache import Cache
+from jobs_lint.checker import UnreadableSource, decode
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
 from jobs_lint.semantic.index import ProjectIndex
@@ -128,7 +129,11 @@ def _fix(
             remaining.extend(found)
             continue
         absolute = result.sources.get(path, path)
-        original = _read(absolute)
+        source = _read(absolute)
+        if source is None:
+            remaining.extend(found)
+            continue
+        original = source.text
         recheck = _rechecker(path, result.index, per_directory.for_file(os.path.abspath(absolute)))
         outcome = fixer.fix_text(original, found, recheck, settings.unsafe_fixes)
         remaining.extend(outcome.remaining)
@@ -136,8 +141,7 @@ def _fix(
             fixed[(path, code)] += count
         if outcome.text != original:
             changed[path] = (original, outcome.text)
-            if write:
-                _write(absolute, outcome.text)
+            if write and _write(absolute, outcome.text, source.encoding):
                 cache.forget(absolute)
     remaining.sort(key=lambda d: d.sort_key)
     return remaining, fixed, changed
@@ -169,23 +173,40 @@ def _add_noqa(result: runner.Run, cache: Cache) -> int:
     added = 0
     for path, found in by_path.items():
         absolute = result.sources.get(path, path)
-        text = _read(absolute)
-        edits = noqa.add_noqa_edits(Source(path, text), found)
-        if edits:
-            _write(absolute, fixer.apply_edits(text, edits))
+        source = _read(absolute)
+        if source is None:
+            continue
+        edits = noqa.add_noqa_edits(source, found)
+        if edits and _write(absolute, fixer.apply_edits(source.text, edits), source.encoding):
             cache.forget(absolute)
             added += len(edits)
     return added
 
 
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return handle.read()
+def _read(path: str) -> Source | None:
+    """The file in its declared encoding (PEP 263, or a BOM), line endings as they are."""
+    try:
+        with open(path, "rb") as handle:
+            return decode(path, handle.read())
+    except (OSError, UnreadableSource) as error:
+        _warn(f"cannot read {path} to fix it: {getattr(error, 'strerror', None) or error}")
+        return None
 
 
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+def _write(path: str, text: str, encoding: str) -> bool:
+    """Write back in the file's own encoding; a fix that does not fit in it is not written."""
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as error:
+        _warn(f"not fixing {path}: the fixed text has {error.object[error.start]!r}, which {encoding} cannot encode")
+        return False
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return True
+
+
+def _warn(message: str) -> None:
+    print(f"jobs-lint: warning: {message}", file=sys.stderr)
 
 
 def _use_color(output_format: str) -> bool:
