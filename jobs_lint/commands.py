@@ -136,6 +136,8 @@ def _fix(
         original = source.text
         recheck = _rechecker(path, result.index, per_directory.for_file(os.path.abspath(absolute)))
         outcome = fixer.fix_text(original, found, recheck, settings.unsafe_fixes)
+        if outcome.refused is not None:
+            _warn(f"not fixing {path}: {outcome.refused}")
         remaining.extend(outcome.remaining)
         for code, count in outcome.fixed.items():
             fixed[(path, code)] += count

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jobs_lint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from jobs_lint.preserve import lost_text
 from jobs_lint.source import Source
 
 MAX_ROUNDS = 10  # a fix can expose another; stop before two fixes can undo each other forever
@@ -23,6 +24,7 @@ class FixedFile:
     text: str
     fixed: Counter[str] = field(default_factory=Counter)  # code -> fixes applied
     remaining: list[Diagnostic] = field(default_factory=list)
+    refused: str | None = None  # why a round of fixes was not applied, if one was refused
 
 
 def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
@@ -41,7 +43,7 @@ def fix_text(
         wanted = [(d.code, d.fix) for d in result.remaining if applicable(d, unsafe) and d.fix]
         if not wanted:
             break
-        new_text, applied = apply_fixes(result.text, wanted)
+        new_text, applied, result.refused = apply_fixes(result.text, wanted)
         if not applied or new_text == result.text:
             break
         result.text = new_text
@@ -50,8 +52,9 @@ def fix_text(
     return result
 
 
-def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
-    """Apply the fixes that do not overlap an earlier one; returns the text and their codes."""
+def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str], str | None]:
+    """Apply the fixes that do not overlap an earlier one: the text, their codes, and why none
+    was applied when the result would lose text or no longer parse."""
     source = Source("", text)
     taken: list[tuple[int, int]] = []  # sorted, non-overlapping: each fix is checked by bisection
     chosen: list[tuple[int, int, str]] = []
@@ -67,15 +70,18 @@ def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]
         codes.append(code)
         imports.extend(fix.imports)
     if not chosen:
-        return text, []
+        return text, [], None
     new_text = _spliced(text, chosen)
     if imports:
         new_text = _add_imports(new_text, imports)
+    lost = lost_text(text, new_text, sorted((start, end) for start, end, _ in chosen))
+    if lost is not None:
+        return text, [], lost
     try:
         ast.parse(new_text)
-    except SyntaxError:
-        return text, []  # never write a file that no longer parses
-    return new_text, codes
+    except SyntaxError as error:  # never write a file that no longer parses
+        return text, [], f"the fixed file would not parse ({error.msg}, line {error.lineno})"
+    return new_text, codes, None
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
