@@ -60,7 +60,7 @@ def run_check(options: Options) -> int:
             fixed=sum(fixed.values()),
             quiet=options.quiet,
         )
-        _print(report, settings, options, fixed)
+        _print(report, settings, options, fixed, result.files)
     finally:
         cache.save()
     if any(d.code == "JL005" for d in diagnostics):
@@ -77,7 +77,12 @@ def _open_cache(settings: Settings, enabled: bool) -> Cache:
     return Cache.open(directory, settings.cache_key())
 
 
-def _print(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]]) -> None:
+def _print(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]], files: int) -> None:
+    if files == 0:
+        # As ruff: nothing was checked, which is not the same as every check passing.
+        _warn("No Python files found under the given path(s)")
+        if not report.diagnostics and settings.output_format in ("text", "concise"):
+            return
     if options.statistics:
         print(_statistics(report), end="")
         return

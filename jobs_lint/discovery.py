@@ -220,7 +220,7 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
                     continue
                 subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
                 stamps.append((entry_absolute, info.st_mtime_ns))
-            elif name.endswith(".py"):
+            elif name.endswith((".py", ".pyi")):  # stubs too, as ruff and the pre-commit hook do
                 if chain and _match(chain, entry_absolute, is_dir=False):
                     continue
                 if entry.is_symlink() and not os.path.exists(entry_absolute):

@@ -101,9 +101,14 @@ def apply_suppressions(
     return kept
 
 
+def silences(source: Source, line: int, code: str) -> bool:
+    """Whether a `# noqa` on `line` silences `code`, in a file that does not parse (JL001):
+    with no syntax tree, the line alone is tokenized."""
+    directive = directives(source, None, {line}).get(line)
+    return directive is not None and (directive.codes is None or code in directive.codes)
+
+
 def _suppressed(diagnostic: Diagnostic, lines: tuple[int, ...], table: dict[int, Directive]) -> bool:
-    if diagnostic.code == "JL001":  # a syntax error cannot be silenced
-        return False
     for line in lines:
         directive = table.get(line)
         if directive is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from jobs_lint import noqa
 from jobs_lint.cache import Cache, Entry
 from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
@@ -349,7 +350,12 @@ def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: 
     try:
         tree = parse(source)
     except UnreadableSource as problem:
-        return [_problem(path, problem)]
+        silenced = (
+            problem.code not in plan.selected
+            or problem.code in plan.settings.ignored_for(path)
+            or noqa.silences(source, problem.line, problem.code)
+        )
+        return [] if silenced else [_problem(path, problem)]
     return _check_tree(path, absolute, source, tree, plan, index)
 
 
@@ -381,4 +387,4 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 
 @lru_cache(maxsize=4096)
 def _module_of(absolute: str) -> tuple[str, bool]:
-    return module_name(absolute), os.path.basename(absolute) == "__init__.py"
+    return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")

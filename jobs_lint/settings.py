@@ -69,11 +69,14 @@ class Settings:
     def selected(self) -> frozenset[str]:
         from jobs_lint.rules import RULES, EngineDiagnostic
 
-        return frozenset(
-            code
-            for code, rule in RULES.items()
-            if issubclass(rule, EngineDiagnostic) or _enabled(code, rule.default, self)
-        )
+        unselected = replace(self, select=None)  # a selection never turns engine codes off
+
+        def enabled(code: str, rule: type[Any]) -> bool:
+            if issubclass(rule, EngineDiagnostic):
+                return not rule.silenceable or _enabled(code, True, unselected)
+            return _enabled(code, rule.default, self)
+
+        return frozenset(code for code, rule in RULES.items() if enabled(code, rule))
 
     def ignored_for(self, path: str) -> frozenset[str]:
         """Codes switched off for one file by `per-file-ignores`."""

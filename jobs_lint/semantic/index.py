@@ -27,7 +27,10 @@ class ProjectIndex:
         self.complete = complete
         # Sorted by path too: where two files claim one module name (two projects checked at
         # once), the same one wins whatever order the facts arrive in.
-        self.modules = {module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path))}
+        # A module's code wins over its stub (`.pyi`), which comes first and is replaced.
+        self.modules = {
+            module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path.endswith(".py"), m.path))
+        }
         self.aliases: dict[str, str] = {}
         self.apps: set[str] = set()
         self.classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
