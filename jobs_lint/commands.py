@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections import Counter, defaultdict
@@ -18,6 +17,7 @@ from jobs_lint.output import Report, formatter
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import PerDirectory, Settings, load
 from jobs_lint.source import Source
+from jobs_lint.textdiff import unified_diff
 
 ENGINE_CODES = frozenset({"JL001", "JL002", "JL003", "JL004", "JL005"})
 
@@ -161,9 +161,7 @@ def _rechecker(path: str, index: ProjectIndex, settings: Settings) -> Callable[[
 def _print_diff(changed: dict[str, tuple[str, str]], count: int) -> int:
     for path, (before, after) in sorted(changed.items()):
         sys.stdout.writelines(
-            difflib.unified_diff(
-                before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-            )
+            unified_diff(Source(path, before).lines, Source(path, after).lines, f"a/{path}", f"b/{path}")
         )
     if count:
         print(f"\nWould fix {count} error{'s' if count != 1 else ''}.", file=sys.stderr)
