@@ -88,7 +88,7 @@ class Cache:
             if not os.path.exists(marker):
                 with open(marker, "w") as handle:
                     handle.write("# Created by jobs-lint\n*\n")
-            text = codec.dumps((self.entries, self.walks))
+            text = codec.dumps((codec.schema(), self.entries, self.walks))
             fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -98,14 +98,27 @@ class Cache:
 
 
 def _checked(loaded: Any) -> tuple[dict[str, Entry], dict[Any, Walk]]:
-    """What `save` writes: (path -> Entry, key -> Walk), or DecodeError."""
-    if isinstance(loaded, tuple) and len(loaded) == 2:
-        entries, walks = loaded
+    """What `save` writes, (schema, path -> Entry, key -> Walk), with the schema of today's
+    classes and the types an entry is used with; otherwise DecodeError."""
+    if isinstance(loaded, tuple) and len(loaded) == 3 and loaded[0] == codec.schema():
+        _, entries, walks = loaded
         if (
             isinstance(entries, dict)
             and isinstance(walks, dict)
-            and all(isinstance(entry, Entry) for entry in entries.values())
-            and all(isinstance(walk, Walk) for walk in walks.values())
+            and all(_is_entry(entry) for entry in entries.values())
+            and all(isinstance(walk, Walk) and isinstance(walk.stamps, dict) for walk in walks.values())
         ):
             return entries, walks
     raise codec.DecodeError("not a jobs-lint cache")
+
+
+def _is_entry(entry: Any) -> bool:
+    return (
+        isinstance(entry, Entry)
+        and type(entry.mtime_ns) is int
+        and type(entry.size) is int
+        and isinstance(entry.digest, str)
+        and isinstance(entry.selection, str)
+        and (entry.facts is None or isinstance(entry.facts, ModuleFacts))
+        and (entry.diagnostics is None or isinstance(entry.diagnostics, list))
+    )

@@ -39,7 +39,11 @@ def decode(path: str, data: bytes) -> Source:
     if b"\0" in data:
         raise UnreadableSource("JL002", "Binary file: it contains NUL bytes")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]  # the first two lines
+        if b"coding" in head or data.startswith(b"\xef\xbb\xbf"):  # a PEP 263 cookie or a BOM
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        else:
+            encoding = "utf-8"
         return Source(path, data.decode(encoding), encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as error:
         raise UnreadableSource("JL002", f"Cannot decode file: {_one_line(error)}") from None

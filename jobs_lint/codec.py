@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import importlib
 import json
 import pkgutil
@@ -64,6 +65,17 @@ def _registry() -> dict[str, type]:
         (cls.__qualname__ if counts[cls.__qualname__] == 1 else f"{cls.__module__}.{cls.__qualname__}"): cls
         for cls in found
     }
+
+
+@lru_cache(maxsize=1)
+def schema() -> str:
+    """A digest of every cacheable class's fields and their types: a file written while they
+    differed (an older jobs-lint in development) must not be read into the classes of today."""
+    described = sorted(
+        (tag, [(f.name, str(f.type)) for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else [])
+        for tag, cls in _registry().items()
+    )
+    return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -97,6 +97,7 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: P
     cache.dirty |= targets.walked
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
     project = _project_files(paths, targets, settings, cache)
+    per_directory.learn([*project.tops, *targets.tops], {**project.directories, **targets.directories})
     plans: dict[int, _Plan] = {}
     chosen: dict[str, int] = {}  # display path -> its plan's number
     numbers: dict[int, int] = {}  # id(settings) -> number

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jobs_lint import __version__
-from jobs_lint.discovery import DEFAULT_EXCLUDES, Filters
+from jobs_lint.discovery import DEFAULT_EXCLUDES, HAS_GIT, HAS_PYPROJECT, Filters
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -134,29 +134,68 @@ class PerDirectory:
         self._overrides = overrides or {}
         self._fixed = fixed
         self._found: dict[str, Settings] = {}  # directory -> settings of its files
+        self._listed: Mapping[str, int] = {}
+        self._tops: tuple[str, ...] = ()
         if top.config_path is not None:
             self._loaded = {os.path.abspath(top.config_path): top}
         else:
             self._loaded = {}
 
+    def learn(self, tops: list[str], directories: Mapping[str, int]) -> None:
+        """What a directory walk saw (`Discovery.tops` and `.directories`): spares two system
+        calls per directory."""
+        self._tops = tuple(top.rstrip(os.sep) + os.sep for top in tops)
+        self._listed = directories
+
     def for_file(self, absolute: str) -> Settings:
         if self._fixed:
             return self.top
-        return self._for_directory(os.path.dirname(absolute))
+        directory = absolute.rpartition(os.sep)[0] or os.sep  # os.path.dirname, for every file
+        return self._found.get(directory) or self._for_directory(directory)
 
     def _for_directory(self, directory: str) -> Settings:
         found = self._found.get(directory)
         if found is not None:
             return found
         candidate = os.path.join(directory, "pyproject.toml")
-        parent = os.path.dirname(directory)
-        if candidate in self._loaded:
+        parent = directory.rpartition(os.sep)[0] or os.sep
+        listed = self._listed.get(directory)
+        if listed is None and (directory + os.sep).startswith(self._tops):
+            listed = 0  # walked, and holding neither
+        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
+        if has_pyproject and candidate in self._loaded:
             found = self._loaded[candidate]
-        elif os.path.isfile(candidate) and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
+        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
             found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
                 self._overrides
             )
-        elif parent == directory or os.path.isdir(os.path.join(directory, ".git")):
+        elif (
+            parent == directory
+            or (listed is None and os.path.isdir(os.path.join(directory, ".git")))
+            or (listed is not None and listed & HAS_GIT)
+        ):
+            found = self.top
+        else:
+            found = self._for_directory(parent)
+        self._found[directory] = found
+        return found
+        candidate = os.path.join(directory, "pyproject.toml")
+        parent = os.path.dirname(directory)
+        listed = self._listed.get(directory)
+        if listed is None and (directory + os.sep).startswith(self._tops):
+            listed = 0  # walked, and holding neither
+        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
+        if candidate in self._loaded:
+            found = self._loaded[candidate]
+        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
+            found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
+                self._overrides
+            )
+        elif (
+            parent == directory
+            or (listed is None and os.path.isdir(os.path.join(directory, ".git")))
+            or (listed is not None and listed & HAS_GIT)
+        ):
             found = self.top
         else:
             found = self._for_directory(parent)
