@@ -50,7 +50,7 @@ def test_a_committed_pickle_cache_does_not_run(jobs_lint, tmp_path: Path) -> Non
     assert not marker.exists()
     assert "app.py:2:38: JL101" in result.out and result.code == 1
     # The hostile file was replaced by a cache that loads.
-    assert codec.loads(files[1].read_bytes())[0]
+    assert codec.loads(files[1].read_bytes())[1]
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,7 @@ def test_a_committed_pickle_cache_does_not_run(jobs_lint, tmp_path: Path) -> Non
         b'[{"c": "os.system", "v": ["touch owned"]}, {}]',  # a class that is not on the list
         b'{"(": [{"{": []}, {"{": []}, 3]}',
         b'{"(": [{"{": ["/x.py", 5]}, {"{": []}]}',  # entries that are not entries
+        b'{"(": ["0123456789abcdef", {"{": []}, {"{": []}]}',  # written by classes of another shape
     ],
 )
 def test_a_cache_file_that_does_not_load_is_replaced(jobs_lint, tmp_path: Path, content: bytes) -> None:
@@ -72,7 +73,7 @@ def test_a_cache_file_that_does_not_load_is_replaced(jobs_lint, tmp_path: Path, 
     result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
     assert "app.py:2:38: JL101" in result.out and result.code == 1
     assert result.err == ""
-    entries, _ = codec.loads(cache_file.read_bytes())
+    _, entries, _ = codec.loads(cache_file.read_bytes())
     assert [os.path.basename(path) for path in entries] == ["app.py"]
     assert (tmp_path / ".jobs_lint_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
     assert not (tmp_path / "owned").exists()
