@@ -174,6 +174,18 @@ async def _findings_fixes_and_hover(editor: Editor) -> None:
     suppressed = editor.apply(uri, suppress.edit)
     assert 'serializer="pickle")  # expect: JL101  # noqa: JL101\n' in suppressed
 
+    answer = await editor.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(start=types.Position(0, 0), end=types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll]),
+        )
+    )
+    [fix_all] = answer or []
+    assert isinstance(fix_all, types.CodeAction) and fix_all.edit is not None
+    assert fix_all.title == "Fix 1 jobs-lint finding (safe fixes)"
+    assert editor.apply(uri, fix_all.edit) == fixed
+
     editor.change(uri, fixed)
     assert await editor.diagnostics(uri, version=2) == []
 
