@@ -148,7 +148,7 @@ def check(
 
 @app.command()
 def server() -> None:
-    """Run the language server on standard input and output, for editors (needs jobs-lint[lsp])."""
+    """Run the language server on standard input and output, for editors (needs the lsp extra)."""
     from jobs_lint.lsp import serve
 
     raise typer.Exit(serve())

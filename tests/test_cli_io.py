@@ -178,3 +178,14 @@ def test_rule_urls_point_at_headings_of_the_rules_page() -> None:
         url = rule_url(rule)
         assert url.startswith(RULES_PAGE + "#")
         assert url.partition("#")[2] in anchors, rule.code
+
+
+def test_stdin_of_an_excluded_file_with_force_exclude(piped, project: Path) -> None:
+    """As pre-commit and editors run it: an excluded name is not checked, and --fix echoes the text."""
+    text = (project / "proj" / "reports.py").read_text()
+    args = ("--force-exclude", "--extend-exclude", "proj/reports.py", "-", "--stdin-filename", "proj/reports.py")
+    result = piped(text, *args, cwd=project)
+    assert (result.code, result.out) == (0, "All checks passed!\n")
+    result = piped(text, "--fix", *args, cwd=project)
+    assert (result.code, result.out) == (0, text)
+    assert piped(text, *args[1:], cwd=project).code == 1  # without --force-exclude it is checked

@@ -234,6 +234,36 @@ async def _actions(editor: Editor, uri: str, diagnostic: types.Diagnostic) -> li
     return [action for action in answer or [] if isinstance(action, types.CodeAction)]
 
 
+def test_server_reports_a_bad_configuration_once_and_keeps_serving(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.jobs-lint]\nselect = ["JL9"]\n')
+    asyncio.run(asyncio.wait_for(_bad_configuration(project), 3 * WAIT))
+
+
+async def _bad_configuration(project: Path) -> None:
+    editor = Editor(project)
+    messages: asyncio.Queue[types.ShowMessageParams] = asyncio.Queue()
+
+    @editor.client.feature(types.WINDOW_SHOW_MESSAGE)
+    def on_message(params: types.ShowMessageParams) -> None:
+        messages.put_nowait(params)
+
+    await editor.start()
+    try:
+        uri = editor.open("proj/reports.py")
+        assert await editor.diagnostics(uri, version=1) == []
+        message = await asyncio.wait_for(messages.get(), WAIT)
+        assert message.type == types.MessageType.Error
+        assert message.message.startswith("jobs-lint: Unknown rule selector `JL9`")
+        # Repaired: the next check reads the new settings.
+        (project / "pyproject.toml").write_text('[tool.jobs-lint]\nselect = ["JL1"]\n')
+        editor.change(uri, editor.texts[uri] + "\n")
+        [found] = await editor.diagnostics(uri, version=2)
+        assert found.code == "JL101"
+        assert messages.empty()
+    finally:
+        await editor.stop()
+
+
 def test_server_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
     """Without pygls the command fails in one line naming the extra (simulated by hiding it)."""
     (tmp_path / "pygls").mkdir()

@@ -50,10 +50,21 @@ class Positions:
         return types.Range(start=self.to_client(line, col), end=self.to_client(end_line, end_col))
 
 
+def span(found: Diagnostic) -> tuple[int, int, int, int]:
+    """A finding's (line, col, end_line, end_col), never ending before it starts."""
+    end_col = max(found.end_col, found.col) if found.end_line == found.line else found.end_col
+    return found.line, found.col, max(found.end_line, found.line), end_col
+
+
+def covers(found: Diagnostic, line: int, col: int) -> bool:
+    start_line, start_col, end_line, end_col = span(found)
+    return (start_line, start_col) <= (line, col) <= (end_line, end_col)
+
+
 def diagnostic(found: Diagnostic, positions: Positions) -> types.Diagnostic:
     rule = RULES.get(found.code)
     return types.Diagnostic(
-        range=positions.range(found.line, found.col, found.end_line, max(found.end_col, found.col)),
+        range=positions.range(*span(found)),
         message=found.message,
         # The engine's codes mean the file was not checked at all.
         severity=types.DiagnosticSeverity.Error if found.code in ENGINE_CODES else types.DiagnosticSeverity.Warning,
@@ -116,7 +127,7 @@ def hover(found: list[Diagnostic], positions: Positions) -> types.Hover | None:
                 f"{RULES[code].docs().rstrip()}\n\n[{code} in the rules]({rule_url(RULES[code])})" for code in codes
             ),
         ),
-        range=positions.range(first.line, first.col, first.end_line, max(first.end_col, first.col)),
+        range=positions.range(*span(first)),
     )
 
 

@@ -2,9 +2,10 @@
 
 Documents are checked on open and save at once, and on change after a pause in typing, from the
 editor's text (unsaved changes included). Each document is checked in its project (the nearest
-pyproject.toml decides, as for the command line), against an index of the whole project read
-through the command line's cache, so cross-module facts hold. Saving re-reads the project (only
-changed files cost more than a `stat`) and re-checks the open documents that belong to it.
+pyproject.toml decides, as for the command line, and is read again for every check), against an
+index of the whole project read through the command line's cache, so cross-module facts hold.
+Saving re-reads the project (only changed files cost more than a `stat`) and re-checks the open
+documents.
 
 Checks run one at a time on a worker thread: the event loop keeps answering hovers and code
 actions, from the last check, meanwhile.
@@ -65,12 +66,18 @@ class JobsLintServer(LanguageServer):
     async def _check_later(self, uri: str, delay: float) -> None:
         await asyncio.sleep(delay)
         document = self.workspace.get_text_document(uri)
+        if not _is_python(document):
+            return
         version, text = document.version, document.source
         loop = asyncio.get_running_loop()
         try:
             checked = await loop.run_in_executor(self.worker, self._check, document.path, version, text)
         except ConfigError as error:
             self._report(str(error))
+            checked = Checked(version, text, [], None)
+        except Exception as error:  # a bug must not take the server down with it
+            logger.exception("checking %s failed", uri)
+            self._report(f"internal error: {type(error).__name__}: {error}")
             checked = Checked(version, text, [], None)
         if self.workspace.get_text_document(uri).version != version:
             return  # edited meanwhile: the check of the newer text is on its way
@@ -85,26 +92,27 @@ class JobsLintServer(LanguageServer):
         )
 
     async def refresh(self, path: str) -> None:
-        """A file was saved: re-read its project, then re-check the open documents in it."""
+        """A file was saved: re-read its project, then re-check the open documents (another
+        module's facts may have changed)."""
         loop = asyncio.get_running_loop()
-        if os.path.basename(path) == "pyproject.toml":
-            self.projects.clear()  # settings may have changed: every project is opened afresh
-        else:
-            try:
-                project = await loop.run_in_executor(self.worker, self._project, path)
-                await loop.run_in_executor(self.worker, project.refresh)
-            except ConfigError as error:
-                self._report(str(error))
+        try:
+            project = await loop.run_in_executor(self.worker, self._project, path)
+            await loop.run_in_executor(self.worker, project.refresh)
+        except ConfigError as error:
+            self._report(str(error))
         for uri in list(self.workspace.text_documents):
             self.schedule(uri)
 
     # On the worker thread -------------------------------------------------------------------
 
     def _project(self, path: str) -> Project:
+        """The document's project, opened afresh when its settings changed (they are read for
+        every check: an editor need not tell the server that pyproject.toml was saved)."""
         settings = load([path])
+        self.reported_errors.clear()  # the configuration is valid again: report the next error
         key = (os.path.abspath(settings.root), settings.config_path)
         project = self.projects.get(key)
-        if project is None:
+        if project is None or project.settings != settings:
             # Not in parallel: worker processes forked from a threaded server could inherit held locks.
             project = self.projects[key] = Project.open(path, parallel=False)
         return project
@@ -169,8 +177,12 @@ class JobsLintServer(LanguageServer):
         document, checked = found
         positions = convert.Positions(checked.text, document.position_codec)
         line, col = positions.from_client(params.position)
-        here = [d for d in checked.diagnostics if (d.line, d.col) <= (line, col) <= (d.end_line, max(d.end_col, d.col))]
+        here = [d for d in checked.diagnostics if convert.covers(d, line, col)]
         return convert.hover(here, positions)
+
+
+def _is_python(document: TextDocument) -> bool:
+    return document.language_id == "python" or document.path.endswith((".py", ".pyi"))
 
 
 def build() -> JobsLintServer:
