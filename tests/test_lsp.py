@@ -125,6 +125,8 @@ def _path(uri: str) -> str:
 def test_server_checks_fixes_explains_and_follows_unsaved_text(project: Path) -> None:
     (project / "proj" / "views.py").write_text(VIEWS)
     asyncio.run(asyncio.wait_for(_session(project), 5 * WAIT))
+    # The index was read through the command line's cache, which a run now finds warm.
+    assert any(path.is_file() for path in (project / ".jobs_lint_cache").glob("*/*"))
 
 
 async def _session(project: Path) -> None:
@@ -201,6 +203,14 @@ async def _findings_fixes_and_hover(editor: Editor) -> None:
     assert suppress.edit is not None
     editor.change(uri, editor.apply(uri, suppress.edit))
     assert await editor.diagnostics(uri, version=4) == []
+
+    # Typing: changes in quick succession are checked once, when the typing pauses.
+    typed = editor.texts[uri]
+    for count in range(1, 4):
+        editor.change(uri, typed + "\n" * count + 'fetch.apply_async((1,), serializer="pickle")\n')
+    published = await asyncio.wait_for(editor.published[uri].get(), WAIT)
+    assert published.version == 7
+    assert [d.range.start.line for d in published.diagnostics] == [18]
 
 
 async def _cross_module_facts_and_save(editor: Editor) -> None:
