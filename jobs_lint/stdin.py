@@ -51,16 +51,14 @@ def run_stdin(options: Options, filename: str | None) -> int:
         skipped = settings.force_exclude and filename is not None and project.excluded(filename)
         diagnostics = [] if skipped else project.check(name, text)
     fixed: Counter[tuple[str, str]] = Counter()
-    fixing = text is not None and (settings.fix or options.diff)
-    if fixing and text is not None:
+    output = data  # with --fix, standard output carries the text, fixed or (if it cannot be) as it came
+    if (settings.fix or options.diff) and text is not None:
         outcome = fixer.fix_text(text, diagnostics, lambda new: project.check(name, new), settings.unsafe_fixes)
         diagnostics = outcome.remaining
         fixed.update({(name, code): count for code, count in outcome.fixed.items()})
         if options.diff:
             return _print_diff(name, text, outcome.text, sum(fixed.values()))
-        sys.stdout.flush()
-        sys.stdout.buffer.write(outcome.text.encode(_encoding(data)))
-        sys.stdout.buffer.flush()
+        output = outcome.text.encode(_encoding(data))
     report = Report(
         diagnostics,
         root=settings.root,
@@ -68,10 +66,13 @@ def run_stdin(options: Options, filename: str | None) -> int:
         unsafe_fixes=settings.unsafe_fixes,
         fixed=sum(fixed.values()),
         quiet=options.quiet,
-        _sources={name: Source(name, text) if text is not None else None},
+        _sources={name: Source(name, text) if text is not None else None},  # snippets: not on disk
     )
-    if fixing:
-        with redirect_stdout(sys.stderr):  # standard output carries the fixed text
+    if settings.fix:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(output)
+        sys.stdout.buffer.flush()
+        with redirect_stdout(sys.stderr):
             print_report(report, settings, options, fixed)
     else:
         print_report(report, settings, options, fixed)

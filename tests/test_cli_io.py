@@ -189,3 +189,12 @@ def test_stdin_of_an_excluded_file_with_force_exclude(piped, project: Path) -> N
     result = piped(text, "--fix", *args, cwd=project)
     assert (result.code, result.out) == (0, text)
     assert piped(text, *args[1:], cwd=project).code == 1  # without --force-exclude it is checked
+
+
+def test_stdin_fix_echoes_text_it_cannot_read(piped, project: Path) -> None:
+    """An editor that formats through `--fix -` must never get the report in place of its text."""
+    data = "# -*- coding: ascii -*-\nx = 'caf\u00e9'\n"
+    result = piped(data, "--fix", "-", "--stdin-filename", "proj/odd.py", cwd=project)
+    assert result.code == 1
+    assert result.out == data
+    assert "proj/odd.py:1:1: JL002 Cannot decode file" in result.err
