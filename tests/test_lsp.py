@@ -26,6 +26,17 @@ def go():
 """
 
 
+JOBS = """import time
+
+async def job(ctx):
+    time.sleep(1)
+
+
+class WorkerSettings:
+    functions = [job]
+"""
+
+
 def jobs_lint_command() -> str:
     return shutil.which("jobs-lint", path=os.path.dirname(sys.executable)) or "jobs-lint"
 
@@ -124,6 +135,7 @@ def _path(uri: str) -> str:
 
 def test_server_checks_fixes_explains_and_follows_unsaved_text(project: Path) -> None:
     (project / "proj" / "views.py").write_text(VIEWS)
+    (project / "jobs.py").write_text(JOBS)
     asyncio.run(asyncio.wait_for(_session(project), 5 * WAIT))
     # The index was read through the command line's cache, which a run now finds warm.
     assert any(path.is_file() for path in (project / ".jobs_lint_cache").glob("*/*"))
@@ -134,6 +146,7 @@ async def _session(project: Path) -> None:
     await editor.start()
     try:
         await _findings_fixes_and_hover(editor)
+        await _unsafe_fix_with_an_import(editor)
         await _cross_module_facts_and_save(editor)
     finally:
         await editor.stop()
@@ -211,6 +224,21 @@ async def _findings_fixes_and_hover(editor: Editor) -> None:
     published = await asyncio.wait_for(editor.published[uri].get(), WAIT)
     assert published.version == 7
     assert [d.range.start.line for d in published.diagnostics] == [18]
+
+
+async def _unsafe_fix_with_an_import(editor: Editor) -> None:
+    """An unsafe fix is offered, marked and not preferred; the import it needs comes with it."""
+    uri = editor.open("jobs.py")
+    found = {d.code: d for d in await editor.diagnostics(uri, version=1)}
+    blocking = found["JL302"]
+    assert blocking.range.start == types.Position(3, 4)
+    [fix, _] = await _actions(editor, uri, blocking)
+    assert fix.title == "JL302: Use `await asyncio.sleep(...)` (unsafe fix)"
+    assert not fix.is_preferred and fix.edit is not None
+    fixed = editor.apply(uri, fix.edit)
+    assert fixed == JOBS.replace("import time\n", "import time\nimport asyncio\n").replace(
+        "    time.sleep(1)", "    await asyncio.sleep(1)"
+    )
 
 
 async def _cross_module_facts_and_save(editor: Editor) -> None:
