@@ -14,6 +14,7 @@ from jobs_lint.cache import Cache
 from jobs_lint.checker import UnreadableSource, decode
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
+from jobs_lint.output.statistics import statistics
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import PerDirectory, Settings, load
 from jobs_lint.source import Source
@@ -38,7 +39,7 @@ class Options:
 def run_check(options: Options) -> int:
     settings = load(options.paths, options.config).with_overrides(options.overrides)
     per_directory = PerDirectory(settings, options.overrides, fixed=options.config is not None)
-    cache = _open_cache(settings, options.use_cache)
+    cache = open_cache(settings, options.use_cache)
     result = runner.run(options.paths, settings, cache, per_directory)
     diagnostics = result.diagnostics
     try:
@@ -60,7 +61,7 @@ def run_check(options: Options) -> int:
             fixed=sum(fixed.values()),
             quiet=options.quiet,
         )
-        _print(report, settings, options, fixed, result.files)
+        print_report(report, settings, options, fixed, result.files)
     finally:
         cache.save()
     if any(d.code == "JL005" for d in diagnostics):
@@ -68,7 +69,7 @@ def run_check(options: Options) -> int:
     return 1 if diagnostics and not options.exit_zero else 0
 
 
-def _open_cache(settings: Settings, enabled: bool) -> Cache:
+def open_cache(settings: Settings, enabled: bool) -> Cache:
     if not enabled:
         return Cache.disabled()
     directory = (
@@ -77,33 +78,20 @@ def _open_cache(settings: Settings, enabled: bool) -> Cache:
     return Cache.open(directory, settings.cache_key())
 
 
-def _print(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]], files: int) -> None:
+def print_report(
+    report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]], files: int | None = None
+) -> None:
     if files == 0:
         # As ruff: nothing was checked, which is not the same as every check passing.
         _warn("No Python files found under the given path(s)")
         if not report.diagnostics and settings.output_format in ("text", "concise"):
             return
     if options.statistics:
-        print(_statistics(report), end="")
+        print(statistics(report, settings.output_format), end="")
         return
     if settings.show_fixes and fixed:
         print(_fixed_listing(fixed), file=sys.stderr)
     print(formatter(settings.output_format)(report), end="")
-
-
-def _statistics(report: Report) -> str:
-    from jobs_lint.rules import RULES
-
-    counts = Counter(d.code for d in report.diagnostics)
-    fixable = {d.code for d in report.diagnostics if report.fixable(d)}
-    width = len(str(max(counts.values(), default=0)))
-    lines = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = RULES[code].name if code in RULES else ""
-        lines.append(f"{count:>{width}}\t{code}\t{'[*]' if code in fixable else '   '} {name}")
-    if counts:
-        lines.append(f"Found {sum(counts.values())} errors.")
-    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:
