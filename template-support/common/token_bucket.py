@@ -38,8 +38,8 @@ local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local wait = (1 - tokens) / rate
 if wait > horizon then
-  -- Too far ahead to reserve: come back when a reservation would fit within the horizon.
-  return tostring(math.ceil(math.max(wait - horizon, 1 / rate) * 1000))
+  -- Too far ahead to reserve: come back when a reservation would fit, or after the horizon.
+  return tostring(math.ceil(math.max(math.min(wait - horizon, horizon), 1 / rate) * 1000))
 end
 tokens = tokens - 1
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
