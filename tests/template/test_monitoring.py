@@ -13,8 +13,14 @@ import yaml
 
 from tests.template.rendering import render
 
-FILES = ("deploy/prometheus/alerts.yml", "deploy/prometheus/alerts.test.yml", "deploy/prometheus/prometheus.yml",
-         "deploy/grafana/dashboard.json", "tests/test_alert_rules.py", "tests/monitoring_files.py")
+FILES = (
+    "deploy/prometheus/alerts.yml",
+    "deploy/prometheus/alerts.test.yml",
+    "deploy/prometheus/prometheus.yml",
+    "deploy/grafana/dashboard.json",
+    "tests/test_alert_rules.py",
+    "tests/monitoring_files.py",
+)
 QUEUES = [
     {"name": "urgent", "priority": 9, "prefetch": 1, "concurrency": 1},
     {"name": "default", "priority": 5, "prefetch": 2, "concurrency": 1},
@@ -41,8 +47,13 @@ def test_alerts_follow_the_answered_queues_and_thresholds(template_repo: Path, t
     assert backlog["default"].rstrip().endswith(f"> {default * scale}")
     without_worker = [rule["labels"]["queue"] for rule in rules(project) if rule["alert"].endswith("WithoutWorker")]
     assert without_worker == ["urgent", "default"]
-    assert {rule["alert"].removeprefix(tool.capitalize()) for rule in rules(project)} >= {"DeadLettersGrowing", "ScheduleSilent"}
+    assert {rule["alert"].removeprefix(tool.capitalize()) for rule in rules(project)} >= {
+        "DeadLettersGrowing",
+        "ScheduleSilent",
+    }
     assert all(rule["annotations"]["runbook"] == "README.md#alerts" for rule in rules(project))
+    unit_tests = yaml.safe_load((project / "deploy/prometheus/alerts.test.yml").read_text())
+    assert unit_tests["rule_files"] == ["alerts.yml"] and unit_tests["tests"]
     scrape = yaml.safe_load((project / "deploy/prometheus/prometheus.yml").read_text())
     targets = [config["targets"][0] for config in scrape["scrape_configs"][0]["static_configs"]]
     assert targets == ["worker-urgent:9808", "worker-default:9808"]
