@@ -243,3 +243,35 @@ def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path)
     pyproject = (project / "pyproject.toml").read_text()
     assert "fastapi" not in pyproject and "prometheus-client" not in pyproject
     assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = (\n)" in (package / "schedule.py").read_text()
+
+
+WITHOUT_LOW = [
+    {"name": "critical", "priority": 9, "prefetch": 1, "concurrency": 1},
+    {"name": "default", "priority": 5, "prefetch": 1, "concurrency": 1},
+    {"name": "bulk", "priority": 1, "prefetch": 4, "concurrency": 1},
+]
+
+
+def test_default_routes_follow_the_chosen_queues(template_repo: Path, tmp_path: Path) -> None:
+    """Removing a queue leaves the suggested routes to it out, instead of refusing the default."""
+    project = render(template_repo, tmp_path / "service", {"queues": WITHOUT_LOW})
+    routes = yaml.safe_load((project / ".copier-answers.yml").read_text())["task_routes"]
+    assert routes == [
+        {"pattern": "billing.*", "queue": "critical"},
+        {"pattern": "maintenance.*", "queue": "bulk"},
+    ]
+    only_default = render(template_repo, tmp_path / "single", {"queues": [QUEUE]})
+    assert yaml.safe_load((only_default / ".copier-answers.yml").read_text())["task_routes"] == []
+
+
+def test_default_routes_follow_the_queues_given_on_the_command_line(template_repo: Path, tmp_path: Path) -> None:
+    copier = Path(sys.executable).parent / "copier"
+    rendered = subprocess.run(
+        [str(copier), "copy", "--defaults", "--quiet", "-d", f"queues={yaml.safe_dump(WITHOUT_LOW)}"]
+        + [str(template_repo), str(tmp_path / "service")],
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    routes = yaml.safe_load((tmp_path / "service" / ".copier-answers.yml").read_text())["task_routes"]
+    assert {route["queue"] for route in routes} == {"critical", "bulk"}
