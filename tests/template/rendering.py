@@ -8,6 +8,7 @@ renders what is being tested through its real git path, offline.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -19,8 +20,15 @@ from typing import Any
 
 from copier import run_copy
 from copier.errors import DirtyLocalWarning
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 from jobs_lint import __version__
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = f"v{__version__}"
@@ -98,8 +106,22 @@ def uv() -> str:
     return found
 
 
+def declared_requirements(project: Path) -> list[str]:
+    """The project's dependencies with its dev and embedded extras, less the project itself."""
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    extras = metadata.get("optional-dependencies", {})
+    declared = [*metadata["dependencies"], *extras.get("dev", []), *extras.get("embedded", [])]
+    return [requirement for requirement in declared if Requirement(requirement).name != metadata["name"]]
+
+
 def build_venv(project: Path) -> Path:
-    """The project's own virtualenv from its own pyproject (uv's cache is shared between them)."""
+    """The project's own virtualenv from its own pyproject (uv's cache is shared between them).
+
+    A project for a newer Python than this interpreter (3.12 or 3.13 rendered on a machine with
+    3.11) cannot be installed here: its declared requirements are, and ruff and mypy check it for
+    its own version (their target version comes from its pyproject). Only its static checks can
+    run; its test suite needs its own Python.
+    """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run(
         [uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")],
@@ -107,8 +129,13 @@ def build_venv(project: Path) -> Path:
         env=env,
     )
     python = project / ".venv" / "bin" / "python"
+    requires_python = tomllib.loads((project / "pyproject.toml").read_text())["project"]["requires-python"]
+    if SpecifierSet(requires_python).contains(platform.python_version()):
+        install = ["-e", ".[dev]"]
+    else:
+        install = declared_requirements(project)
     subprocess.run(
-        [uv(), "pip", "install", "-q", "--python", str(python), "-e", ".[dev]"],
+        [uv(), "pip", "install", "-q", "--python", str(python), *install],
         cwd=project,
         check=True,
         env=env,
