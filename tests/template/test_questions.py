@@ -267,8 +267,16 @@ def test_default_routes_follow_the_chosen_queues(template_repo: Path, tmp_path: 
 def test_default_routes_follow_the_queues_given_on_the_command_line(template_repo: Path, tmp_path: Path) -> None:
     copier = Path(sys.executable).parent / "copier"
     rendered = subprocess.run(
-        [str(copier), "copy", "--defaults", "--quiet", "-d", f"queues={yaml.safe_dump(WITHOUT_LOW)}"]
-        + [str(template_repo), str(tmp_path / "service")],
+        [
+            str(copier),
+            "copy",
+            "--defaults",
+            "--quiet",
+            "-d",
+            f"queues={yaml.safe_dump(WITHOUT_LOW)}",
+            str(template_repo),
+            str(tmp_path / "service"),
+        ],
         capture_output=True,
         text=True,
     )
