@@ -121,19 +121,35 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "61 * * * *"}]},
-        'crontab minute field "61" is outside 0-59',
+        'crontab "61 * * * *": minute field "61" is outside 0-59',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* 24 * * *"}]},
-        'crontab hour field "24" is outside 0-23',
+        'crontab "* 24 * * *": hour field "24" is outside 0-23',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * 13 *"}]},
-        'crontab month field "13" is outside 1-12',
+        'crontab "* * * 13 *": month field "13" is outside 1-12',
     ),
     (
-        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * * 7"}]},
-        'crontab day of week field "7" is outside 0-6',
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * * 8"}]},
+        'crontab "* * * * 8": day of week field "8" is outside 0-7',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 31 2 *"}]},
+        'crontab "0 0 31 2 *": never fires: its months have no day 31',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 31 apr,jun,sep,nov *"}]},
+        "never fires: its months have no day 31",
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 * * monday"}]},
+        'invalid day of week field "monday"',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "mon * * * *"}]},
+        'invalid minute field "mon"',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * *"}]},
@@ -141,7 +157,7 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "*/x * * * *"}]},
-        'invalid crontab minute field "*/x"',
+        'crontab "*/x * * * *": invalid minute field "*/x"',
     ),
     (
         {"schedule": [{"name": "x", "task": "no.such_task", "every": 5}]},
@@ -173,6 +189,14 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         "every must divide a minute, an hour or a day (e.g. 10, 300, 7200), got 5400",
     ),
     ({"tool": "arq", "package_name": "arq"}, 'shadows the dependency "arq"'),
+    (
+        {"tool": "arq", "queues": [QUEUE]},
+        'queue "default" sets priority and prefetch, which ARQ has not: give urgent work a queue of its own',
+    ),
+    (
+        {"tool": "arq", "queues": [{"name": "default", "prefetch": 4}]},
+        'queue "default" sets prefetch, which ARQ has not',
+    ),
     ({"tool": "arq", "database": "postgresql", "package_name": "asyncpg"}, 'shadows the dependency "asyncpg"'),
 ]
 
@@ -187,6 +211,18 @@ def test_bad_answer_is_refused_with_its_reason(
     assert not (tmp_path / "refused" / "pyproject.toml").exists()
 
 
+VALID_CRONTABS = {
+    "*/15 0-6,22-23 1 1-12/2 1-5": "*/15 0-6,22-23 1 1,3,5,7,9,11 1,2,3,4,5",
+    "0 9 * * MON": "0 9 * * 1",
+    "0 9 * * mon-fri": "0 9 * * 1,2,3,4,5",
+    "0 0 * * 7": "0 0 * * 0",
+    "0 0 * * 5-7": "0 0 * * 0,5,6",
+    "0 0 29 2 *": "0 0 29 2 *",
+    "0 0 31 jan-feb *": "0 0 31 1,2 *",
+    "30 4 1 JAN,jul Sun": "30 4 1 1,7 0",
+}
+
+
 def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -> None:
     schedule = [
         {"name": "a", "task": "maintenance.heartbeat", "cron": "*/15 0-6,22-23 1 1-12/2 1-5"},
@@ -194,6 +230,20 @@ def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -
     ]
     project = render(template_repo, tmp_path / "ok", {"schedule": schedule})
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["schedule"] == schedule
+
+
+@pytest.mark.parametrize("tool", ["arq", "temporal"])
+def test_crontab_names_and_sunday_7_render_as_numbers(template_repo: Path, tmp_path: Path, tool: str) -> None:
+    """Cron's own forms are accepted; the rendered schedule holds the numbers every parser takes."""
+    schedule = [
+        {"name": f"entry-{index}", "task": "maintenance.heartbeat", "cron": expression}
+        for index, expression in enumerate(VALID_CRONTABS)
+    ]
+    project = render(template_repo, tmp_path / tool, {"tool": tool, "schedule": schedule})
+    module = "schedule.py" if tool == "arq" else "schedules.py"
+    rendered = (project / "src" / "jobs_service" / module).read_text()
+    for numeric in VALID_CRONTABS.values():
+        assert f'"{numeric}"' in rendered, numeric
 
 
 def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path: Path) -> None:
@@ -217,6 +267,7 @@ def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path
         assert text.endswith("\n") and not text.endswith("\n\n"), path
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["tool"] == "arq" and "broker" not in answers and "flower" not in answers
+    assert all(set(queue) == {"name", "concurrency"} for queue in answers["queues"])
 
     made = subprocess.run([sys.executable, "scripts/make_env.py"], cwd=project, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
