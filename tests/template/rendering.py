@@ -18,6 +18,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import run_copy
 from copier.errors import DirtyLocalWarning
 from packaging.requirements import Requirement
@@ -32,6 +33,15 @@ else:
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = f"v{__version__}"
+
+
+class _CopierLoader(yaml.SafeLoader):
+    """copier.yml with its `!include` tags read as nothing."""
+
+
+_CopierLoader.add_constructor("!include", lambda loader, node: None)
+# The Python versions the template offers: python_version's choices.
+OFFERED_PYTHONS: list[str] = yaml.load((ROOT / "copier.yml").read_text(), _CopierLoader)["python_version"]["choices"]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.template.rendering import (
-    ROOT,
+    OFFERED_PYTHONS,
     assert_static_checks_pass,
     assert_suite_passes,
     build_venv,
@@ -32,12 +31,6 @@ from tests.template.rendering import (
 pytestmark = pytest.mark.slow
 
 
-class _CopierLoader(yaml.SafeLoader):
-    """copier.yml with its `!include` tags read as nothing."""
-
-
-_CopierLoader.add_constructor("!include", lambda loader, node: None)
-OFFERED_PYTHONS: list[str] = yaml.load((ROOT / "copier.yml").read_text(), _CopierLoader)["python_version"]["choices"]
 HERE = ".".join(platform.python_version_tuple()[:2])
 
 
