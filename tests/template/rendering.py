@@ -36,12 +36,15 @@ TAG = f"v{__version__}"
 
 
 class _CopierLoader(yaml.SafeLoader):
-    """copier.yml with its `!include` tags read as nothing."""
+    """copier.yml, each `!include` replaced by the YAML of the file it names."""
 
 
-_CopierLoader.add_constructor("!include", lambda loader, node: None)
+_CopierLoader.add_constructor(
+    "!include", lambda loader, node: yaml.safe_load((ROOT / str(loader.construct_scalar(node))).read_text())
+)
+COPIER_CONFIG: dict[str, Any] = yaml.load((ROOT / "copier.yml").read_text(), _CopierLoader)
 # The Python versions the template offers: python_version's choices.
-OFFERED_PYTHONS: list[str] = yaml.load((ROOT / "copier.yml").read_text(), _CopierLoader)["python_version"]["choices"]
+OFFERED_PYTHONS: list[str] = COPIER_CONFIG["python_version"]["choices"]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",
