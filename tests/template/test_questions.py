@@ -137,19 +137,35 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "61 * * * *"}]},
-        'crontab minute field "61" is outside 0-59',
+        'crontab "61 * * * *": minute field "61" is outside 0-59',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* 24 * * *"}]},
-        'crontab hour field "24" is outside 0-23',
+        'crontab "* 24 * * *": hour field "24" is outside 0-23',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * 13 *"}]},
-        'crontab month field "13" is outside 1-12',
+        'crontab "* * * 13 *": month field "13" is outside 1-12',
     ),
     (
-        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * * 7"}]},
-        'crontab day of week field "7" is outside 0-6',
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * * * 8"}]},
+        'crontab "* * * * 8": day of week field "8" is outside 0-7',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 31 2 *"}]},
+        'crontab "0 0 31 2 *": never fires: its months have no day 31',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 31 apr,jun,sep,nov *"}]},
+        "never fires: its months have no day 31",
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 * * monday"}]},
+        'invalid day of week field "monday"',
+    ),
+    (
+        {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "mon * * * *"}]},
+        'invalid minute field "mon"',
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "* * *"}]},
@@ -157,7 +173,7 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "*/x * * * *"}]},
-        'invalid crontab minute field "*/x"',
+        'crontab "*/x * * * *": invalid minute field "*/x"',
     ),
     (
         {"schedule": [{"name": "x", "task": "no.such_task", "every": 5}]},
@@ -189,6 +205,14 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         "every must divide a minute, an hour or a day (e.g. 10, 300, 7200), got 5400",
     ),
     ({"tool": "arq", "package_name": "arq"}, 'shadows the dependency "arq"'),
+    (
+        {"tool": "arq", "queues": [QUEUE]},
+        'queue "default" sets priority and prefetch, which ARQ has not: give urgent work a queue of its own',
+    ),
+    (
+        {"tool": "arq", "queues": [{"name": "default", "prefetch": 4}]},
+        'queue "default" sets prefetch, which ARQ has not',
+    ),
     ({"tool": "arq", "database": "postgresql", "package_name": "asyncpg"}, 'shadows the dependency "asyncpg"'),
 ]
 
@@ -203,6 +227,18 @@ def test_bad_answer_is_refused_with_its_reason(
     assert not (tmp_path / "refused" / "pyproject.toml").exists()
 
 
+VALID_CRONTABS = {
+    "*/15 0-6,22-23 1 1-12/2 1-5": "*/15 0-6,22-23 1 1-12/2 1-5",
+    "0 9 * * MON": "0 9 * * 1",
+    "0 9 * * mon-fri": "0 9 * * 1,2,3,4,5",
+    "0 0 * * 7": "0 0 * * 0",
+    "0 0 * * 5-7": "0 0 * * 0,5,6",
+    "0 0 29 2 *": "0 0 29 2 *",
+    "0 0 31 jan-feb *": "0 0 31 1,2 *",
+    "30 4 1 JAN,jul Sun": "30 4 1 1,7 0",
+}
+
+
 def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -> None:
     schedule = [
         {"name": "a", "task": "maintenance.heartbeat", "cron": "*/15 0-6,22-23 1 1-12/2 1-5"},
@@ -210,6 +246,20 @@ def test_valid_crontab_forms_are_accepted(template_repo: Path, tmp_path: Path) -
     ]
     project = render(template_repo, tmp_path / "ok", {"schedule": schedule})
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["schedule"] == schedule
+
+
+@pytest.mark.parametrize("tool", ["celery", "arq", "temporal"])
+def test_crontab_names_and_sunday_7_render_as_numbers(template_repo: Path, tmp_path: Path, tool: str) -> None:
+    """Cron's own forms are accepted; the rendered schedule holds the numbers every parser takes."""
+    schedule = [
+        {"name": f"entry-{index}", "task": "maintenance.heartbeat", "cron": expression}
+        for index, expression in enumerate(VALID_CRONTABS)
+    ]
+    project = render(template_repo, tmp_path / tool, {"tool": tool, "schedule": schedule})
+    module = "schedules.py" if tool == "temporal" else "schedule.py"
+    rendered = (project / "src" / "jobs_service" / module).read_text()
+    for numeric in VALID_CRONTABS.values():
+        assert f'"{numeric}"' in rendered, numeric
 
 
 def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path: Path) -> None:
@@ -233,6 +283,7 @@ def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path
         assert text.endswith("\n") and not text.endswith("\n\n"), path
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["tool"] == "arq" and "broker" not in answers and "flower" not in answers
+    assert all(set(queue) == {"name", "concurrency"} for queue in answers["queues"])
 
     made = subprocess.run([sys.executable, "scripts/make_env.py"], cwd=project, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
@@ -259,3 +310,43 @@ def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path)
     pyproject = (project / "pyproject.toml").read_text()
     assert "fastapi" not in pyproject and "prometheus-client" not in pyproject
     assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = (\n)" in (package / "schedule.py").read_text()
+
+
+WITHOUT_LOW = [
+    {"name": "critical", "priority": 9, "prefetch": 1, "concurrency": 1},
+    {"name": "default", "priority": 5, "prefetch": 1, "concurrency": 1},
+    {"name": "bulk", "priority": 1, "prefetch": 4, "concurrency": 1},
+]
+
+
+def test_default_routes_follow_the_chosen_queues(template_repo: Path, tmp_path: Path) -> None:
+    """Removing a queue leaves the suggested routes to it out, instead of refusing the default."""
+    project = render(template_repo, tmp_path / "service", {"queues": WITHOUT_LOW})
+    routes = yaml.safe_load((project / ".copier-answers.yml").read_text())["task_routes"]
+    assert routes == [
+        {"pattern": "billing.*", "queue": "critical"},
+        {"pattern": "maintenance.*", "queue": "bulk"},
+    ]
+    only_default = render(template_repo, tmp_path / "single", {"queues": [QUEUE]})
+    assert yaml.safe_load((only_default / ".copier-answers.yml").read_text())["task_routes"] == []
+
+
+def test_default_routes_follow_the_queues_given_on_the_command_line(template_repo: Path, tmp_path: Path) -> None:
+    copier = Path(sys.executable).parent / "copier"
+    rendered = subprocess.run(
+        [
+            str(copier),
+            "copy",
+            "--defaults",
+            "--quiet",
+            "-d",
+            f"queues={yaml.safe_dump(WITHOUT_LOW)}",
+            str(template_repo),
+            str(tmp_path / "service"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-2000:]
+    routes = yaml.safe_load((tmp_path / "service" / ".copier-answers.yml").read_text())["task_routes"]
+    assert {route["queue"] for route in routes} == {"critical", "bulk"}
