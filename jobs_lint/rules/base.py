@@ -79,8 +79,12 @@ class Rule:
                 return False
         return True
 
-    def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> None:
-        self.ctx.report(self.code, node, message, fix)
+    def report(
+        self, node: ast.AST, message: str, fix: Fix | None = None, related: tuple[tuple[str, int, str], ...] = ()
+    ) -> None:
+        """Report a finding at `node`; `related` lists the hops of a chain of calls that leads to
+        it (`Reach.related`), for the outputs to show."""
+        self.ctx.report(self.code, node, message, fix, related)
 
     def finish(self) -> None:
         """Called once after the module has been walked."""

@@ -10,6 +10,7 @@ API (stable):
 - `has_idempotency_guard(func, model) -> bool`: whether `func` protects itself against running
   twice (an idempotency key, `get_or_create`/`update_or_create`, `SET NX` or a lock, an
   `ON CONFLICT` insert, or an early exit when the work is already done).
+- `creates(call, scope, model) -> str | None`: what one call creates, for per-function summaries.
 - `is_lock_name(name) -> bool`: whether a function or class name says it locks (`redis_lock`,
   `QueueOnce`), for guards that are decorators or base classes.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
 
@@ -37,6 +39,8 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 class SideEffect:
     node: ast.Call
     what: str  # for messages: "an ORM create", "an HTTP POST", ...
+    # When `node` calls a function that creates it, in this module or another: how it gets there.
+    reach: Reach | None = None
 
 
 # Canonical names of calls that create something each time.
@@ -106,7 +110,7 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
     """The calls in `func` (nested helpers included) that create something each time they run."""
     found = []
     for call, scope in _calls(func, model):
-        what = _creates(call, scope, model)
+        what = creates(call, scope, model)
         if what is not None:
             found.append(SideEffect(call, what))
     return sorted(found, key=lambda effect: (effect.node.lineno, effect.node.col_offset))
@@ -146,7 +150,8 @@ def _calls(func: FunctionNode, model: ModuleModel) -> Iterator[tuple[ast.Call, S
         stack.extend((child, scope) for child in ast.iter_child_nodes(node))
 
 
-def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
+def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
+    """What a call creates each time it runs ("an HTTP POST"), or None."""
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:

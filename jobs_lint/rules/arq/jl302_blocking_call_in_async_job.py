@@ -9,6 +9,9 @@ from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
+from jobs_lint.semantic.summaries import BLOCKING
+
+BLOCKS = frozenset({BLOCKING})
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -29,10 +32,12 @@ class BlockingCallInAsyncJob(Rule):
     """
     ## What it does
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
-    in a plain `def` of the same module that the job calls: `time.sleep`, `requests` and
-    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
-    file locks. A job is a coroutine a worker registers (`WorkerSettings.functions` or
-    `cron_jobs`, `Worker(functions=...)`, `func(...)`, `cron(...)`), in this module or another.
+    in a function or method the job calls, in any module (the finding names the chain of calls):
+    `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
+    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed. A job is a coroutine a worker
+    registers (`WorkerSettings.functions` or `cron_jobs`, `Worker(functions=...)`, `func(...)`,
+    `cron(...)`), in this module or another.
 
     ## Why is this bad?
     An ARQ worker runs all its jobs (`max_jobs`, 10 by default) on one event loop. A blocking
@@ -50,7 +55,7 @@ class BlockingCallInAsyncJob(Rule):
     code = "JL302"
     name = "arq-blocking-call-in-async-job"
     summary = "An async ARQ job blocks the event loop"
-    needles = (needles.ARQ_JOBS, (b"async def",), blocking.NEEDLES)
+    needles = (needles.ARQ_JOBS, (b"async def",))
     fix = Applicability.UNSAFE
 
     invalid = (
@@ -151,17 +156,14 @@ class BlockingCallInAsyncJob(Rule):
         self._statements: set[int] = set()
 
     @cached_property
-    def _targets(self) -> dict[int, str]:
-        """Async jobs and the sync helpers they call, mapped to the job's name."""
+    def _jobs(self) -> dict[int, str]:
+        """The async jobs of this module, by node."""
         model = self.ctx.model
-        jobs = [
-            node
+        return {
+            id(node): node.name
             for node, scope in model.scopes.defs
             if isinstance(node, ast.AsyncFunctionDef) and scope.node is None and model.arq.jobs_of(node)
-        ]
-        targets = {id(job): job.name for job in jobs}
-        targets.update(blocking.sync_helpers(model, jobs))
-        return targets
+        }
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._lambdas += 1
@@ -175,21 +177,25 @@ class BlockingCallInAsyncJob(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         defs = self.ctx.enclosing_defs
-        if self._lambdas or not defs or not self._targets:
+        if self._lambdas or not defs or not self._jobs:
             return
         function = defs[-1]
-        job = self._targets.get(id(function))
+        job = self._jobs.get(id(function))
         if job is None:
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        if instead is None:
+        if instead is not None:
+            fix = self._await_sleep(node) if qualname == "time.sleep" and id(node) in self._statements else None
+            self.report(node, f"Async job `{job}` blocks the event loop with `{qualname}()`: use {instead}", fix)
             return
-        where = f"Async job `{job}`" if function.name == job else f"`{function.name}()`, called by async job `{job}`,"
-        fix = None
-        if qualname == "time.sleep" and function.name == job and id(node) in self._statements:
-            fix = self._await_sleep(node)
-        self.report(node, f"{where} blocks the event loop with `{qualname}()`: use {instead}", fix)
+        reach = self.ctx.model.reach_of(node, function, BLOCKS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Async job `{job}` blocks the event loop through `{reach.chain}`: use {reach.effect.what}",
+                related=reach.related,
+            )
 
     def _await_sleep(self, call: ast.Call) -> Fix | None:
         source = self.ctx.source

@@ -6,8 +6,10 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_names
 from jobs_lint.semantic.model import Kind
+from jobs_lint.semantic.summaries import WAIT
 
 WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
+WAITS_ON_RESULTS = frozenset({WAIT})
 
 
 class ResultWaitInTask(Rule):
@@ -17,7 +19,8 @@ class ResultWaitInTask(Rule):
     `.join_native()` or `.collect()` on what `.delay()`, `.apply_async()`, `AsyncResult(...)`,
     `GroupResult.restore(...)`, `send_task(...)` or a called chain, group or chord returns, and
     `allow_join_result()`, anywhere in a task's body (helpers defined inside it and class-based
-    tasks' `run` included).
+    tasks' `run` included), or in a function or method it calls, in any module (the finding
+    names the chain of calls).
 
     ## Why is this bad?
     The waiting task holds a worker slot while the task it waits for needs one. When every slot
@@ -32,11 +35,8 @@ class ResultWaitInTask(Rule):
     code = "JL102"
     name = "result-wait-in-task"
     summary = "A task blocks on another task's result"
-    needles = (
-        *needles.TASK_DEFINITIONS,
-        (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result"),
-        needles.RESULTS,
-    )
+    # A task can wait in a function it calls, in another module: no needle for the wait itself.
+    needles = needles.TASK_DEFINITIONS
 
     invalid = (
         Invalid(
@@ -149,16 +149,28 @@ class ResultWaitInTask(Rule):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         ctx = self.ctx
+        if not ctx.enclosing_defs:
+            return
+        task = ctx.enclosing_task()
+        if task is None:
+            return
+        name = task.qualname.rpartition(".")[2]
         if isinstance(func, ast.Attribute) and func.attr in WAITS:
-            task = ctx.enclosing_task()
-            if task is None:
-                return
             value = ctx.model.value_of(func.value, ctx.scope)
             if value is not None and value.kind is Kind.RESULT:
                 self.report(
                     node,
-                    f"Task `{task.qualname.rpartition('.')[2]}` blocks on a result with "
-                    f"`.{func.attr}()`: use a chain, a chord or `self.replace()`",
+                    f"Task `{name}` blocks on a result with `.{func.attr}()`: use a chain, a chord or `self.replace()`",
                 )
-        elif ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT and ctx.enclosing_task() is not None:
+                return
+        if ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT:
             self.report(node, "`allow_join_result()` silences Celery's guard against a task waiting on results")
+            return
+        reach = ctx.model.reach_of(node, ctx.enclosing_defs[-1], WAITS_ON_RESULTS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Task `{name}` blocks on a result with `{reach.effect.what}` through `{reach.chain}`: "
+                "use a chain, a chord or `self.replace()`",
+                related=reach.related,
+            )

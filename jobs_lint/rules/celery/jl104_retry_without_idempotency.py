@@ -10,7 +10,10 @@ from jobs_lint.semantic.blocking import blocking_call
 from jobs_lint.semantic.celery_tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
+from jobs_lint.semantic.summaries import CREATES
 from jobs_lint.semantic.values import UNKNOWN
+
+CREATES_ONLY = frozenset({CREATES})
 
 
 class RetryWithoutIdempotency(Rule):
@@ -20,6 +23,10 @@ class RetryWithoutIdempotency(Rule):
     `acks_late`) and create something each time they run, with no guard against doing it twice:
     an ORM `create` or a `save()` of a new instance, `session.add`, an `INSERT`, an HTTP POST, an
     email, a payment or a ticket.
+
+    Side effects are followed through the functions and methods the task calls, in any module
+    (a service class's method, an API client's): the finding names the chain of calls, and a
+    function with a guard of its own stops the chain.
 
     A task counts as guarded when it uses an idempotency key, `get_or_create` or
     `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
@@ -179,16 +186,25 @@ class RetryWithoutIdempotency(Rule):
         reason, before = retried
         model = self.ctx.model
         effects = creating_side_effects(function, model)
+        direct = {id(effect.node) for effect in effects}
+        effects += [
+            SideEffect(call, reach.effect.what, reach)
+            for call, reach in model.reaches(function, CREATES_ONLY, passed=True)
+            if id(call) not in direct
+        ]
+        effects.sort(key=lambda effect: (effect.node.lineno, effect.node.col_offset))
         if reason == "`autoretry_for`":
             effects = [e for e in effects if e.what == "a payment" or self._fails_after(function, e, effects)]
         effects = [e for e in effects if e.node.lineno < before]
         if not effects or has_idempotency_guard(function, model) or _locked_base(task):
             return
         effect = effects[0]
+        through = f" through `{effect.reach.chain}`" if effect.reach else ""
         self.report(
             effect.node,
-            f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt: "
+            f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
             "make it idempotent (an idempotency key, `get_or_create`, a done check)",
+            related=effect.reach.related if effect.reach else (),
         )
 
     visit_AsyncFunctionDef = visit_FunctionDef

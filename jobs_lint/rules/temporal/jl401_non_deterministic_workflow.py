@@ -7,7 +7,10 @@ from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
+from jobs_lint.semantic.summaries import HAZARD
 from jobs_lint.semantic.temporal import WorkflowInfo, replay_hazard
+
+HAZARDS = frozenset({HAZARD})
 
 # Replacements that return the same kind of value, so the fix is safe: name -> workflow API.
 _SAME_VALUE = {"uuid.uuid4": "uuid4", "uuid.uuid1": "uuid4", "time.time": "time", "time.time_ns": "time_ns"}
@@ -41,7 +44,9 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
     `datetime.now()`/`utcnow()`/`today()`, `time.time()`/`monotonic()`/`perf_counter()`/`sleep()`,
     the `random` and `secrets` modules (a seeded `random.Random(seed)` passes), `uuid.uuid1()`/
     `uuid4()`, `os.urandom()`, `os.getpid()`, `os.environ` and `os.getenv()`. Workflow code is
-    every method of a `@workflow.defn` class and the functions of the same module they call.
+    every method of a `@workflow.defn` class and the functions of the same module they call;
+    what the functions and methods they call in other modules do is followed too, and the
+    finding names the chain of calls.
     `asyncio.sleep()` and `workflow.sleep()` are durable timers and pass, and so does code in a
     `workflow.unsafe.sandbox_unrestricted()` block. Threads and executors are the concurrency
     rule's business.
@@ -65,7 +70,7 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
     code = "JL401"
     name = "non-deterministic-workflow"
     summary = "Workflow code reads the clock, randomness or the environment"
-    needles = (needles.TEMPORAL, (b"time", b"random", b"uuid", b"os", b"secrets", b"pendulum", b"arrow"))
+    needles = (needles.TEMPORAL,)
     fix = Applicability.SAFE
 
     invalid = (
@@ -178,9 +183,14 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             return
         path = self.ctx.model.temporal.qualname(func, self.ctx.scope)
         instead = replay_hazard(path, node)
-        if path is None or instead is None:
+        if path is not None and instead is not None:
+            self.report(node, _message(f"`{path}()`", workflow, instead), self._fix(node, path))
             return
-        self.report(node, _message(f"`{path}()`", workflow, instead), self._fix(node, path))
+        reach = self.reached(node, HAZARDS)
+        if reach is not None:
+            effect = reach.effect
+            what = f"`{effect.callee}()`" if effect.callee != "os.environ" else "`os.environ`"
+            self.report(node, _message(what, workflow, effect.what, reach.chain), related=reach.related)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr == "environ":
@@ -211,6 +221,7 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
         return Fix(f"Use `{replacement}`", (edits.replace(self.ctx.source, node.func, replacement),), imports=imports)
 
 
-def _message(what: str, workflow: WorkflowInfo, instead: str) -> str:
+def _message(what: str, workflow: WorkflowInfo, instead: str, chain: str | None = None) -> str:
     name = workflow.qualname.rpartition(".")[2]
-    return f"{what} in workflow `{name}` differs when the workflow is replayed: use {instead}"
+    through = f", reached through `{chain}`," if chain else ""
+    return f"{what} in workflow `{name}`{through} differs when the workflow is replayed: use {instead}"

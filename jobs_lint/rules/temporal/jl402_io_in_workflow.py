@@ -6,6 +6,9 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
 from jobs_lint.semantic.blocking import io_call
+from jobs_lint.semantic.summaries import IO
+
+DOES_IO = frozenset({IO})
 
 PATH = "pathlib.Path"
 
@@ -17,7 +20,8 @@ class IoInWorkflow(WorkflowCodeRule):
     (`requests`, `httpx`, `aiohttp`, `urllib`), database and cache clients (`psycopg`,
     `asyncpg`, `pymongo`, `redis`, SQLAlchemy engines and sessions, `boto3`), sends mail or
     starts subprocesses, sync or async. Workflow code is every method of a `@workflow.defn` class
-    and the functions of the same module they call.
+    and the functions of the same module they call; what the functions and methods they call in
+    other modules do is followed too, and the finding names the chain of calls.
 
     ## Why is this bad?
     Workflow code is replayed, possibly many times, on any worker, whenever its state has to be
@@ -140,6 +144,15 @@ class IoInWorkflow(WorkflowCodeRule):
             and temporal.qualname(func.value.func, self.ctx.scope) == PATH
         ):
             path = f"{PATH}.{func.attr}"  # `Path(name).read_text()`
+        name = workflow.qualname.rpartition(".")[2]
         if io_call(path):
-            name = workflow.qualname.rpartition(".")[2]
             self.report(node, f"`{path}()` does I/O in workflow `{name}`: move it into an activity")
+            return
+        reach = self.reached(node, DOES_IO)
+        if reach is not None:
+            self.report(
+                node,
+                f"`{reach.effect.callee}()` does I/O in workflow `{name}`, reached through `{reach.chain}`: "
+                "move it into an activity",
+                related=reach.related,
+            )

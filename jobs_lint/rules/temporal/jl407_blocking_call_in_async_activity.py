@@ -7,19 +7,22 @@ from typing import TYPE_CHECKING
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
+from jobs_lint.semantic.summaries import BLOCKING
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
-    from jobs_lint.semantic.model import ModuleModel
+
+BLOCKS = frozenset({BLOCKING})
 
 
 class BlockingCallInAsyncActivity(Rule):
     """
     ## What it does
     Finds calls that block the thread inside an `@activity.defn` defined with `async def`, or
-    in a plain `def` of the same module that the activity calls: `time.sleep`, `requests` and
-    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
-    file locks.
+    in a function or method the activity calls, in any module (the finding names the chain of
+    calls): `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
+    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed.
 
     ## Why is this bad?
     Async activities run on the worker's event loop, the same loop that polls for tasks, runs
@@ -35,7 +38,7 @@ class BlockingCallInAsyncActivity(Rule):
     code = "JL407"
     name = "blocking-call-in-async-activity"
     summary = "An async activity blocks the worker's event loop"
-    needles = (needles.TEMPORAL, (b"async def",), blocking.NEEDLES)
+    needles = (needles.TEMPORAL, (b"async def",))
 
     invalid = (
         Invalid(
@@ -123,14 +126,13 @@ class BlockingCallInAsyncActivity(Rule):
         self._lambdas = 0
 
     @cached_property
-    def _targets(self) -> dict[int, str]:
-        """Async activities and the sync helpers they call, mapped to the activity's name."""
-        model = self.ctx.model
-        activities = [node for node, info in model.temporal.activities if isinstance(node, ast.AsyncFunctionDef)]
-        targets = {id(node): node.name for node in activities}
-        targets.update(blocking.sync_helpers(model, activities))
-        targets.update(_sync_methods(model, activities))
-        return targets
+    def _activities(self) -> dict[int, str]:
+        """The async activities of this module, by node."""
+        return {
+            id(node): node.name
+            for node, _ in self.ctx.model.temporal.activities
+            if isinstance(node, ast.AsyncFunctionDef)
+        }
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._lambdas += 1
@@ -140,53 +142,23 @@ class BlockingCallInAsyncActivity(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         defs = self.ctx.enclosing_defs
-        if self._lambdas or not defs or not self._targets:
+        if self._lambdas or not defs or not self._activities:
             return
         function = defs[-1]
-        activity = self._targets.get(id(function))
+        activity = self._activities.get(id(function))
         if activity is None:
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        if instead is None:
+        if instead is not None:
+            where = f"Async activity `{activity}` blocks the worker's event loop"
+            self.report(node, f"{where} with `{qualname}()`: use {instead}")
             return
-        where = (
-            f"Async activity `{activity}`"
-            if function.name == activity
-            else f"`{function.name}()`, called by async activity `{activity}`,"
-        )
-        self.report(node, f"{where} blocks the worker's event loop with `{qualname}()`: use {instead}")
-
-
-def _sync_methods(model: ModuleModel, activities: list[ast.AsyncFunctionDef]) -> dict[int, str]:
-    """Plain-`def` methods that activity methods call through `self`, directly or through each
-    other, mapped to the activity's name."""
-    owners = {id(node): scope.node for node, scope in model.scopes.defs}
-    reached: dict[int, str] = {}
-    for activity in activities:
-        cls = owners.get(id(activity))
-        if not isinstance(cls, ast.ClassDef):
-            continue
-        methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
-        pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = [activity]
-        while pending:
-            for node in _own_nodes(pending.pop()):
-                func = node.func if isinstance(node, ast.Call) else None
-                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
-                    method = methods.get(func.attr)
-                    if method is not None and id(method) not in reached:
-                        reached[id(method)] = activity.name
-                        pending.append(method)
-    return reached
-
-
-def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it."""
-    found: list[ast.AST] = []
-    pending: list[ast.AST] = list(function.body)
-    while pending:
-        node = pending.pop()
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            found.append(node)
-            pending.extend(ast.iter_child_nodes(node))
-    return found
+        reach = self.ctx.model.reach_of(node, function, BLOCKS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Async activity `{activity}` blocks the worker's event loop through `{reach.chain}`: "
+                f"use {reach.effect.what}",
+                related=reach.related,
+            )
