@@ -19,6 +19,10 @@ from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.discovery import Walk
 from jobs_lint.semantic.facts import ModuleFacts
 
+# Changes whenever a cached dataclass changes shape (facts, summaries, diagnostics), so that a
+# cache written by another build of the same version is not read as this one's.
+LAYOUT = "summaries-1"
+
 
 @dataclass(slots=True)
 class Entry:
@@ -47,7 +51,7 @@ class Cache:
 
     @classmethod
     def open(cls, directory: str, key: str) -> Cache:
-        path = os.path.join(directory, __version__, f"{key}.pickle")
+        path = os.path.join(directory, __version__, f"{key}-{LAYOUT}.pickle")
         try:
             with open(path, "rb") as handle:
                 entries, walks = pickle.load(handle)

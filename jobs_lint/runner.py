@@ -9,13 +9,12 @@ Files without a needle are read once and never parsed.
 from __future__ import annotations
 
 import ast
-import contextlib
 import gc
 import hashlib
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -28,10 +27,12 @@ from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.discovery import Discovery, discover, display_path
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.rules.base import Needle
+from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.modules import module_name
+from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.settings import Settings
 from jobs_lint.source import Source
 
@@ -58,8 +59,6 @@ FACT_PATTERNS = (
     (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
 )
 
-# How many modules away from job code the modules it calls into are summarised.
-_CALLEE_ROUNDS = 4
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
 
@@ -185,52 +184,51 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
 def _summarise_callees(
     files: list[str], absolute: dict[str, str], entries: dict[str, Entry], cache: Cache, workers: _Workers
 ) -> None:
-    """Summarise the modules that job code calls into, which the facts pass did not parse (a
-    service module, an API client): round by round, the modules the last round's calls name, up to
-    `_CALLEE_ROUNDS` modules away. Their summaries are cached like facts."""
-    known = {entry.facts.module for entry in entries.values() if entry.facts is not None}
-    by_stem: dict[str, list[str]] = {}
+    """Summarise the modules that job code calls into (a service module, an API client), which
+    the facts pass did not (`semantic/demand.py`). Their summaries are cached like facts."""
+    summaries = {}
+    roots = []
+    candidates: dict[str, list[str]] = {}  # module name's last part -> files without a summary
     for path in files:
         entry = entries.get(path)
-        if entry is not None and entry.facts is None and entry.digest:
-            directory, name = os.path.split(path)
-            stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
-            by_stem.setdefault(stem, []).append(path)
-    named = _named_modules(entry.facts for entry in entries.values())
-    for _ in range(_CALLEE_ROUNDS):
-        wanted: dict[str, Item] = {}
-        for module in named - known:
-            for path in by_stem.get(module.rpartition(".")[2], ()):
-                if path not in wanted and _module_of(absolute[path])[0] == module:
-                    wanted[path] = (path, absolute[path], entries[path].size)
-        known |= named
-        if not wanted:
-            return
-        summarised = workers.map(_summary_shard, list(wanted.values()), None)
-        for path, facts in summarised:
-            entry = entries[path]
-            entry.facts = facts
-            cache.put(absolute[path], entry)
-        named = _named_modules(facts for _, facts in summarised)
-
-
-def _named_modules(facts: Iterable[ModuleFacts | None]) -> set[str]:
-    """The modules that the calls, base classes and instances of some modules' summaries may
-    name: every dotted prefix of a name (`a.b.c` may be function `c` of `a.b`, or more)."""
-    names: set[str] = set()
-    for module in facts:
-        summary = module.summary if module is not None else None
-        if summary is None:
+        if entry is None or not entry.digest:
             continue
-        names.update(site.target for function in summary.functions for site in function.calls)
-        names.update(base for cls in summary.classes for base in cls.bases)
-        names.update(target for cls in summary.classes for _, target in cls.attributes)
-        names.update(target for _, target in summary.instances)
-    modules: set[str] = set()
-    for name in names:
-        parts = name.split(".")
-        modules.update(".".join(parts[:cut]) for cut in range(1, len(parts)))
-    return modules
+        facts = entry.facts
+        if facts is not None and facts.summary is not None:
+            summaries[facts.module] = facts.summary
+            if _defines_jobs(facts):
+                roots.append(facts.module)
+            continue
+        directory, name = os.path.split(path)
+        stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
+        candidates.setdefault(stem, []).append(path)
+    tried: set[str] = set()
+
+    def summarise(modules: set[str]) -> dict[str, ModuleSummary]:
+        wanted: dict[str, Item] = {}
+        for module in modules - tried:
+            for path in candidates.get(module.rpartition(".")[2], ()):
+                if _module_of(absolute[path])[0] == module:
+                    wanted[path] = (path, absolute[path], entries[path].size)
+        tried.update(modules)
+        added = {}
+        for path, summary in workers.map(_summary_shard, list(wanted.values()), None) if wanted else ():
+            entry = entries[path]
+            module = _module_of(absolute[path])[0]
+            if entry.facts is None:
+                entry.facts = ModuleFacts(module, path, summary=summary)
+            else:
+                entry.facts = replace(entry.facts, summary=summary)
+            cache.put(absolute[path], entry)
+            added[module] = summary
+        return added
+
+    demand.follow_calls(summaries, roots, summarise)
+
+
+def _defines_jobs(facts: ModuleFacts) -> bool:
+    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
+    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra
 
 
 # Workers ---------------------------------------------------------------------------------------
@@ -324,26 +322,26 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts)
 
 
-def _summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleFacts]]:
+def _summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleSummary]]:
     return [(path, _summary_one(path, absolute)) for path, absolute, _ in items]
 
 
-def _summary_one(path: str, absolute: str) -> ModuleFacts:
-    """A module's function summaries alone: empty when it cannot be read or parsed (the check
-    pass reports that where it matters), so that it is not read again while unchanged."""
+def _summary_one(path: str, absolute: str) -> ModuleSummary:
+    """A module's function summaries: empty when it cannot be read or parsed (the check pass
+    reports that where it matters), so that it is not read again while unchanged."""
     module, is_package = _module_of(absolute)
-    facts = ModuleFacts(module, path)
     try:
         with open(absolute, "rb") as handle:
             data = handle.read()
     except OSError:
-        return facts
+        return ModuleSummary()
     parsed = _parse(path, data)
     if parsed is None:
-        return facts
-    with contextlib.suppress(RecursionError, MemoryError):  # deep nesting: no summary, like no facts
-        facts.summary = ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting()).summary()
-    return facts
+        return ModuleSummary()
+    try:
+        return ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting()).summary()
+    except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
+        return ModuleSummary()
 
 
 def _needs_facts(data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 import pytest
 
@@ -15,10 +16,10 @@ BLOCKS, CREATING = frozenset({BLOCKING}), frozenset({CREATES})
 
 
 def graph(modules: dict[str, str]) -> CallGraph:
-    facts = [
-        ModuleModel(ast.parse(code), f"{name.replace('.', '/')}.py", name, False, ProjectIndex.collecting()).facts()
-        for name, code in modules.items()
-    ]
+    facts = []
+    for name, code in modules.items():
+        model = ModuleModel(ast.parse(code), f"{name.replace('.', '/')}.py", name, False, ProjectIndex.collecting())
+        facts.append(replace(model.facts(), summary=model.summary()))
     return ProjectIndex(facts).calls
 
 

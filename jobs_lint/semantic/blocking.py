@@ -71,6 +71,7 @@ _BLOCKING = {
     "ftplib.FTP": "`aioftp`, or `asyncio.to_thread(...)`",
     "paramiko.SSHClient": "`asyncssh`, or `asyncio.to_thread(...)`",
 }
+_PREFIXES = tuple(prefix for prefix in _BLOCKING if prefix.endswith("."))
 # Prefixes under a blocking package that are async, or build values without I/O, and are fine.
 _ASYNC_EXCEPTIONS = (
     "redis.asyncio.",
@@ -100,12 +101,9 @@ def blocking_call(qualname: str | None) -> str | None:
     if not qualname or qualname.startswith(_ASYNC_EXCEPTIONS) or qualname.endswith(_EXCEPTION_SUFFIXES):
         return None
     found = _BLOCKING.get(qualname)
-    if found is not None:
+    if found is not None or not qualname.startswith(_PREFIXES):
         return found
-    for prefix, instead in _BLOCKING.items():
-        if prefix.endswith(".") and qualname.startswith(prefix):
-            return instead
-    return None
+    return next(instead for prefix, instead in _BLOCKING.items() if prefix in _PREFIXES and qualname.startswith(prefix))
 
 
 # I/O that is fine on an event loop but still I/O: what a Temporal workflow must leave to activities.

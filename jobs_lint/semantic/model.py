@@ -291,10 +291,20 @@ class ModuleModel:
         module, to an effect of one of `kinds` (`summaries.BLOCKING`, ...), with how they get
         there. Calls to functions the project does not define are not followed."""
         graph = self.index.calls
+        qualname = self.function_qualname(function)
+        summary = graph.summary(qualname) if qualname else None
+        if summary is None or summary.line != function.lineno:
+            # Not summarised (or since edited, as when a fix is checked): read the calls here.
+            pairs = summaries.call_sites(self, function)
+            return [(call, reach) for call, site in pairs if (reach := graph.reach(site, kinds, passed=passed))]
+        sites = [(site, reach) for site in summary.calls if (reach := graph.reach(site, kinds, passed=passed))]
+        if not sites:
+            return []
+        nodes = summaries.calls_on_lines(function, {site.line for site, _ in sites})
         found = []
-        for call, site in summaries.call_sites(self, function):
-            reach = graph.reach(site, kinds, passed=passed)
-            if reach is not None:
+        for site, reach in sites:
+            call = next((call for call, texts in nodes.get(site.line, ()) if site.text in texts), None)
+            if call is not None:
                 found.append((call, reach))
         return found
 
@@ -329,7 +339,6 @@ class ModuleModel:
             return text is None or any(word in text for word in words)
 
         facts = self.celery.facts(countdowns=mentions(b"countdown"))
-        facts.summary = self.summary()
         if mentions(b"atomic"):
             transactions = django.facts(self)
             if transactions:
@@ -342,6 +351,9 @@ class ModuleModel:
             arq = self.arq.facts()
             if arq is not None:
                 facts.extra["arq"] = arq
+        if facts.tasks or "temporal" in facts.extra or "arq" in facts.extra:
+            # Where calls worth following start; other modules are summarised when reached.
+            facts.summary = self.summary()
         return facts
 
     @cached_property

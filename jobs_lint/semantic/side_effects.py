@@ -118,18 +118,28 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
 
 def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
     """Whether `func` protects itself against running twice (see the module docstring)."""
-    for decorator in func.decorator_list:
-        if is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator)):
-            return True
-    for node in ast.walk(func):
-        if isinstance(node, ast.Call) and _is_guard_call(node):
-            return True
-        if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)) and "idempoten" in _identifier(node):
-            return True
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_guard(node.value):
-            return True
-        if isinstance(node, ast.If) and _exits_early(node.body) and _mentions_done(node.test):
-            return True
+    return guarded_by_decorator(func) or any(is_guard(node) for node in ast.walk(func))
+
+
+def guarded_by_decorator(func: FunctionNode) -> bool:
+    """A lock decorator (`@redis_lock`, `@single_instance`)."""
+    return any(
+        is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator))
+        for decorator in func.decorator_list
+    )
+
+
+def is_guard(node: ast.AST) -> bool:
+    """Whether one node of a function makes it idempotent: a guard call, an idempotency key, an
+    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node)."""
+    if isinstance(node, ast.Call):
+        return _is_guard_call(node)
+    if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)):
+        return "idempoten" in _identifier(node)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and _names_a_guard(node.value)
+    if isinstance(node, ast.If):
+        return _exits_early(node.body) and _mentions_done(node.test)
     return False
 
 

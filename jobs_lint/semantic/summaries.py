@@ -18,6 +18,7 @@ import ast
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, TypeGuard
 
 from jobs_lint.semantic import blocking, side_effects
@@ -125,6 +126,22 @@ def call_sites(model: ModuleModel, function: FunctionNode) -> list[tuple[ast.Cal
     return sorted(found, key=lambda pair: (pair[0].lineno, pair[0].col_offset))
 
 
+def calls_on_lines(function: FunctionNode, lines: set[int]) -> dict[int, list[tuple[ast.Call, set[str]]]]:
+    """The calls a function makes itself on some lines, with the texts a call site of theirs can
+    have (the callee, a partial's function, an argument): to find the node of a summary's site."""
+    found: dict[int, list[tuple[ast.Call, set[str]]]] = {}
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Call) and node.lineno in lines:
+            texts = {_text(node.func), *(_text(argument) for argument in node.args)}
+            texts.update(_text(keyword.value) for keyword in node.keywords)
+            if isinstance(node.func, ast.Call) and node.func.args:
+                texts.add(_text(node.func.args[0]))
+            found.setdefault(node.lineno, []).append((node, texts))
+    for calls in found.values():
+        calls.sort(key=lambda pair: pair[0].col_offset)
+    return found
+
+
 def _class_summary(model: ModuleModel, node: ast.ClassDef) -> ClassSummary:
     scope = model.module_scope
     bases = tuple(path for path in (model.qualname(base, scope) for base in node.bases) if path)
@@ -175,12 +192,25 @@ class _Summariser:
         is_static = any(_decorator_name(d) == "staticmethod" for d in node.decorator_list)
         # The parameter that names the instance (or class) in a method: `self`, `cls`.
         self.self_name = params[0].arg if owner is not None and params and not is_static else None
+        self._annotated: dict[str, list[ast.expr]] | None = None
+        self._nodes: list[ast.AST] | None = None
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        """The function's own nodes, collected once: its body is read several times."""
+        if self._nodes is None:
+            self._nodes = _own_nodes(self.node)
+        return self._nodes
 
     def summary(self, qualname: str, name: str) -> FunctionSummary:
         effects: list[Effect] = []
         calls: list[CallSite] = []
         model, scope = self.model, self.scope
-        for node in _own_nodes(self.node):
+        args = self.node.args
+        params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        for node in self.nodes:
+            guarded = guarded or side_effects.is_guard(node)
             if isinstance(node, ast.Call):
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
@@ -190,8 +220,6 @@ class _Summariser:
                 calls.extend(self._passed(node))
             elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
                 effects.append(Effect(HAZARD, _hazard("os.environ", None) or "", "os.environ", node.lineno))
-        creates = any(effect.kind == CREATES for effect in effects)
-        guarded = bool(creates or calls) and side_effects.has_idempotency_guard(self.node, model)
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -216,12 +244,12 @@ class _Summariser:
             if isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
                 yield Effect(WAIT, f".{call.func.attr}()", _text(call.func), line)
             return
-        instead = blocking.blocking_call(path)
+        instead, io, hazardous = _library_effects(path)
         if instead is not None:
             yield Effect(BLOCKING, instead, path, line)
-        if blocking.io_call(path):
+        if io:
             yield Effect(IO, "", path, line)
-        hazard = _hazard(path, call)
+        hazard = _hazard(path, call) if hazardous else None
         if hazard is not None:
             yield Effect(HAZARD, hazard, path, line)
         if path == _ALLOW_JOIN:
@@ -252,8 +280,8 @@ class _Summariser:
             if partial is not None:
                 return CallSite(partial, call.lineno, func.id)
         target = self._target(func, path)
-        if target is None or target in _PARTIAL:
-            return None
+        if target is None or target in _PARTIAL or "." not in target:
+            return None  # unknown, or a builtin: never a project function
         return CallSite(target, call.lineno, _text(func))
 
     def _passed(self, call: ast.Call) -> Iterator[CallSite]:
@@ -322,14 +350,19 @@ class _Summariser:
                 classes.add(path if path and _looks_like_class(path) else None)
             else:
                 classes.add(None)
-        for statement in ast.walk(self.node):
-            if (
-                isinstance(statement, ast.AnnAssign)
-                and isinstance(statement.target, ast.Name)
-                and statement.target.id == name
-            ):
-                classes.add(_annotated_class(model, statement.annotation, scope))
+        for annotation in self.annotations.get(name, ()):
+            classes.add(_annotated_class(model, annotation, scope))
         return classes.pop() if len(classes) == 1 else None
+
+    @property
+    def annotations(self) -> dict[str, list[ast.expr]]:
+        """`name: Class = ...` in the function's own body, by name."""
+        if self._annotated is None:
+            self._annotated = {}
+            for node in self.nodes:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                    self._annotated.setdefault(node.target.id, []).append(node.annotation)
+        return self._annotated
 
     def _partial_binding(self, func: ast.Name) -> str | None:
         """`send = partial(notify, channel)` then `send(...)`."""
@@ -345,7 +378,7 @@ class _Summariser:
     def _returns(self) -> str | None:
         """The function this one returns, when every `return` returns the same plain one."""
         found: set[str | None] = set()
-        for node in _own_nodes(self.node):
+        for node in self.nodes:
             if isinstance(node, ast.Return) and node.value is not None:
                 value = node.value
                 if isinstance(value, ast.Call) and value.args:
@@ -358,21 +391,46 @@ class _Summariser:
         return found.pop() if len(found) == 1 else None
 
 
+@lru_cache(maxsize=8192)
+def _library_effects(path: str) -> tuple[str | None, bool, bool]:
+    """What calling a qualified name does whatever its arguments: what to use instead if it
+    blocks, whether it does I/O, whether it may differ on replay. Cached: names repeat a lot."""
+    return blocking.blocking_call(path), blocking.io_call(path), _hazard(path, None) is not None
+
+
 def _hazard(path: str, call: ast.Call | None) -> str | None:
     from jobs_lint.semantic.temporal import replay_hazard
 
     return replay_hazard(path, call)
 
 
-def _own_nodes(function: FunctionNode) -> Iterator[ast.AST]:
-    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it."""
+def _own_nodes(function: FunctionNode) -> list[ast.AST]:
+    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it.
+    Every summarised function is read this way: fields are looked up once per node type."""
+    found: list[ast.AST] = []
     pending: list[ast.AST] = list(function.body)
+    push, pop, append = pending.append, pending.pop, found.append
     while pending:
-        node = pending.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        node = pop()
+        kind = type(node)
+        if kind in _NESTED:
             continue
-        yield node
-        pending.extend(ast.iter_child_nodes(node))
+        append(node)
+        fields = _FIELDS.get(kind)
+        if fields is None:
+            fields = _FIELDS[kind] = tuple(name for name in kind._fields if name not in _LEAF_FIELDS)
+        for name in fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                pending.extend(child for child in value if isinstance(child, ast.AST))
+            elif isinstance(value, ast.AST):
+                push(value)
+    return found
+
+
+_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level"})
+_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.Name: ()}
 
 
 def _parameter_annotation(function: FunctionNode, name: str) -> ast.expr | None:
