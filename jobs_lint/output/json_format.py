@@ -41,4 +41,13 @@ def _entry(report: Report, d: Diagnostic) -> dict[str, Any]:
         "end_location": {"row": d.end_line, "column": d.end_col},
         "fix": fix,
         "noqa_row": d.noqa_lines[0] if d.noqa_lines else d.line,
+        # A finding reached through calls: each function on the way, in order.
+        "related": [
+            {
+                "filename": os.path.abspath(report.files.get(path, path)),
+                "location": {"row": line, "column": 1},
+                "message": text,
+            }
+            for path, line, text in d.related
+        ],
     }
