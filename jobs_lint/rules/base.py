@@ -33,6 +33,9 @@ class Case:
     path: str = "example.py"
     files: dict[str, str] = field(default_factory=dict)
     fixed: str | None = None  # for an invalid case with a fix: the module after `--fix`
+    # For an invalid case: the line reported in the example's module and a part of the message.
+    line: int | None = None
+    message: str | None = None
 
 
 def Valid(code: str, **kwargs: object) -> Case:

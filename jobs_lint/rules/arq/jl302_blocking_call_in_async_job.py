@@ -66,20 +66,26 @@ class BlockingCallInAsyncJob(Rule):
                 "poll",
                 "import time\nimport asyncio\n",
             ),
+            line=5,
+            message="Async job `poll` blocks the event loop with `time.sleep()`",
         ),
         Invalid(
             _job_module(
                 "async def download(ctx, url):\n    return requests.get(url, timeout=10).text\n",
                 "download",
                 "import requests\n",
-            )
+            ),
+            line=5,
+            message="Async job `download` blocks the event loop with `requests.get()`",
         ),
         Invalid(
             _job_module(
                 "def render(path):\n    with open(path) as handle:\n        return handle.read()\n\n\n"
                 "async def report(ctx, path):\n    return render(path)\n",
                 "report",
-            )
+            ),
+            line=9,
+            message="through `render -> open`",
         ),
         Invalid(
             "import subprocess as sp\n\nasync def convert(ctx, source):\n    sp.run(['convert', source], check=True)\n",
@@ -90,17 +96,36 @@ class BlockingCallInAsyncJob(Rule):
                 "proj/worker.py": "from arq import func\nfrom proj.jobs import convert\n\n"
                 "class WorkerSettings:\n    functions = [func(convert, max_tries=3)]\n",
             },
+            line=4,
+            message="Async job `convert` blocks the event loop with `subprocess.run()`",
         ),
         Invalid(
             "from psycopg2 import connect\nfrom arq import cron\n\n"
             "async def vacuum(ctx):\n    connect('dbname=app').cursor().execute('VACUUM')\n\n"
-            "class WorkerSettings:\n    cron_jobs = [cron(vacuum, hour=3)]\n"
+            "class WorkerSettings:\n    cron_jobs = [cron(vacuum, hour=3)]\n",
+            line=5,
+            message="Async job `vacuum` blocks the event loop with `psycopg2.connect()`",
         ),
         Invalid(
             "from sqlalchemy.orm import Session\nfrom arq import Worker\n\n"
             "async def archive(ctx, order_id):\n"
             "    with Session(ctx['engine']) as session:\n        session.execute('select 1')\n\n"
-            "worker = Worker(functions=[archive])\n"
+            "worker = Worker(functions=[archive])\n",
+            line=5,
+            message="Async job `archive` blocks the event loop with",
+        ),
+        Invalid(
+            "from arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    save(name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "def save(name, data):\n"
+                "    with open(name, 'wb') as handle:\n        handle.write(data)\n",
+            },
+            line=6,
+            message="through `save -> open`",
         ),
     )
     valid = (
@@ -147,6 +172,17 @@ class BlockingCallInAsyncJob(Rule):
         ),
         Valid(
             _job_module("async def check(ctx, url):\n    raise requests.HTTPError(url)\n", "check", "import requests\n")
+        ),
+        Valid(
+            "import asyncio\nfrom arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    await asyncio.to_thread(save, name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "def save(name, data):\n"
+                "    with open(name, 'wb') as handle:\n        handle.write(data)\n",
+            },
         ),
     )
 

@@ -44,21 +44,27 @@ class ResultWaitInTask(Rule):
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef report(url):\n"
             "    page = fetch.delay(url).get(timeout=10)\n"
-            "    return len(page)\n"
+            "    return len(page)\n",
+            line=9,
+            message="Task `report` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import Celery\n\napp = Celery('proj')\n\n"
             "@app.task(bind=True)\ndef total(self, ids):\n"
             "    results = [add.delay(i, i) for i in ids]\n"
             "    return sum(r.get() for r in results)\n\n"
-            "@app.task\ndef add(x, y):\n    return x + y\n"
+            "@app.task\ndef add(x, y):\n    return x + y\n",
+            line=8,
+            message="Task `total` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import shared_task, group as g\n\n"
             "@shared_task\ndef crawl(urls):\n"
             "    job = g(fetch.s(u) for u in urls)()\n"
             "    job.join()\n\n"
-            "@shared_task\ndef fetch(url):\n    return url\n"
+            "@shared_task\ndef fetch(url):\n    return url\n",
+            line=6,
+            message="Task `crawl` blocks on a result with `.join()`",
         ),
         Invalid(
             "from celery.result import AsyncResult, allow_join_result\n"
@@ -71,6 +77,8 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/tasks.py",
+            line=6,
+            message="`allow_join_result()` silences Celery's guard against a task waiting",
         ),
         Invalid(
             "from celery import Task\nfrom celery.result import GroupResult\n\n"
@@ -78,7 +86,9 @@ class ResultWaitInTask(Rule):
             "    def run(self, group_id):\n"
             "        def wait():\n"
             "            return GroupResult.restore(group_id).join_native()\n"
-            "        return wait()\n"
+            "        return wait()\n",
+            line=7,
+            message="Task `Collect` blocks on a result with `.join_native()`",
         ),
         Invalid(
             "from proj import celery_app\n\n"
@@ -89,13 +99,17 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/relay.py",
+            line=5,
+            message="Task `relay` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import chain, shared_task\n\n"
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef pipeline(urls):\n"
             "    result = chain(fetch.s(u) for u in urls)()\n"
-            "    return [value for _, value in result.collect()]\n"
+            "    return [value for _, value in result.collect()]\n",
+            line=10,
+            message="Task `pipeline` blocks on a result with `.collect()`",
         ),
         Invalid(
             "from proj.celery import app\n\n"
@@ -106,6 +120,23 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/tasks.py",
+            line=5,
+            message="Task `follow` blocks on a result with `.get()`",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.pages import fetch_all\n\n"
+            "@shared_task\ndef report(urls):\n"
+            "    return len(fetch_all(urls))\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/pages.py": "from proj.fetching import fetch\n\n"
+                "def fetch_all(urls):\n"
+                "    return [fetch.delay(url).get(timeout=10) for url in urls]\n",
+                "proj/fetching.py": "from celery import shared_task\n\n@shared_task\ndef fetch(url):\n    return url\n",
+            },
+            line=7,
+            message="through `fetch_all -> fetch.delay().get`",
         ),
     )
     valid = (
@@ -143,6 +174,16 @@ class ResultWaitInTask(Rule):
             "from huey import RedisHuey\n\nhuey = RedisHuey()\n\n"
             "@huey.task()\ndef outer(x):\n    return inner(x).get()\n\n"
             "@huey.task()\ndef inner(x):\n    return x\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.pages import options_for\n\n"
+            "@shared_task\ndef report(settings):\n"
+            "    return options_for(settings)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/pages.py": "def options_for(settings):\n    return settings.get('lang', 'en')\n",
+            },
         ),
     )
 

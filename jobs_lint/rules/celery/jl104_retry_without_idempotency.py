@@ -52,28 +52,18 @@ class RetryWithoutIdempotency(Rule):
     code = "JL104"
     name = "retry-without-idempotency"
     summary = "A retried task creates something again on every attempt"
-    needles = (
-        *needles.TASK_DEFINITIONS,  # retried by a global `task_acks_late` too: no needle for that
-        (
-            b".create(",
-            b".save(",
-            b".add(",
-            b".add_all(",
-            b"bulk_create",
-            b"execute",
-            b"post(",
-            b"send",
-            b"create_",
-            b"chat_postMessage",
-        ),
-    )
+    # Retried by a global `task_acks_late` too, and what it creates may lie in a function it calls,
+    # in another module: no needle for either.
+    needles = needles.TASK_DEFINITIONS
 
     invalid = (
         Invalid(
             "import requests\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(requests.ConnectionError,), retry_backoff=True)\n"
             "def notify(order_id, url):\n"
-            "    requests.post(url, json={'order': order_id}, timeout=10).raise_for_status()\n"
+            "    requests.post(url, json={'order': order_id}, timeout=10).raise_for_status()\n",
+            line=6,
+            message="Task `notify` is retried (`autoretry_for`) and creates an HTTP POST",
         ),
         Invalid(
             "from celery import shared_task\nfrom shop.models import Invoice\n\n"
@@ -83,7 +73,9 @@ class RetryWithoutIdempotency(Rule):
             "        Invoice.objects.create(order_id=order_id)\n"
             "        charge(order_id)\n"
             "    except TimeoutError as error:\n"
-            "        raise self.retry(exc=error)\n"
+            "        raise self.retry(exc=error)\n",
+            line=7,
+            message="Task `bill` is retried (`self.retry`) and creates an ORM create again",
         ),
         Invalid(
             "from django.core.mail import send_mail\nfrom proj.celery import app\n\n"
@@ -92,6 +84,8 @@ class RetryWithoutIdempotency(Rule):
             "    send_mail('Welcome', 'Hello', None, [email])\n",
             files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
             path="proj/tasks.py",
+            line=6,
+            message="Task `welcome` is retried (`acks_late`) and creates an email again on",
         ),
         Invalid(
             "import requests\nfrom celery import Task\n\n"
@@ -101,7 +95,9 @@ class RetryWithoutIdempotency(Rule):
             "        session = self.app.session()\n"
             "        session.add(Event(**event))\n"
             "        session.commit()\n"
-            "        requests.post(HOOK_URL, json=event, timeout=5)\n"
+            "        requests.post(HOOK_URL, json=event, timeout=5)\n",
+            line=9,
+            message="Task `Record` is retried (`autoretry_for`) and creates a session add",
         ),
         Invalid(
             "import requests\nfrom celery import shared_task\nfrom tickets.models import Ticket\n\n"
@@ -109,13 +105,51 @@ class RetryWithoutIdempotency(Rule):
             "def open_ticket(subject):\n"
             "    ticket = Ticket(subject=subject)\n"
             "    ticket.save()\n"
-            "    requests.post(JIRA_URL, json={'summary': subject}, timeout=10)\n"
+            "    requests.post(JIRA_URL, json={'summary': subject}, timeout=10)\n",
+            line=8,
+            message="Task `open_ticket` is retried (`autoretry_for`) and creates an ORM",
         ),
         Invalid(
             "import stripe\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"
             "def charge(customer, amount):\n"
-            "    return stripe.PaymentIntent.create(customer=customer, amount=amount)\n"
+            "    return stripe.PaymentIntent.create(customer=customer, amount=amount)\n",
+            line=6,
+            message="Task `charge` is retried (`autoretry_for`) and creates a payment",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.services import billing\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def settle(order_id):\n"
+            "    billing.charge(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "import requests\n\n"
+                "class Billing:\n"
+                "    def charge(self, order_id):\n"
+                "        return requests.post('https://pay.example', json={'id': order_id}, timeout=5)\n\n"
+                "billing = Billing()\n",
+            },
+            line=7,
+            message="through `Billing.charge -> requests.post`",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.support import escalate\n\n"
+            "@shared_task(bind=True, max_retries=3)\n"
+            "def report(self, incident):\n"
+            "    escalate(incident)\n"
+            "    raise self.retry(countdown=60)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/support.py": "from proj.clients import Tracker\n\n"
+                "def escalate(incident):\n    Tracker().open(incident)\n",
+                "proj/clients.py": "class Tracker:\n"
+                "    def open(self, incident):\n        self.jira.create_issue(fields={'summary': incident})\n",
+            },
+            line=7,
+            message="through `escalate -> Tracker.open -> self.jira.create_issue`",
         ),
     )
     valid = (
@@ -172,6 +206,32 @@ class RetryWithoutIdempotency(Rule):
             "    if not redis.set(f'done:{job_id}', 1, nx=True, ex=86400):\n        return\n"
             "    redis.rpush('jobs', job_id)\n"
             "    http_client.post('/jobs', json={'id': job_id})\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.services import record\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def settle(order_id):\n"
+            "    record(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "from proj.models import Payment\n\n"
+                "def record(order_id):\n"
+                "    Payment.objects.get_or_create(order_id=order_id)\n",
+            },
+        ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.services import fetch\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def refresh(order_id):\n"
+            "    fetch(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "import requests\n\n"
+                "def fetch(order_id):\n"
+                "    return requests.get(f'https://shop.example/{order_id}', timeout=5).json()\n",
+            },
         ),
     )
 

@@ -83,13 +83,17 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "@workflow.defn\nclass Orders:\n"
             "    @workflow.run\n    async def run(self) -> str:\n"
             "        return str(workflow.uuid4())\n",
+            line=8,
+            message="`uuid.uuid4()` in workflow `Orders` differs when the workflow is",
         ),
         Invalid(
             "from datetime import datetime\nfrom temporalio import workflow as wf\n\n"
             "def deadline():\n    return datetime.now()\n\n"
             "@wf.defn\nclass Billing:\n"
             "    @wf.run\n    async def run(self) -> None:\n"
-            "        if deadline().hour > 17:\n            return\n"
+            "        if deadline().hour > 17:\n            return\n",
+            line=5,
+            message="`datetime.datetime.now()` in workflow `Billing` differs when the",
         ),
         Invalid(
             "import random\nimport time\nfrom temporalio import workflow\n\n"
@@ -100,23 +104,31 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "@workflow.defn\nclass Retry:\n"
             "    @workflow.run\n    async def run(self) -> float:\n"
             "        return workflow.time() + workflow.random().randint(1, 5)\n",
+            line=9,
+            message="`time.time()` in workflow `Retry` differs when the workflow is",
         ),
         Invalid(
             "import os\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Config:\n"
             "    def __init__(self) -> None:\n        self.region = os.environ['REGION']\n\n"
-            "    @workflow.run\n    async def run(self) -> str:\n        return self.region\n"
+            "    @workflow.run\n    async def run(self) -> str:\n        return self.region\n",
+            line=7,
+            message="`os.environ` in workflow `Config` differs when the workflow is",
         ),
         Invalid(
             "import time\nfrom temporalio.workflow import defn, run, signal\n\n"
             "@defn\nclass Poller:\n"
             "    @signal\n    def poke(self) -> None:\n        time.sleep(1)\n\n"
-            "    @run\n    async def run(self) -> None:\n        pass\n"
+            "    @run\n    async def run(self) -> None:\n        pass\n",
+            line=8,
+            message="`time.sleep()` in workflow `Poller` differs when the workflow is",
         ),
         Invalid(
             "import secrets\nimport temporalio.workflow\n\n"
             "@temporalio.workflow.defn\nclass Tokens:\n"
             "    @temporalio.workflow.run\n    async def run(self) -> str:\n        return secrets.token_hex(8)\n",
+            line=8,
+            message="`secrets.token_hex()` in workflow `Tokens` differs when the workflow",
         ),
         Invalid(
             "from temporalio import workflow\n\nfrom proj.base import Base\n\n"
@@ -126,6 +138,22 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "        return (dt.date.today() - self.day).days\n",
             files={"proj/__init__.py": "", "proj/base.py": "class Base:\n    day = None\n"},
             path="proj/workflows.py",
+            line=11,
+            message="`datetime.date.today()` in workflow `Report` differs when the",
+        ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.ids import new_reference\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self) -> str:\n"
+            "        return new_reference('order')\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/ids.py": "import uuid\n\ndef new_reference(prefix: str) -> str:\n"
+                "    return f'{prefix}-{uuid.uuid4()}'\n",
+            },
+            line=9,
+            message="through `new_reference -> uuid.uuid4`",
         ),
     )
     valid = (
@@ -171,6 +199,17 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "@workflow.defn\nclass Yield:\n"
             "    @workflow.run\n    async def run(self) -> None:\n"
             "        with workflow.unsafe.sandbox_unrestricted():\n            time.sleep(0)\n"
+        ),
+        Valid(
+            "from temporalio import workflow\n\nfrom proj.ids import reference\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self) -> str:\n"
+            "        return reference('order', workflow.uuid4())\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/ids.py": "def reference(prefix: str, value: object) -> str:\n    return f'{prefix}-{value}'\n",
+            },
         ),
     )
 

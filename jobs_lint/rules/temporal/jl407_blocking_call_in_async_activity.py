@@ -45,40 +45,70 @@ class BlockingCallInAsyncActivity(Rule):
             "import requests\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
             "    response = requests.get(f'https://rates.example/{currency}', timeout=10)\n"
-            "    return response.json()['rate']\n"
+            "    return response.json()['rate']\n",
+            line=6,
+            message="Async activity `fetch_rate` blocks the worker's event loop with",
         ),
         Invalid(
             "import time\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def wait_for_export(job_id: str) -> None:\n"
             "    while not done(job_id):\n        time.sleep(5)\n\n"
-            "def done(job_id: str) -> bool:\n    return bool(job_id)\n"
+            "def done(job_id: str) -> bool:\n    return bool(job_id)\n",
+            line=7,
+            message="Async activity `wait_for_export` blocks the worker's event loop with",
         ),
         Invalid(
             "import subprocess\nfrom temporalio import activity\n\n"
             "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
-            "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n"
+            "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n",
+            line=9,
+            message="through `render -> subprocess.run`",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "class Reports:\n"
             "    @activity.defn\n    async def load(self, path: str) -> str:\n"
-            "        with open(path) as handle:\n            return handle.read()\n"
+            "        with open(path) as handle:\n            return handle.read()\n",
+            line=6,
+            message="Async activity `load` blocks the worker's event loop with `open()`",
         ),
         Invalid(
             "import time\nfrom temporalio import activity\n\n"
             "class Exports:\n"
             "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
-            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n"
+            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n",
+            line=10,
+            message="through `Exports._wait -> time.sleep`",
         ),
         Invalid(
             "import psycopg2\nfrom temporalio.activity import defn\n\n"
             "@defn\nasync def vacuum() -> None:\n"
-            "    psycopg2.connect('dbname=app').cursor().execute('VACUUM')\n"
+            "    psycopg2.connect('dbname=app').cursor().execute('VACUUM')\n",
+            line=6,
+            message="Async activity `vacuum` blocks the worker's event loop with",
         ),
         Invalid(
             "from sqlalchemy.orm import Session\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def archive(order_id: int) -> None:\n"
-            "    with Session() as session:\n        session.execute('select 1')\n"
+            "    with Session() as session:\n        session.execute('select 1')\n",
+            line=6,
+            message="Async activity `archive` blocks the worker's event loop with",
+        ),
+        Invalid(
+            "from temporalio import activity\n\nfrom proj.clients import rates\n\n"
+            "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
+            "    return rates.latest(currency)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clients.py": "import requests\n\n"
+                "class Rates:\n"
+                "    def latest(self, currency: str) -> float:\n"
+                "        return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n\n"
+                "rates = Rates()\n",
+            },
+            line=7,
+            message="through `Rates.latest -> requests.get`",
         ),
     )
     valid = (
@@ -118,6 +148,20 @@ class BlockingCallInAsyncActivity(Rule):
             "@activity.defn\nasync def check(url: str) -> None:\n"
             "    def probe() -> int:\n        return requests.head(url, timeout=5).status_code\n"
             "    raise requests.HTTPError(url)\n"
+        ),
+        Valid(
+            "from temporalio import activity\n\nfrom proj.clients import rates\n\n"
+            "@activity.defn\ndef fetch_rate(currency: str) -> float:\n"
+            "    return rates.latest(currency)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clients.py": "import requests\n\n"
+                "class Rates:\n"
+                "    def latest(self, currency: str) -> float:\n"
+                "        return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n\n"
+                "rates = Rates()\n",
+            },
         ),
     )
 
