@@ -112,8 +112,9 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
 
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
     absolute = project.absolute
-    entries = _scan(project.files, absolute, cache, workers)
-    _summarise_callees(project.files, absolute, entries, cache, workers)
+    entries, rescanned = _scan(project.files, absolute, cache, workers)
+    if rescanned:  # otherwise every summary the calls need is cached: following finds nothing new
+        _summarise_callees(project.files, absolute, entries, cache, workers)
     index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
     digest = index.digest()
 
@@ -160,7 +161,10 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings,
     return whole
 
 
-def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers) -> dict[str, Entry]:
+def _scan(
+    files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers
+) -> tuple[dict[str, Entry], bool]:
+    """Every file's entry, and whether any was read anew (not taken from the cache)."""
     entries: dict[str, Entry] = {}
     pending: list[tuple[str, str, int]] = []
     for path in files:
@@ -178,7 +182,7 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
     for path, entry in workers.map(_scan_shard, pending, previous):
         entries[path] = entry
         cache.put(absolute[path], entry)
-    return entries
+    return entries, bool(pending)
 
 
 def _summarise_callees(
@@ -338,6 +342,10 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
     parsed = _parse(path, data)
     if parsed is None:
         return ModuleSummary()
+    assert _plan is not None
+    wanted = _plan.wanted_by(data)
+    if wanted and SKIP_FILE not in data:
+        _parsed[path] = (*parsed, wanted)  # checked by this worker next: parsed once
     try:
         return ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting()).summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from jobs_lint.semantic.summaries import ModuleSummary
 
 # How many calls away from job code functions are still summarised.
-MAX_DEPTH = 4
+MAX_DEPTH = 3
 
 Summarise = Callable[[set[str]], dict[str, ModuleSummary]]
 

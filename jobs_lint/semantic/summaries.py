@@ -46,7 +46,9 @@ _ALLOW_JOIN = "celery.result.allow_join_result"
 _OFFLOADING = re.compile(r"async|thread|executor", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
+# Without slots: dataclasses with slots pickle through a Python-level `__getstate__`, which made
+# a warm run's cache load and save several times slower with thousands of summaries.
+@dataclass(frozen=True)
 class Effect:
     kind: str
     what: str
@@ -54,7 +56,7 @@ class Effect:
     line: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CallSite:
     target: str  # the canonical qualified name of what is called (or passed, or returns it)
     line: int
@@ -62,7 +64,7 @@ class CallSite:
     kind: str = CALL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FunctionSummary:
     qualname: str  # module.function or module.Class.method
     name: str  # function or Class.method, for messages
@@ -76,14 +78,14 @@ class FunctionSummary:
     offloaded: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClassSummary:
     qualname: str
     bases: tuple[str, ...]
     attributes: tuple[tuple[str, str], ...] = ()  # (attribute, class of the object it holds)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ModuleSummary:
     functions: tuple[FunctionSummary, ...] = ()
     classes: tuple[ClassSummary, ...] = ()
