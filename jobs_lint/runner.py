@@ -161,9 +161,7 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings,
     return whole
 
 
-def _scan(
-    files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers
-) -> tuple[dict[str, Entry], bool]:
+def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers) -> tuple[dict[str, Entry], bool]:
     """Every file's entry, and whether any was read anew (not taken from the cache)."""
     entries: dict[str, Entry] = {}
     pending: list[tuple[str, str, int]] = []
