@@ -22,12 +22,12 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from jobs_lint.cache import Cache, Entry
+from jobs_lint.callees import summarise_callees
 from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.discovery import Discovery, discover, display_path
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.rules.base import Needle
-from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
@@ -114,7 +114,15 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
     absolute = project.absolute
     entries, rescanned = _scan(project.files, absolute, cache, workers)
     if rescanned:  # otherwise every summary the calls need is cached: following finds nothing new
-        _summarise_callees(project.files, absolute, entries, cache, workers)
+        summarise_callees(
+            project.files,
+            entries,
+            module_of=lambda path: _module_of(absolute[path])[0],
+            summarise=lambda paths: workers.map(
+                _summary_shard, [(p, absolute[p], entries[p].size) for p in paths], None
+            ),
+            cache=lambda path, entry: cache.put(absolute[path], entry),
+        )
     index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
     digest = index.digest()
 
@@ -181,56 +189,6 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
         entries[path] = entry
         cache.put(absolute[path], entry)
     return entries, bool(pending)
-
-
-def _summarise_callees(
-    files: list[str], absolute: dict[str, str], entries: dict[str, Entry], cache: Cache, workers: _Workers
-) -> None:
-    """Summarise the modules that job code calls into (a service module, an API client), which
-    the facts pass did not (`semantic/demand.py`). Their summaries are cached like facts."""
-    summaries = {}
-    roots = []
-    candidates: dict[str, list[str]] = {}  # module name's last part -> files without a summary
-    for path in files:
-        entry = entries.get(path)
-        if entry is None or not entry.digest:
-            continue
-        facts = entry.facts
-        if facts is not None and facts.summary is not None:
-            summaries[facts.module] = facts.summary
-            if _defines_jobs(facts):
-                roots.append(facts.module)
-            continue
-        directory, name = os.path.split(path)
-        stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
-        candidates.setdefault(stem, []).append(path)
-    tried: set[str] = set()
-
-    def summarise(modules: set[str]) -> dict[str, ModuleSummary]:
-        wanted: dict[str, Item] = {}
-        for module in modules - tried:
-            for path in candidates.get(module.rpartition(".")[2], ()):
-                if _module_of(absolute[path])[0] == module:
-                    wanted[path] = (path, absolute[path], entries[path].size)
-        tried.update(modules)
-        added = {}
-        for path, summary in workers.map(_summary_shard, list(wanted.values()), None) if wanted else ():
-            entry = entries[path]
-            module = _module_of(absolute[path])[0]
-            if entry.facts is None:
-                entry.facts = ModuleFacts(module, path, summary=summary)
-            else:
-                entry.facts = replace(entry.facts, summary=summary)
-            cache.put(absolute[path], entry)
-            added[module] = summary
-        return added
-
-    demand.follow_calls(summaries, roots, summarise)
-
-
-def _defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
-    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra
 
 
 # Workers ---------------------------------------------------------------------------------------

@@ -16,16 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.summaries import (
-    BLOCKING,
-    CREATES,
-    PASSED,
-    RETURNED,
-    CallSite,
-    ClassSummary,
-    Effect,
-    FunctionSummary,
-)
+from jobs_lint.semantic.call_sites import PASSED, RETURNED, CallSite, ClassSummary
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, Effect, FunctionSummary
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex

@@ -14,8 +14,8 @@ from enum import Enum
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic import call_sites, summaries
 from jobs_lint.semantic import celery_names as names
-from jobs_lint.semantic import summaries
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
@@ -295,12 +295,12 @@ class ModuleModel:
         summary = graph.summary(qualname) if qualname else None
         if summary is None or summary.line != function.lineno:
             # Not summarised (or since edited, as when a fix is checked): read the calls here.
-            pairs = summaries.call_sites(self, function)
+            pairs = call_sites.call_sites(self, function)
             return [(call, reach) for call, site in pairs if (reach := graph.reach(site, kinds, passed=passed))]
         sites = [(site, reach) for site in summary.calls if (reach := graph.reach(site, kinds, passed=passed))]
         if not sites:
             return []
-        nodes = summaries.calls_on_lines(function, {site.line for site, _ in sites})
+        nodes = call_sites.calls_on_lines(function, {site.line for site, _ in sites})
         found = []
         for site, reach in sites:
             call = next((call for call, texts in nodes.get(site.line, ()) if site.text in texts), None)
