@@ -8,9 +8,11 @@ from dataclasses import replace
 import pytest
 
 from jobs_lint.semantic.callgraph import MAX_DEPTH, CallGraph
+from jobs_lint.semantic.demand import MAX_DEPTH as DEMAND_DEPTH
+from jobs_lint.semantic.demand import follow_calls
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
-from jobs_lint.semantic.summaries import BLOCKING, CREATES, HAZARD, IO, WAIT
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, HAZARD, IO, WAIT, ModuleSummary
 
 BLOCKS, CREATING = frozenset({BLOCKING}), frozenset({CREATES})
 
@@ -183,3 +185,29 @@ def test_effect_kinds() -> None:
     assert chain(modules, "m.roll", hazards) == "roll -> random.randint"
     assert chain(modules, "m.total", frozenset({WAIT})) == "total -> add.delay().get"
     assert chain(modules, "m.read", frozenset({IO})) == "read -> open"
+
+
+def test_modules_are_summarised_on_demand_and_as_far_whatever_is_cached() -> None:
+    """From the modules that define jobs, the modules their calls name, up to `MAX_DEPTH` calls
+    away; what was summarised before (a warm cache) changes nothing."""
+    chain_of = {f"p.m{i}": f"from p.m{i + 1} import f{i + 1}\n\ndef f{i}():\n    f{i + 1}()\n" for i in range(6)}
+    chain_of["p.unused"] = "def g():\n    pass\n"
+    every = {
+        name: ModuleModel(ast.parse(code), "x.py", name, False, ProjectIndex.collecting()).summary()
+        for name, code in chain_of.items()
+    }
+
+    def follow(known: set[str]) -> list[str]:
+        asked: list[str] = []
+        summaries = {name: every[name] for name in known}
+
+        def summarise(modules: set[str]) -> dict[str, ModuleSummary]:
+            asked.extend(sorted(m for m in modules if m in every))
+            return {m: every[m] for m in modules if m in every}
+
+        follow_calls(summaries, ["p.m0"], summarise)
+        return sorted(summaries)
+
+    cold = follow({"p.m0"})
+    assert cold == [f"p.m{i}" for i in range(DEMAND_DEPTH + 1)]
+    assert follow({"p.m0", "p.m1", "p.m2"}) == cold
