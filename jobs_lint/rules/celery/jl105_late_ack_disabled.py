@@ -37,7 +37,8 @@ class LateAckDisabled(Rule):
     code = "JL105"
     name = "late-ack-disabled"
     summary = "Tasks are acknowledged before they finish and lost when a worker dies"
-    needles = ((b"acks_late", b"ACKS_LATE", b"Celery("),)
+    # `Celery` alone: the app class may be imported under another name (`Celery as C`).
+    needles = ((b"acks_late", b"ACKS_LATE", b"Celery"),)
 
     invalid = (
         Invalid(
@@ -62,6 +63,11 @@ class LateAckDisabled(Rule):
             "from celery import Celery\n\n"
             "app = Celery('proj', broker='redis://localhost:6379/0')\n"
             "app.conf.task_serializer = 'json'\n",
+            line=3,
+            message="This app never enables late acknowledgement (`task_acks_late=True`)",
+        ),
+        Invalid(
+            "from celery import Celery as C\n\napp = C('proj', broker='redis://localhost:6379/0')\n",
             line=3,
             message="This app never enables late acknowledgement (`task_acks_late=True`)",
         ),

@@ -46,11 +46,17 @@ class MissingTimeLimit(Rule):
     code = "JL106"
     name = "missing-time-limit"
     summary = "Tasks can run forever, or time limits and the visibility timeout disagree"
-    needles = ((b"Celery(", b"time_limit", b"TIME_LIMIT", b"visibility_timeout", b"redis"),)
+    # `Celery` alone: the app class may be imported under another name (`Celery as C`).
+    needles = ((b"Celery", b"time_limit", b"TIME_LIMIT", b"visibility_timeout", b"redis"),)
 
     invalid = (
         Invalid(
             "from celery import Celery\n\napp = Celery('proj')\n\n@app.task\ndef crawl(url):\n    return url\n",
+            line=3,
+            message="No time limit",
+        ),
+        Invalid(
+            "from celery import Celery as C\n\napp = C('proj')\n\n@app.task\ndef crawl(url):\n    return url\n",
             line=3,
             message="No time limit",
         ),
