@@ -112,8 +112,8 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
 
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
     absolute = project.absolute
-    entries, rescanned = _scan(project.files, absolute, cache, workers)
-    if rescanned:  # otherwise every summary the calls need is cached: following finds nothing new
+    entries, calls_changed = _scan(project.files, absolute, cache, workers)
+    if calls_changed:  # otherwise every summary the calls need is cached: following finds nothing new
         summarise_callees(
             project.files,
             entries,
@@ -170,7 +170,9 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings,
 
 
 def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers) -> tuple[dict[str, Entry], bool]:
-    """Every file's entry, and whether any was read anew (not taken from the cache)."""
+    """Every file's entry, and whether a file read anew may call into modules not summarised
+    yet: it is new, or its summary changed (an edit that changes no function's calls or lines,
+    as a comment at the end, leaves what is summarised as it was)."""
     entries: dict[str, Entry] = {}
     pending: list[tuple[str, str, int]] = []
     for path in files:
@@ -185,10 +187,17 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
         else:
             pending.append((path, absolute[path], stat.st_size))
     previous = {path: cache.entries.get(path) for _, path, _ in pending}
+    calls_changed = False
     for path, entry in workers.map(_scan_shard, pending, previous):
         entries[path] = entry
         cache.put(absolute[path], entry)
-    return entries, bool(pending)
+        before = previous.get(absolute[path])
+        calls_changed = calls_changed or before is None or _summary(before) != _summary(entry)
+    return entries, calls_changed
+
+
+def _summary(entry: Entry) -> ModuleSummary | None:
+    return entry.facts.summary if entry.facts is not None else None
 
 
 # Workers ---------------------------------------------------------------------------------------
