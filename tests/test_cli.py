@@ -45,7 +45,7 @@ def test_fixtures_give_the_expected_findings(jobs_lint) -> None:
 def test_text_output_has_snippet_and_summary(jobs_lint, project: Path) -> None:
     result = jobs_lint(".", cwd=project)
     assert result.code == 1
-    assert "proj/celery.py:10:23: JL101 `result_serializer` is pickle" in result.out
+    assert "proj/celery.py:10:23: JL101 [*] `result_serializer` is pickle" in result.out
     assert '10 |     result_serializer="pickle",' in result.out
     assert "^^^^^^^^ JL101" in result.out
     assert "Found 5 errors." in result.out
@@ -287,7 +287,7 @@ def test_cache_is_used_and_follows_cross_module_changes(jobs_lint, tmp_path: Pat
     )
     first = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
     assert first.code == 1 and "JL102" in first.out
-    assert list((tmp_path / ".jobs_lint_cache").rglob("*.pickle"))
+    assert list((tmp_path / ".jobs_lint_cache").rglob("*.json"))
     assert jobs_lint(".", "--output-format", "concise", cwd=tmp_path).out == first.out
     # `app` stops being a Celery app in another module: `outer` is no longer a task.
     (tmp_path / "proj" / "celery.py").write_text("from huey import RedisHuey\napp = RedisHuey('proj')\n")
@@ -316,7 +316,7 @@ def test_cached_walks_see_new_files_and_new_ignores(jobs_lint, tmp_path: Path) -
 
 
 def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobs_lint import runner
+    from jobs_lint import passes, runner
     from jobs_lint.cache import Cache
     from jobs_lint.settings import load
 
@@ -340,8 +340,8 @@ def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monke
     checked: list[int] = []
     original = runner._Workers.map
 
-    def counting(self: runner._Workers, work: object, items: list[runner.Item], shared: object) -> list[object]:
-        if work is runner._check_shard:
+    def counting(self: runner._Workers, work: object, items: list[passes.Item], shared: object) -> list[object]:
+        if work is passes.check_shard:
             checked.append(len(items))
         return original(self, work, items, shared)  # type: ignore[arg-type]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import urllib.parse
 from collections import Counter
 from typing import Any
 
@@ -45,6 +46,8 @@ def sarif(report: Report) -> str:
 
 
 def _rule(rule: Any) -> dict[str, Any]:
+    from jobs_lint.rules.docs import rule_url
+
     doc = inspect.cleandoc(rule.__doc__ or "")
     what = doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()
     return {
@@ -53,16 +56,18 @@ def _rule(rule: Any) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": what or rule.summary},
         "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "helpUri": rule_url(rule),
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["jobs-lint"]},
     }
 
 
 def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[str]) -> dict[str, Any]:
-    uri = report.relative(d.path)
+    relative = report.relative(d.path)
+    uri = urllib.parse.quote(relative, safe="/")  # a URI reference: `sp ace/c%1#.py` is `sp%20ace/c%251%23.py`
     source = report.source(d.path)
     line_text = source.line(d.line).strip() if source else ""
-    key = hashlib.sha256(f"{d.code}:{uri}:{line_text}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{d.code}:{relative}:{line_text}".encode()).hexdigest()[:32]
     seen[key] += 1
     region = {
         "startLine": d.line,

@@ -1,9 +1,9 @@
 """Facts about a module that other modules need: what the project-wide index is made of.
 
-They hold no AST nodes, so they pickle small and cache well. Only function summaries hold
-positions (the lines of the calls on a chain a finding names), so an edit that moves code without
-changing what it defines leaves the rest (and the index digest, for modules without functions)
-unchanged.
+They hold no AST nodes, so they are small and cache well (`jobs_lint.codec`). Only function
+summaries hold positions (the lines of the calls on a chain a finding names), so an edit that moves
+code without changing what it defines leaves the rest (and the index digest, for modules without
+functions) unchanged.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ class OrderRequest:
     items: list[str]
     payment_method: str = "card_ok"
     address: str = "1 Main Street, Springfield"
+    billing_email: str = "billing@example.com"
 
 
 @dataclass
