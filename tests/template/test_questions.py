@@ -120,6 +120,22 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         'route pattern "bad pattern" may only contain',
     ),
     (
+        {"task_routes": [{"pattern": "reports.*", "queue": "default", "rate_limit": "ten/s"}]},
+        'route "reports.*": rate_limit "ten/s" must be tasks per second or per s, m or h',
+    ),
+    (
+        {"task_routes": [{"pattern": "reports.*", "queue": "default", "rate_limit": "10/d"}]},
+        'rate_limit "10/d" must be tasks per second',
+    ),
+    (
+        {"task_routes": [{"pattern": "reports.*", "queue": "default", "limit": "10/s"}]},
+        'route "reports.*" has unknown keys: limit',
+    ),
+    (
+        {"tool": "arq", "task_routes": [{"pattern": "reports.*", "queue": "default", "rate_limit": "1/s"}]},
+        "rate_limit is a Celery setting; arq jobs use the distributed token bucket",
+    ),
+    (
         {"schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "61 * * * *"}]},
         'crontab minute field "61" is outside 0-59',
     ),
