@@ -123,13 +123,20 @@ class Context:
                         return owner
         return None
 
-    def report(self, code: str, node: ast.AST, message: str, fix: Fix | None = None) -> None:
+    def report(
+        self,
+        code: str,
+        node: ast.AST,
+        message: str,
+        fix: Fix | None = None,
+        related: tuple[tuple[str, int, str], ...] = (),
+    ) -> None:
         source = self.source
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
         col = source.char_col(line, getattr(node, "col_offset", 0))
         end_col = source.char_col(end_line, getattr(node, "end_col_offset", None) or 0)
-        self.diagnostics.append(Diagnostic(code, message, source.path, line, col, end_line, end_col, fix))
+        self.diagnostics.append(Diagnostic(code, message, source.path, line, col, end_line, end_col, fix, related))
 
     def enter(self, node: ast.AST) -> None:
         if isinstance(node, _COMPREHENSIONS):

@@ -47,6 +47,8 @@ class Diagnostic:
     end_line: int
     end_col: int
     fix: Fix | None = None
+    # For a finding reached through calls: each function on the way, as (path, line, text).
+    related: tuple[tuple[str, int, str], ...] = ()
     # Lines on which a noqa comment suppresses this diagnostic (its own line first).
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
 

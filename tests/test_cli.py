@@ -316,7 +316,7 @@ def test_cached_walks_see_new_files_and_new_ignores(jobs_lint, tmp_path: Path) -
 
 
 def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from jobs_lint import runner
+    from jobs_lint import passes, runner
     from jobs_lint.cache import Cache
     from jobs_lint.settings import load
 
@@ -340,8 +340,8 @@ def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monke
     checked: list[int] = []
     original = runner._Workers.map
 
-    def counting(self: runner._Workers, work: object, items: list[runner.Item], shared: object) -> list[object]:
-        if work is runner._check_shard:
+    def counting(self: runner._Workers, work: object, items: list[passes.Item], shared: object) -> list[object]:
+        if work is passes.check_shard:
             checked.append(len(items))
         return original(self, work, items, shared)  # type: ignore[arg-type]
 

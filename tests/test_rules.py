@@ -28,6 +28,9 @@ def test_example(code: str, kind: str, number: int, case: Case, tmp_path: Path) 
         assert found == [], f"{code} reported a valid example:\n{case.code}\n{found}"
         return
     assert found, f"{code} missed an invalid example:\n{case.code}"
+    assert case.line is not None and case.message, f"{code} invalid example {number} names no `line=`/`message=`"
+    reported = [(d.line, d.message) for d in found]
+    assert any(line == case.line and case.message in message for line, message in reported), reported
     if case.fixed is not None:
         assert fix_with(run, main, code, tmp_path) == case.fixed
 

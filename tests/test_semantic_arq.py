@@ -91,17 +91,3 @@ def test_exception_classes_do_not_block() -> None:
     assert blocking.blocking_call("requests.exceptions.HTTPError") is None
     assert blocking.blocking_call("requests.HTTPError") is None
     assert blocking.blocking_call("psycopg2.sql.SQL") is None
-
-
-def test_sync_helpers_reached_from_a_job() -> None:
-    model = models(
-        {
-            "m": "def a():\n    b()\n\ndef b():\n    pass\n\ndef unused():\n    pass\n\n"
-            "async def job(ctx):\n    a()\n    loop.run_in_executor(None, unused)\n"
-        }
-    )["m"]
-    job = model.tree.body[-1]
-    assert isinstance(job, ast.AsyncFunctionDef)
-    reached = blocking.sync_helpers(model, [job])
-    names = sorted(node.name for node in model.tree.body if id(node) in reached)
-    assert names == ["a", "b"]

@@ -44,4 +44,13 @@ def _entry(report: Report, d: Diagnostic) -> dict[str, Any]:
         "noqa_row": d.noqa_lines[0] if d.noqa_lines else d.line,
         "url": rule_url(rule) if rule else None,
         "severity": "error",
+        # A finding reached through calls: each function on the way, in order.
+        "related": [
+            {
+                "filename": os.path.abspath(report.files.get(path, path)),
+                "location": {"row": line, "column": 1},
+                "message": text,
+            }
+            for path, line, text in d.related
+        ],
     }

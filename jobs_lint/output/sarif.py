@@ -75,21 +75,32 @@ def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[
         "endLine": d.end_line,
         "endColumn": max(d.end_col, d.col),
     }
-    return {
+    location = {"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": region}}
+    result: dict[str, Any] = {
         "ruleId": d.code,
         "ruleIndex": index.get(d.code, 0),
         "level": "error",
         "message": {"text": d.message},
-        "locations": [
-            {
-                "physicalLocation": {
-                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
-                    "region": region,
-                }
-            }
-        ],
+        "locations": [location],
         "partialFingerprints": {"primaryLocationLineHash": f"{key}:{seen[key]}"},
     }
+    if d.related:
+        # A finding reached through calls: each hop is a related location, and the whole chain,
+        # from the reported call to the call with the effect, one code flow.
+        hops = [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": report.relative(path), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": line},
+                },
+                "message": {"text": text},
+            }
+            for path, line, text in d.related
+        ]
+        result["relatedLocations"] = [{"id": number, **hop} for number, hop in enumerate(hops, 1)]
+        steps = [{**location, "message": {"text": d.message}}, *hops]
+        result["codeFlows"] = [{"threadFlows": [{"locations": [{"location": step} for step in steps]}]}]
+    return result
 
 
 def _root_uri(root: str) -> str:

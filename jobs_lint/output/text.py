@@ -58,6 +58,8 @@ def _snippet(report: Report, d: Diagnostic) -> list[str]:
             carets = "^" * max(1, end - start)
             lines.append(gutter + " " + " " * start + _paint(report, f"{carets} {d.code}", _BOLD, _RED))
     lines.append(gutter)
+    for path, line, text in d.related:  # a finding reached through calls: the way there
+        lines.append(" " * width + _paint(report, " = via: ", _CYAN) + f"{path}:{line}: {text}")
     if d.fix is not None:
         note = "" if report.fixable(d) else " (unsafe: needs --unsafe-fixes)"
         lines.append(" " * width + _paint(report, " = help: ", _CYAN) + d.fix.message + note)

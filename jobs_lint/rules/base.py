@@ -33,6 +33,9 @@ class Case:
     path: str = "example.py"
     files: dict[str, str] = field(default_factory=dict)
     fixed: str | None = None  # for an invalid case with a fix: the module after `--fix`
+    # For an invalid case: the line reported in the example's module and a part of the message.
+    line: int | None = None
+    message: str | None = None
 
 
 def Valid(code: str, **kwargs: object) -> Case:
@@ -79,8 +82,12 @@ class Rule:
                 return False
         return True
 
-    def report(self, node: ast.AST, message: str, fix: Fix | None = None) -> None:
-        self.ctx.report(self.code, node, message, fix)
+    def report(
+        self, node: ast.AST, message: str, fix: Fix | None = None, related: tuple[tuple[str, int, str], ...] = ()
+    ) -> None:
+        """Report a finding at `node`; `related` lists the hops of a chain of calls that leads to
+        it (`Reach.related`), for the outputs to show."""
+        self.ctx.report(self.code, node, message, fix, related)
 
     def finish(self) -> None:
         """Called once after the module has been walked."""

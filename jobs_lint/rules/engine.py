@@ -34,7 +34,13 @@ class SyntaxError_(EngineDiagnostic):
     silenceable = True
     name = "syntax-error"
     summary = "The file is not valid Python and was not checked"
-    invalid = (Invalid("from celery import shared_task\n\n@shared_task\ndef send(:\n    pass\n"),)
+    invalid = (
+        Invalid(
+            "from celery import shared_task\n\n@shared_task\ndef send(:\n    pass\n",
+            line=4,
+            message="Syntax error (Python",
+        ),
+    )
     valid = (Valid("from celery import shared_task\n\n@shared_task\ndef send():\n    pass\n"),)
 
 
@@ -122,14 +128,28 @@ class UnusedNoqa(Rule):
         Invalid(
             "from celery import Celery\n\napp = Celery(task_serializer='json')  # noqa: JL101\n",
             fixed="from celery import Celery\n\napp = Celery(task_serializer='json')\n",
+            line=3,
+            message="Unused `noqa` directive (unused",
         ),
         Invalid(
             "from celery import Celery\n\napp = Celery(task_serializer='pickle')  # noqa: JL101, JL102\n",
             fixed="from celery import Celery\n\napp = Celery(task_serializer='pickle')  # noqa: JL101\n",
+            line=3,
+            message="Unused `noqa` directive (unused",
         ),
-        Invalid("x = 1  # noqa: JL999\n", fixed="x = 1\n"),
-        Invalid("x = 1  # noqa: JL101 legacy config\n", fixed="x = 1  # legacy config\n"),
-        Invalid("x = 1  # noqa: E501, JL101\n", fixed="x = 1  # noqa: E501\n"),
+        Invalid("x = 1  # noqa: JL999\n", fixed="x = 1\n", line=1, message="Unused `noqa` directive (unknown"),
+        Invalid(
+            "x = 1  # noqa: JL101 legacy config\n",
+            fixed="x = 1  # legacy config\n",
+            line=1,
+            message="Unused `noqa` directive (unused",
+        ),
+        Invalid(
+            "x = 1  # noqa: E501, JL101\n",
+            fixed="x = 1  # noqa: E501\n",
+            line=1,
+            message="Unused `noqa` directive (unused",
+        ),
     )
     valid = (
         Valid("from celery import Celery\n\napp = Celery(task_serializer='pickle')  # noqa: JL101\n"),

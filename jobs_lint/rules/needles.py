@@ -10,18 +10,6 @@ TASK_DEFINITIONS = (
     (b".task", b"shared_task", b"Task"),
     (re.compile(rb"\.task\b|shared_task|Task\)|Task,"),),
 )
-# What produces a result or a canvas that can be waited on or composed.
-RESULTS = (
-    b"delay(",
-    b"apply_async(",
-    b"AsyncResult",
-    b"GroupResult",
-    b"send_task(",
-    b"chain",
-    b"group",
-    b"chord",
-    b"allow_join_result",
-)
 # Where ARQ jobs can be: `async def job(ctx, ...)` beside or registered by a worker's settings.
 ARQ_JOBS = (b"ctx", b"arq", b"WorkerSettings")
 # Where Temporal workflows and activities are defined or scheduled.

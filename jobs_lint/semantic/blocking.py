@@ -6,13 +6,6 @@ agree on what blocks and what to use instead.
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from jobs_lint.semantic.model import ModuleModel
-
 # Canonical qualified name (or a prefix ending in ".") -> what to use instead.
 _BLOCKING = {
     "time.sleep": "`await asyncio.sleep(...)`",
@@ -78,6 +71,7 @@ _BLOCKING = {
     "ftplib.FTP": "`aioftp`, or `asyncio.to_thread(...)`",
     "paramiko.SSHClient": "`asyncssh`, or `asyncio.to_thread(...)`",
 }
+_PREFIXES = tuple(prefix for prefix in _BLOCKING if prefix.endswith("."))
 # Prefixes under a blocking package that are async, or build values without I/O, and are fine.
 _ASYNC_EXCEPTIONS = (
     "redis.asyncio.",
@@ -107,52 +101,9 @@ def blocking_call(qualname: str | None) -> str | None:
     if not qualname or qualname.startswith(_ASYNC_EXCEPTIONS) or qualname.endswith(_EXCEPTION_SUFFIXES):
         return None
     found = _BLOCKING.get(qualname)
-    if found is not None:
+    if found is not None or not qualname.startswith(_PREFIXES):
         return found
-    for prefix, instead in _BLOCKING.items():
-        if prefix.endswith(".") and qualname.startswith(prefix):
-            return instead
-    return None
-
-
-# Byte strings one of which a module must contain to call anything above: the top-level names
-# (imported by name before any alias) and the builtin `open`.
-NEEDLES = tuple(sorted({key.split(".")[0].encode() for key in _BLOCKING}))
-
-
-def sync_helpers(model: ModuleModel, roots: Iterable[ast.FunctionDef | ast.AsyncFunctionDef]) -> dict[int, str]:
-    """The module-level plain `def`s that `roots` call in this module, directly or through each
-    other: what blocks in them blocks the caller's event loop too. Maps `id(helper)` to the name
-    of the first root that reaches it."""
-    defs = {
-        f"{model.module}.{node.name}": node
-        for node, scope in model.scopes.defs
-        if scope.node is None and isinstance(node, ast.FunctionDef)
-    }
-    reached: dict[int, str] = {}
-    for root in roots:
-        pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = [root]
-        while pending:
-            current = pending.pop()
-            scope = model.scope_of(current)
-            for call in _direct_calls(current):
-                helper = defs.get(model.qualname(call.func, scope) or "")
-                if helper is not None and id(helper) not in reached and helper is not root:
-                    reached[id(helper)] = root.name
-                    pending.append(helper)
-    return reached
-
-
-def _direct_calls(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.Call]:
-    """Calls in a function's own body, not in the defs, classes or lambdas nested in it."""
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Call):
-            yield node
-        stack.extend(ast.iter_child_nodes(node))
+    return next(instead for prefix, instead in _BLOCKING.items() if prefix in _PREFIXES and qualname.startswith(prefix))
 
 
 # I/O that is fine on an event loop but still I/O: what a Temporal workflow must leave to activities.

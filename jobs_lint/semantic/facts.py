@@ -1,13 +1,17 @@
 """Facts about a module that other modules need: what the project-wide index is made of.
 
-They hold no AST nodes or positions, so they are small, cache well (`jobs_lint.codec`), and an
-edit that moves code without changing what it defines leaves them (and the index digest) unchanged.
+They hold no AST nodes, so they are small and cache well (`jobs_lint.codec`). Only function
+summaries hold positions (the lines of the calls on a chain a finding names), so an edit that moves
+code without changing what it defines leaves the rest (and the index digest, for modules without
+functions) unchanged.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from jobs_lint.semantic.summaries import ModuleSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,5 +65,7 @@ class ModuleFacts:
     config_sources: list[str] = field(default_factory=list)  # modules given to config_from_object
     config_opaque: bool = False  # configuration from something the linter cannot read
     defined_names: list[str] = field(default_factory=list)  # module-level functions and classes
+    # What each function does and calls, for the call graph (`summaries.py`).
+    summary: ModuleSummary | None = None
     # Other tools' facts are added here by their semantic modules (ARQ, Temporal).
     extra: dict[str, Any] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.arq import ArqProject
+    from jobs_lint.semantic.callgraph import CallGraph
 
 _MAX_ALIAS_HOPS = 10
 
@@ -150,6 +151,13 @@ class ProjectIndex:
 
         return ArqProject(list(self.modules.values()))
 
+    @cached_property
+    def calls(self) -> CallGraph:
+        """The project's call graph: what a call reaches through other functions."""
+        from jobs_lint.semantic.callgraph import CallGraph
+
+        return CallGraph(self)
+
     def _is_real_task(self, task: TaskInfo) -> bool:
         if task.is_class:
             return any(self.is_task_class(base) for base in task.bases if base)
@@ -169,4 +177,5 @@ def _without_path(module: ModuleFacts) -> tuple[Any, ...]:
         module.config_opaque,
         module.defined_names,
         module.extra,
+        module.summary,
     )

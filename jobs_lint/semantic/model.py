@@ -14,6 +14,7 @@ from enum import Enum
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic import call_sites, summaries
 from jobs_lint.semantic import celery_names as names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
@@ -21,7 +22,9 @@ from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_sc
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.arq import ArqModule
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.celery import CeleryModule
+    from jobs_lint.semantic.summaries import ModuleSummary
     from jobs_lint.semantic.temporal import TemporalModule
 
 _MAX_DEPTH = 12  # how far aliases and assignments are followed before giving up
@@ -258,6 +261,75 @@ class ModuleModel:
 
         return TemporalModule(self)
 
+    # Calls -----------------------------------------------------------------------------------
+
+    def owner_class(self, node: DefNode) -> ast.ClassDef | None:
+        """The class a def is a method of, if it is one."""
+        owner = self._def_scopes.get(id(node))
+        return owner.node if owner is not None and isinstance(owner.node, ast.ClassDef) else None
+
+    @cached_property
+    def _def_scopes(self) -> dict[int, Scope]:
+        return {id(node): scope for node, scope in self.scopes.defs}
+
+    def function_qualname(self, node: DefNode) -> str | None:
+        """`module.function` or `module.Class.method` for defs that have a summary."""
+        scope = self._def_scopes.get(id(node))
+        if scope is None:
+            return None
+        if scope.node is None:
+            return f"{self.module}.{node.name}"
+        owner = self.owner_class(node)
+        if owner is not None and self._def_scopes.get(id(owner)) is self.scopes.module:
+            return f"{self.module}.{owner.name}.{node.name}"
+        return None
+
+    def reaches(
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, kinds: frozenset[str], *, passed: bool = False
+    ) -> list[tuple[ast.Call, Reach]]:
+        """The calls in a function's own body that lead, through the functions they call in any
+        module, to an effect of one of `kinds` (`summaries.BLOCKING`, ...), with how they get
+        there. Calls to functions the project does not define are not followed."""
+        graph = self.index.calls
+        qualname = self.function_qualname(function)
+        summary = graph.summary(qualname) if qualname else None
+        if summary is None or summary.line != function.lineno:
+            # Not summarised (or since edited, as when a fix is checked): read the calls here.
+            pairs = call_sites.call_sites(self, function)
+            return [(call, reach) for call, site in pairs if (reach := graph.reach(site, kinds, passed=passed))]
+        sites = [(site, reach) for site in summary.calls if (reach := graph.reach(site, kinds, passed=passed))]
+        if not sites:
+            return []
+        nodes = call_sites.calls_on_lines(function, {site.line for site, _ in sites})
+        found = []
+        for site, reach in sites:
+            call = next((call for call, texts in nodes.get(site.line, ()) if site.text in texts), None)
+            if call is not None:
+                found.append((call, reach))
+        return found
+
+    def reach_of(
+        self, call: ast.Call, function: ast.AST, kinds: frozenset[str], *, passed: bool = False
+    ) -> Reach | None:
+        """What a call in `function`'s own body reaches (see `reaches`), for rules that visit
+        calls one by one; computed once per function and question."""
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        key = (id(function), kinds, passed)
+        found = self._reach_cache.get(key)
+        if found is None:
+            found = self._reach_cache[key] = {
+                id(node): reach for node, reach in reversed(self.reaches(function, kinds, passed=passed))
+            }
+        return found.get(id(call))
+
+    @cached_property
+    def _reach_cache(self) -> dict[tuple[int, frozenset[str], bool], dict[int, Reach]]:
+        return {}
+
+    def summary(self) -> ModuleSummary:
+        return summaries.summarise(self)
+
     def facts(self, text: bytes | None = None) -> ModuleFacts:
         """What other modules may need to know of this one. Given the module's `text`, parts
         that need a word the text lacks are skipped: most modules mention one tool at most."""
@@ -279,6 +351,9 @@ class ModuleModel:
             arq = self.arq.facts()
             if arq is not None:
                 facts.extra["arq"] = arq
+        if facts.tasks or "temporal" in facts.extra or "arq" in facts.extra:
+            # Where calls worth following start; other modules are summarised when reached.
+            facts.summary = self.summary()
         return facts
 
     @cached_property

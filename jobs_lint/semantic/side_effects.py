@@ -10,6 +10,7 @@ API (stable):
 - `has_idempotency_guard(func, model) -> bool`: whether `func` protects itself against running
   twice (an idempotency key, `get_or_create`/`update_or_create`, `SET NX` or a lock, an
   `ON CONFLICT` insert, or an early exit when the work is already done).
+- `creates(call, scope, model) -> str | None`: what one call creates, for per-function summaries.
 - `is_lock_name(name) -> bool`: whether a function or class name says it locks (`redis_lock`,
   `QueueOnce`), for guards that are decorators or base classes.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
 
@@ -37,6 +39,8 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 class SideEffect:
     node: ast.Call
     what: str  # for messages: "an ORM create", "an HTTP POST", ...
+    # When `node` calls a function that creates it, in this module or another: how it gets there.
+    reach: Reach | None = None
 
 
 # Canonical names of calls that create something each time.
@@ -106,7 +110,7 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
     """The calls in `func` (nested helpers included) that create something each time they run."""
     found = []
     for call, scope in _calls(func, model):
-        what = _creates(call, scope, model)
+        what = creates(call, scope, model)
         if what is not None:
             found.append(SideEffect(call, what))
     return sorted(found, key=lambda effect: (effect.node.lineno, effect.node.col_offset))
@@ -114,18 +118,28 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
 
 def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
     """Whether `func` protects itself against running twice (see the module docstring)."""
-    for decorator in func.decorator_list:
-        if is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator)):
-            return True
-    for node in ast.walk(func):
-        if isinstance(node, ast.Call) and _is_guard_call(node):
-            return True
-        if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)) and "idempoten" in _identifier(node):
-            return True
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_a_guard(node.value):
-            return True
-        if isinstance(node, ast.If) and _exits_early(node.body) and _mentions_done(node.test):
-            return True
+    return guarded_by_decorator(func) or any(is_guard(node) for node in ast.walk(func))
+
+
+def guarded_by_decorator(func: FunctionNode) -> bool:
+    """A lock decorator (`@redis_lock`, `@single_instance`)."""
+    return any(
+        is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator))
+        for decorator in func.decorator_list
+    )
+
+
+def is_guard(node: ast.AST) -> bool:
+    """Whether one node of a function makes it idempotent: a guard call, an idempotency key, an
+    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node)."""
+    if isinstance(node, ast.Call):
+        return _is_guard_call(node)
+    if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)):
+        return "idempoten" in _identifier(node)
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and _names_a_guard(node.value)
+    if isinstance(node, ast.If):
+        return _exits_early(node.body) and _mentions_done(node.test)
     return False
 
 
@@ -146,7 +160,8 @@ def _calls(func: FunctionNode, model: ModuleModel) -> Iterator[tuple[ast.Call, S
         stack.extend((child, scope) for child in ast.iter_child_nodes(node))
 
 
-def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
+def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
+    """What a call creates each time it runs ("an HTTP POST"), or None."""
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:

@@ -39,25 +39,33 @@ class ArqPickleByDefault(Rule):
             "async def send_email(ctx, user_id):\n    ...\n\n"
             "class WorkerSettings:\n"
             "    functions = [send_email]\n"
-            "    redis_settings = RedisSettings()\n"
+            "    redis_settings = RedisSettings()\n",
+            line=6,
+            message="`WorkerSettings` sets no `job_serializer`/`job_deserializer`",
         ),
         Invalid(
             "from arq import create_pool\nfrom arq.connections import RedisSettings\n\n"
             "async def enqueue(user_id):\n"
             "    redis = await create_pool(RedisSettings())\n"
-            "    await redis.enqueue_job('send_email', user_id)\n"
+            "    await redis.enqueue_job('send_email', user_id)\n",
+            line=5,
+            message="`create_pool()` sets no `job_serializer`/`job_deserializer`",
         ),
         Invalid(
             "import json\nfrom arq.worker import Worker\n\n"
             "async def send_email(ctx, user_id):\n    ...\n\n"
-            "worker = Worker(functions=[send_email], job_serializer=json.dumps)\n"
+            "worker = Worker(functions=[send_email], job_serializer=json.dumps)\n",
+            line=7,
+            message="`Worker()` sets `job_serializer` but not `job_deserializer`, which",
         ),
         Invalid(
             "import msgpack\nfrom arq import cron\n\n"
             "async def cleanup(ctx):\n    ...\n\n"
             "class WorkerSettings:\n"
             "    cron_jobs = [cron(cleanup, hour=3)]\n"
-            "    job_deserializer = msgpack.unpackb\n"
+            "    job_deserializer = msgpack.unpackb\n",
+            line=7,
+            message="`WorkerSettings` sets `job_deserializer` but not `job_serializer`,",
         ),
         Invalid(
             "import json\nfrom arq import create_pool\n\n"
@@ -73,8 +81,14 @@ class ArqPickleByDefault(Rule):
                 "    job_serializer = msgpack.packb\n"
                 "    job_deserializer = msgpack.unpackb\n",
             },
+            line=5,
+            message="`create_pool()` serializes jobs with `json.dumps` but the project's",
         ),
-        Invalid("import arq\n\nasync def work(ctx):\n    ...\n\ndef main():\n    arq.Worker([work]).run()\n"),
+        Invalid(
+            "import arq\n\nasync def work(ctx):\n    ...\n\ndef main():\n    arq.Worker([work]).run()\n",
+            line=7,
+            message="`Worker()` sets no `job_serializer`/`job_deserializer`",
+        ),
     )
     valid = (
         Valid(

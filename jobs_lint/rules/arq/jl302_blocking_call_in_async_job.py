@@ -9,6 +9,9 @@ from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
+from jobs_lint.semantic.summaries import BLOCKING
+
+BLOCKS = frozenset({BLOCKING})
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -29,10 +32,12 @@ class BlockingCallInAsyncJob(Rule):
     """
     ## What it does
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
-    in a plain `def` of the same module that the job calls: `time.sleep`, `requests` and
-    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
-    file locks. A job is a coroutine a worker registers (`WorkerSettings.functions` or
-    `cron_jobs`, `Worker(functions=...)`, `func(...)`, `cron(...)`), in this module or another.
+    in a function or method the job calls, in any module (the finding names the chain of calls):
+    `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
+    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed. A job is a coroutine a worker
+    registers (`WorkerSettings.functions` or `cron_jobs`, `Worker(functions=...)`, `func(...)`,
+    `cron(...)`), in this module or another.
 
     ## Why is this bad?
     An ARQ worker runs all its jobs (`max_jobs`, 10 by default) on one event loop. A blocking
@@ -50,7 +55,7 @@ class BlockingCallInAsyncJob(Rule):
     code = "JL302"
     name = "arq-blocking-call-in-async-job"
     summary = "An async ARQ job blocks the event loop"
-    needles = (needles.ARQ_JOBS, (b"async def",), blocking.NEEDLES)
+    needles = (needles.ARQ_JOBS, (b"async def",))
     fix = Applicability.UNSAFE
 
     invalid = (
@@ -61,20 +66,26 @@ class BlockingCallInAsyncJob(Rule):
                 "poll",
                 "import time\nimport asyncio\n",
             ),
+            line=5,
+            message="Async job `poll` blocks the event loop with `time.sleep()`",
         ),
         Invalid(
             _job_module(
                 "async def download(ctx, url):\n    return requests.get(url, timeout=10).text\n",
                 "download",
                 "import requests\n",
-            )
+            ),
+            line=5,
+            message="Async job `download` blocks the event loop with `requests.get()`",
         ),
         Invalid(
             _job_module(
                 "def render(path):\n    with open(path) as handle:\n        return handle.read()\n\n\n"
                 "async def report(ctx, path):\n    return render(path)\n",
                 "report",
-            )
+            ),
+            line=9,
+            message="through `render -> open`",
         ),
         Invalid(
             "import subprocess as sp\n\nasync def convert(ctx, source):\n    sp.run(['convert', source], check=True)\n",
@@ -85,17 +96,36 @@ class BlockingCallInAsyncJob(Rule):
                 "proj/worker.py": "from arq import func\nfrom proj.jobs import convert\n\n"
                 "class WorkerSettings:\n    functions = [func(convert, max_tries=3)]\n",
             },
+            line=4,
+            message="Async job `convert` blocks the event loop with `subprocess.run()`",
         ),
         Invalid(
             "from psycopg2 import connect\nfrom arq import cron\n\n"
             "async def vacuum(ctx):\n    connect('dbname=app').cursor().execute('VACUUM')\n\n"
-            "class WorkerSettings:\n    cron_jobs = [cron(vacuum, hour=3)]\n"
+            "class WorkerSettings:\n    cron_jobs = [cron(vacuum, hour=3)]\n",
+            line=5,
+            message="Async job `vacuum` blocks the event loop with `psycopg2.connect()`",
         ),
         Invalid(
             "from sqlalchemy.orm import Session\nfrom arq import Worker\n\n"
             "async def archive(ctx, order_id):\n"
             "    with Session(ctx['engine']) as session:\n        session.execute('select 1')\n\n"
-            "worker = Worker(functions=[archive])\n"
+            "worker = Worker(functions=[archive])\n",
+            line=5,
+            message="Async job `archive` blocks the event loop with",
+        ),
+        Invalid(
+            "from arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    save(name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "def save(name, data):\n"
+                "    with open(name, 'wb') as handle:\n        handle.write(data)\n",
+            },
+            line=6,
+            message="through `save -> open`",
         ),
     )
     valid = (
@@ -143,6 +173,17 @@ class BlockingCallInAsyncJob(Rule):
         Valid(
             _job_module("async def check(ctx, url):\n    raise requests.HTTPError(url)\n", "check", "import requests\n")
         ),
+        Valid(
+            "import asyncio\nfrom arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    await asyncio.to_thread(save, name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "def save(name, data):\n"
+                "    with open(name, 'wb') as handle:\n        handle.write(data)\n",
+            },
+        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -151,17 +192,14 @@ class BlockingCallInAsyncJob(Rule):
         self._statements: set[int] = set()
 
     @cached_property
-    def _targets(self) -> dict[int, str]:
-        """Async jobs and the sync helpers they call, mapped to the job's name."""
+    def _jobs(self) -> dict[int, str]:
+        """The async jobs of this module, by node."""
         model = self.ctx.model
-        jobs = [
-            node
+        return {
+            id(node): node.name
             for node, scope in model.scopes.defs
             if isinstance(node, ast.AsyncFunctionDef) and scope.node is None and model.arq.jobs_of(node)
-        ]
-        targets = {id(job): job.name for job in jobs}
-        targets.update(blocking.sync_helpers(model, jobs))
-        return targets
+        }
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._lambdas += 1
@@ -175,21 +213,25 @@ class BlockingCallInAsyncJob(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         defs = self.ctx.enclosing_defs
-        if self._lambdas or not defs or not self._targets:
+        if self._lambdas or not defs or not self._jobs:
             return
         function = defs[-1]
-        job = self._targets.get(id(function))
+        job = self._jobs.get(id(function))
         if job is None:
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        if instead is None:
+        if instead is not None:
+            fix = self._await_sleep(node) if qualname == "time.sleep" and id(node) in self._statements else None
+            self.report(node, f"Async job `{job}` blocks the event loop with `{qualname}()`: use {instead}", fix)
             return
-        where = f"Async job `{job}`" if function.name == job else f"`{function.name}()`, called by async job `{job}`,"
-        fix = None
-        if qualname == "time.sleep" and function.name == job and id(node) in self._statements:
-            fix = self._await_sleep(node)
-        self.report(node, f"{where} blocks the event loop with `{qualname}()`: use {instead}", fix)
+        reach = self.ctx.model.reach_of(node, function, BLOCKS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Async job `{job}` blocks the event loop through `{reach.chain}`: use {reach.effect.what}",
+                related=reach.related,
+            )
 
     def _await_sleep(self, call: ast.Call) -> Fix | None:
         source = self.ctx.source

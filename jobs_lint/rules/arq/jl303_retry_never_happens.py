@@ -50,6 +50,8 @@ class RetryNeverHappens(Rule):
             "async def sync_orders(ctx, shop_id):\n"
             "    if not await ctx['shop'].ready(shop_id):\n"
             "        raise Retry(defer=ctx['job_try'] * 5)\n",
+            line=5,
+            message="`Retry()` without `defer` runs the job again at once, in a hot loop",
         ),
         Invalid(
             "import httpx\n\n"
@@ -57,7 +59,9 @@ class RetryNeverHappens(Rule):
             "    try:\n"
             "        await ctx['http'].post(url)\n"
             "    except httpx.TimeoutException as error:\n"
-            "        raise RuntimeError('notify failed') from error\n" + _SETTINGS.format(job="notify")
+            "        raise RuntimeError('notify failed') from error\n" + _SETTINGS.format(job="notify"),
+            line=7,
+            message="Job `notify` catches `httpx.TimeoutException` and raises another error",
         ),
         Invalid(
             "from arq import func\n\n"
@@ -67,7 +71,9 @@ class RetryNeverHappens(Rule):
             "    except (ConnectionError, TimeoutError):\n"
             "        ctx['log'].warning('payment service down')\n"
             "        raise\n\n"
-            "class WorkerSettings:\n    functions = [func(charge, max_tries=10)]\n"
+            "class WorkerSettings:\n    functions = [func(charge, max_tries=10)]\n",
+            line=8,
+            message="Job `charge` catches `ConnectionError` and re-raises it",
         ),
         Invalid(
             "import asyncio\nimport arq\n\n"
@@ -75,14 +81,18 @@ class RetryNeverHappens(Rule):
             "    try:\n"
             "        return await asyncio.wait_for(context['api'].status(job_id), 10)\n"
             "    except asyncio.TimeoutError:\n"
-            "        raise arq.Retry(defer=0)\n"
+            "        raise arq.Retry(defer=0)\n",
+            line=8,
+            message="`Retry()` without `defer` runs the job again at once, in a hot loop",
         ),
         Invalid(
             "async def report(ctx, day):\n"
             "    try:\n"
             "        return await ctx['warehouse'].export(day)\n"
             "    except Exception as error:\n"
-            "        raise ValueError(f'export of {day} failed') from error\n" + _SETTINGS.format(job="report")
+            "        raise ValueError(f'export of {day} failed') from error\n" + _SETTINGS.format(job="report"),
+            line=5,
+            message="Job `report` catches `Exception` and raises another error",
         ),
     )
     valid = (

@@ -51,7 +51,9 @@ class RerunWithoutIdempotency(Rule):
             "async def welcome(ctx, user_id):\n"
             "    user = await ctx['db'].get_user(user_id)\n"
             "    await ctx['mailer'].send_email(user.email, 'Welcome!')\n"
-            "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
+            "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome"),
+            line=3,
+            message="Job `welcome` may run again (max_tries=5",
         ),
         Invalid(
             "from arq import Retry\n\n"
@@ -59,13 +61,17 @@ class RerunWithoutIdempotency(Rule):
             "    response = await ctx['session'].post(url, json=payload)\n"
             "    if not response.is_success:\n"
             "        raise Retry(defer=ctx['job_try'] * 5)\n\n"
-            "class WorkerSettings:\n    functions = [notify]\n    max_tries = 3\n"
+            "class WorkerSettings:\n    functions = [notify]\n    max_tries = 3\n",
+            line=4,
+            message="Job `notify` may run again (max_tries=3",
         ),
         Invalid(
             "import stripe\nfrom arq import func\n\n"
             "async def charge(ctx, customer, amount):\n"
             "    stripe.Charge.create(customer=customer, amount=amount)\n\n"
-            "class WorkerSettings:\n    functions = [func(charge, max_tries=3)]\n"
+            "class WorkerSettings:\n    functions = [func(charge, max_tries=3)]\n",
+            line=5,
+            message="Job `charge` may run again (max_tries=3",
         ),
         Invalid(
             "from myapp.models import Invoice\n\n"
@@ -78,12 +84,16 @@ class RerunWithoutIdempotency(Rule):
                 "proj/worker.py": "from arq import Worker\nfrom proj.jobs import invoice\n\n"
                 "worker = Worker(functions=[invoice])\n",
             },
+            line=4,
+            message="Job `invoice` may run again (max_tries=5",
         ),
         Invalid(
             "async def audit(ctx, event):\n"
             "    db = ctx['db']\n"
             "    await db.execute('INSERT INTO audit (event) VALUES ($1)', event)\n"
-            "    await db.execute('UPDATE counters SET n = n + 1')\n" + _SETTINGS.format(job="audit")
+            "    await db.execute('UPDATE counters SET n = n + 1')\n" + _SETTINGS.format(job="audit"),
+            line=3,
+            message="Job `audit` may run again (max_tries=5",
         ),
     )
     valid = (

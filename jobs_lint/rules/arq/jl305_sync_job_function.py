@@ -38,16 +38,22 @@ class SyncJobFunction(Rule):
             "class WorkerSettings:\n    functions = [send_email]\n",
             fixed="async def send_email(ctx, user_id):\n    return user_id\n\n"
             "class WorkerSettings:\n    functions = [send_email]\n",
+            line=1,
+            message="`send_email` is listed as a job of `WorkerSettings` but is not `async",
         ),
         Invalid(
             "from arq import cron\n\n"
             "def cleanup(ctx):\n    ...\n\n"
-            "class WorkerSettings:\n    cron_jobs = [cron(cleanup, hour=3)]\n"
+            "class WorkerSettings:\n    cron_jobs = [cron(cleanup, hour=3)]\n",
+            line=3,
+            message="`cleanup` is wrapped by `cron()` of `WorkerSettings` but is not",
         ),
         Invalid(
             "from arq import Worker, func\n\n"
             "def resize(ctx, image_id):\n    ...\n\n"
-            "worker = Worker(functions=[func(resize, max_tries=3)])\n"
+            "worker = Worker(functions=[func(resize, max_tries=3)])\n",
+            line=3,
+            message="`resize` is wrapped by `func()` of `Worker()` but is not `async def`",
         ),
         Invalid(
             "def report(ctx, day):\n    return day\n",
@@ -59,6 +65,8 @@ class SyncJobFunction(Rule):
                 "JOBS = [report]\n\n"
                 "class WorkerSettings:\n    functions = JOBS\n    redis_settings = RedisSettings()\n",
             },
+            line=1,
+            message="`report` is listed as a job of `WorkerSettings` but is not `async def`",
         ),
         Invalid(
             "def report(ctx, day):\n    return day\n",
@@ -68,6 +76,8 @@ class SyncJobFunction(Rule):
                 "proj/worker.py": "import arq\n\n"
                 "class WorkerSettings:\n    functions = [arq.func('proj.jobs.report', name='report')]\n",
             },
+            line=1,
+            message="`report` is wrapped by `func()` of `WorkerSettings` but is not `async",
         ),
     )
     valid = (

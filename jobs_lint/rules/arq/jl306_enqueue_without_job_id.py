@@ -44,26 +44,36 @@ class EnqueueWithoutJobId(Rule):
         Invalid(
             "async def nightly(ctx):\n"
             "    for invoice_id in await ctx['db'].due_invoices():\n"
-            "        await ctx['redis'].enqueue_job('send_invoice', invoice_id)\n"
+            "        await ctx['redis'].enqueue_job('send_invoice', invoice_id)\n",
+            line=3,
+            message="`enqueue_job('send_invoice')` in a loop has no `_job_id`",
         ),
         Invalid(
             "from fastapi import APIRouter, Request\n\nrouter = APIRouter()\n\n"
             "@router.post('/orders/{order_id}/invoice')\n"
             "async def create_invoice(order_id: int, request: Request):\n"
-            "    await request.app.state.arq.enqueue_job('send_invoice', order_id)\n"
+            "    await request.app.state.arq.enqueue_job('send_invoice', order_id)\n",
+            line=7,
+            message="`enqueue_job('send_invoice')` in request handler `create_invoice` has",
         ),
         Invalid(
             "async def fan_out(redis, ids):\n"
-            "    return [await redis.enqueue_job('resize', i, _defer_by=10) for i in ids]\n"
+            "    return [await redis.enqueue_job('resize', i, _defer_by=10) for i in ids]\n",
+            line=2,
+            message="`enqueue_job('resize')` in a loop has no `_job_id`",
         ),
         Invalid(
             "from fastapi import FastAPI\n\napp = FastAPI()\n\n"
             "@app.get('/refresh')\nasync def refresh():\n"
             "    job = await app.state.pool.enqueue_job('refresh_cache')\n"
-            "    return {'id': job.job_id}\n"
+            "    return {'id': job.job_id}\n",
+            line=7,
+            message="`enqueue_job('refresh_cache')` in request handler `refresh` has no",
         ),
         Invalid(
-            "async def drain(pool, queue):\n    while queue:\n        await pool.enqueue_job('process', queue.pop())\n"
+            "async def drain(pool, queue):\n    while queue:\n        await pool.enqueue_job('process', queue.pop())\n",
+            line=3,
+            message="`enqueue_job('process')` in a loop has no `_job_id`",
         ),
     )
     valid = (

@@ -52,15 +52,21 @@ class PickleSerializer(Rule):
             fixed="from celery import Celery\n\n"
             "app = Celery('proj')\n"
             "app.conf.update(task_serializer='json', accept_content=['json'])\n",
+            line=4,
+            message="`task_serializer` is pickle",
         ),
         Invalid(
             "CELERY_TASK_SERIALIZER = 'pickle'\nCELERY_ACCEPT_CONTENT = ['pickle']\n",
             path="proj/settings.py",
             fixed="CELERY_TASK_SERIALIZER = 'json'\nCELERY_ACCEPT_CONTENT = ['json']\n",
+            line=1,
+            message="`task_serializer` is pickle",
         ),
         Invalid(
             "from celery import Celery as C\n\napp = C('proj', result_serializer=\"pickle\")\n",
             fixed="from celery import Celery as C\n\napp = C('proj', result_serializer=\"json\")\n",
+            line=3,
+            message="`result_serializer` is pickle",
         ),
         Invalid(
             "from proj.celery import app\n\n"
@@ -71,11 +77,15 @@ class PickleSerializer(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/config.py",
+            line=3,
+            message="`event_serializer` is pickle",
         ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(serializer='pickle')\n"
-            "def render(report):\n    return report\n"
+            "def render(report):\n    return report\n",
+            line=3,
+            message="task `render` uses pickle",
         ),
         Invalid(
             "from proj.tasks import render\n\n"
@@ -86,16 +96,22 @@ class PickleSerializer(Rule):
                 "@shared_task\ndef render(report):\n    return report\n",
             },
             path="proj/views.py",
+            line=4,
+            message="`apply_async` sends this message with pickle",
         ),
         Invalid(
             "task_serializer = 'pickle'\n",
             path="celeryconfig.py",
             fixed="task_serializer = 'json'\n",
+            line=1,
+            message="`task_serializer` is pickle",
         ),
         Invalid(
             "from celery import Task\n\n"
             "class Render(Task):\n    serializer = 'pickle'\n\n"
-            "    def run(self, report):\n        return report\n"
+            "    def run(self, report):\n        return report\n",
+            line=4,
+            message="task `Render` uses pickle",
         ),
         Invalid(
             "CELERY_RESULT_SERIALIZER = 'pickle'\n"
@@ -105,6 +121,8 @@ class PickleSerializer(Rule):
             fixed="CELERY_RESULT_SERIALIZER = 'json'\n"
             "CELERY_EVENT_SERIALIZER = 'json'\n"
             "CELERY_RESULT_ACCEPT_CONTENT = ['json']\n",
+            line=1,
+            message="`result_serializer` is pickle",
         ),
         Invalid(
             "from configurations import Configuration\n\n"
@@ -112,11 +130,15 @@ class PickleSerializer(Rule):
             path="proj/settings.py",
             fixed="from configurations import Configuration\n\n"
             "class Production(Configuration):\n    CELERY_TASK_SERIALIZER = 'json'\n",
+            line=4,
+            message="`task_serializer` is pickle",
         ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task\ndef render(report):\n    return report\n\n"
-            "def schedule(report):\n    render.s(report).set(serializer='pickle').delay()\n"
+            "def schedule(report):\n    render.s(report).set(serializer='pickle').delay()\n",
+            line=8,
+            message="`set` sends this message with pickle",
         ),
     )
     valid = (

@@ -6,8 +6,10 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import celery_names
 from jobs_lint.semantic.model import Kind
+from jobs_lint.semantic.summaries import WAIT
 
 WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
+WAITS_ON_RESULTS = frozenset({WAIT})
 
 
 class ResultWaitInTask(Rule):
@@ -17,7 +19,8 @@ class ResultWaitInTask(Rule):
     `.join_native()` or `.collect()` on what `.delay()`, `.apply_async()`, `AsyncResult(...)`,
     `GroupResult.restore(...)`, `send_task(...)` or a called chain, group or chord returns, and
     `allow_join_result()`, anywhere in a task's body (helpers defined inside it and class-based
-    tasks' `run` included).
+    tasks' `run` included), or in a function or method it calls, in any module (the finding
+    names the chain of calls).
 
     ## Why is this bad?
     The waiting task holds a worker slot while the task it waits for needs one. When every slot
@@ -32,11 +35,8 @@ class ResultWaitInTask(Rule):
     code = "JL102"
     name = "result-wait-in-task"
     summary = "A task blocks on another task's result"
-    needles = (
-        *needles.TASK_DEFINITIONS,
-        (b".get(", b".wait(", b".join(", b".join_native(", b".collect(", b"allow_join_result"),
-        needles.RESULTS,
-    )
+    # A task can wait in a function it calls, in another module: no needle for the wait itself.
+    needles = needles.TASK_DEFINITIONS
 
     invalid = (
         Invalid(
@@ -44,21 +44,27 @@ class ResultWaitInTask(Rule):
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef report(url):\n"
             "    page = fetch.delay(url).get(timeout=10)\n"
-            "    return len(page)\n"
+            "    return len(page)\n",
+            line=9,
+            message="Task `report` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import Celery\n\napp = Celery('proj')\n\n"
             "@app.task(bind=True)\ndef total(self, ids):\n"
             "    results = [add.delay(i, i) for i in ids]\n"
             "    return sum(r.get() for r in results)\n\n"
-            "@app.task\ndef add(x, y):\n    return x + y\n"
+            "@app.task\ndef add(x, y):\n    return x + y\n",
+            line=8,
+            message="Task `total` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import shared_task, group as g\n\n"
             "@shared_task\ndef crawl(urls):\n"
             "    job = g(fetch.s(u) for u in urls)()\n"
             "    job.join()\n\n"
-            "@shared_task\ndef fetch(url):\n    return url\n"
+            "@shared_task\ndef fetch(url):\n    return url\n",
+            line=6,
+            message="Task `crawl` blocks on a result with `.join()`",
         ),
         Invalid(
             "from celery.result import AsyncResult, allow_join_result\n"
@@ -71,6 +77,8 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/tasks.py",
+            line=6,
+            message="`allow_join_result()` silences Celery's guard against a task waiting",
         ),
         Invalid(
             "from celery import Task\nfrom celery.result import GroupResult\n\n"
@@ -78,7 +86,9 @@ class ResultWaitInTask(Rule):
             "    def run(self, group_id):\n"
             "        def wait():\n"
             "            return GroupResult.restore(group_id).join_native()\n"
-            "        return wait()\n"
+            "        return wait()\n",
+            line=7,
+            message="Task `Collect` blocks on a result with `.join_native()`",
         ),
         Invalid(
             "from proj import celery_app\n\n"
@@ -89,13 +99,17 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/relay.py",
+            line=5,
+            message="Task `relay` blocks on a result with `.get()`",
         ),
         Invalid(
             "from celery import chain, shared_task\n\n"
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef pipeline(urls):\n"
             "    result = chain(fetch.s(u) for u in urls)()\n"
-            "    return [value for _, value in result.collect()]\n"
+            "    return [value for _, value in result.collect()]\n",
+            line=10,
+            message="Task `pipeline` blocks on a result with `.collect()`",
         ),
         Invalid(
             "from proj.celery import app\n\n"
@@ -106,6 +120,23 @@ class ResultWaitInTask(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/tasks.py",
+            line=5,
+            message="Task `follow` blocks on a result with `.get()`",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.pages import fetch_all\n\n"
+            "@shared_task\ndef report(urls):\n"
+            "    return len(fetch_all(urls))\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/pages.py": "from proj.fetching import fetch\n\n"
+                "def fetch_all(urls):\n"
+                "    return [fetch.delay(url).get(timeout=10) for url in urls]\n",
+                "proj/fetching.py": "from celery import shared_task\n\n@shared_task\ndef fetch(url):\n    return url\n",
+            },
+            line=7,
+            message="through `fetch_all -> fetch.delay().get`",
         ),
     )
     valid = (
@@ -144,21 +175,43 @@ class ResultWaitInTask(Rule):
             "@huey.task()\ndef outer(x):\n    return inner(x).get()\n\n"
             "@huey.task()\ndef inner(x):\n    return x\n"
         ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.pages import options_for\n\n"
+            "@shared_task\ndef report(settings):\n"
+            "    return options_for(settings)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/pages.py": "def options_for(settings):\n    return settings.get('lang', 'en')\n",
+            },
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         ctx = self.ctx
+        if not ctx.enclosing_defs:
+            return
+        task = ctx.enclosing_task()
+        if task is None:
+            return
+        name = task.qualname.rpartition(".")[2]
         if isinstance(func, ast.Attribute) and func.attr in WAITS:
-            task = ctx.enclosing_task()
-            if task is None:
-                return
             value = ctx.model.value_of(func.value, ctx.scope)
             if value is not None and value.kind is Kind.RESULT:
                 self.report(
                     node,
-                    f"Task `{task.qualname.rpartition('.')[2]}` blocks on a result with "
-                    f"`.{func.attr}()`: use a chain, a chord or `self.replace()`",
+                    f"Task `{name}` blocks on a result with `.{func.attr}()`: use a chain, a chord or `self.replace()`",
                 )
-        elif ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT and ctx.enclosing_task() is not None:
+                return
+        if ctx.model.qualname(func, ctx.scope) == celery_names.ALLOW_JOIN_RESULT:
             self.report(node, "`allow_join_result()` silences Celery's guard against a task waiting on results")
+            return
+        reach = ctx.model.reach_of(node, ctx.enclosing_defs[-1], WAITS_ON_RESULTS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Task `{name}` blocks on a result with `{reach.effect.what}` through `{reach.chain}`: "
+                "use a chain, a chord or `self.replace()`",
+                related=reach.related,
+            )

@@ -55,6 +55,8 @@ class CanvasArguments(Rule):
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef notify(user_id):\n    return user_id\n\n"
             "def refresh(url, user_id):\n    return chain(fetch.s(url), notify.si(user_id))()\n",
+            line=12,
+            message="`notify` receives the previous result as a chain link but has no",
         ),
         Invalid(
             "from celery import chord\nfrom proj.tasks import fetch, summarize\n\n"
@@ -66,6 +68,8 @@ class CanvasArguments(Rule):
                 "@shared_task\ndef summarize(pages):\n    return len(pages)\n",
             },
             path="proj/views.py",
+            line=5,
+            message="`summarize.si()` as the chord body ignores the result it receives,",
         ),
         Invalid(
             "from proj.tasks import cleanup, render\n\n"
@@ -78,6 +82,8 @@ class CanvasArguments(Rule):
                 "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
             },
             path="proj/views.py",
+            line=4,
+            message="`cleanup` receives the previous result as a `link=` callback but has",
         ),
         Invalid(
             "from celery import chord, group, shared_task\n\n"
@@ -86,6 +92,8 @@ class CanvasArguments(Rule):
             "@shared_task\ndef done(results):\n    return results\n\n"
             "def reindex(batch, ids):\n"
             "    return (load.s(batch) | chord([index.s(i) for i in ids], done.s()))()\n",
+            line=16,
+            message="`index` receives the previous result as a chord header member after a",
         ),
         Invalid(
             "from celery import shared_task\n\n"
@@ -96,6 +104,8 @@ class CanvasArguments(Rule):
             "@shared_task\ndef add(x, y):\n    return x + y\n\n"
             "@shared_task\ndef log_done():\n    return None\n\n"
             "def compute():\n    flow = add.s(1, 2) | log_done.si()\n    return flow.delay()\n",
+            line=12,
+            message="`log_done` receives the previous result as a chain link but has no",
         ),
         Invalid(
             "from celery import chord, shared_task\n\n"
@@ -106,6 +116,8 @@ class CanvasArguments(Rule):
             "@shared_task\ndef fetch(url):\n    return url\n\n"
             "@shared_task\ndef store():\n    return None\n\n"
             "def crawl(urls):\n    return chord([fetch.s(u) for u in urls], store.si()).delay()\n",
+            line=12,
+            message="`store` receives the previous result as the chord body but has no",
         ),
     )
     valid = (

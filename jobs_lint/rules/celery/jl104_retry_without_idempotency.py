@@ -10,7 +10,10 @@ from jobs_lint.semantic.blocking import blocking_call
 from jobs_lint.semantic.celery_tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
+from jobs_lint.semantic.summaries import CREATES
 from jobs_lint.semantic.values import UNKNOWN
+
+CREATES_ONLY = frozenset({CREATES})
 
 
 class RetryWithoutIdempotency(Rule):
@@ -20,6 +23,10 @@ class RetryWithoutIdempotency(Rule):
     `acks_late`) and create something each time they run, with no guard against doing it twice:
     an ORM `create` or a `save()` of a new instance, `session.add`, an `INSERT`, an HTTP POST, an
     email, a payment or a ticket.
+
+    Side effects are followed through the functions and methods the task calls, in any module
+    (a service class's method, an API client's): the finding names the chain of calls, and a
+    function with a guard of its own stops the chain.
 
     A task counts as guarded when it uses an idempotency key, `get_or_create` or
     `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
@@ -45,28 +52,18 @@ class RetryWithoutIdempotency(Rule):
     code = "JL104"
     name = "retry-without-idempotency"
     summary = "A retried task creates something again on every attempt"
-    needles = (
-        *needles.TASK_DEFINITIONS,  # retried by a global `task_acks_late` too: no needle for that
-        (
-            b".create(",
-            b".save(",
-            b".add(",
-            b".add_all(",
-            b"bulk_create",
-            b"execute",
-            b"post(",
-            b"send",
-            b"create_",
-            b"chat_postMessage",
-        ),
-    )
+    # Retried by a global `task_acks_late` too, and what it creates may lie in a function it calls,
+    # in another module: no needle for either.
+    needles = needles.TASK_DEFINITIONS
 
     invalid = (
         Invalid(
             "import requests\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(requests.ConnectionError,), retry_backoff=True)\n"
             "def notify(order_id, url):\n"
-            "    requests.post(url, json={'order': order_id}, timeout=10).raise_for_status()\n"
+            "    requests.post(url, json={'order': order_id}, timeout=10).raise_for_status()\n",
+            line=6,
+            message="Task `notify` is retried (`autoretry_for`) and creates an HTTP POST",
         ),
         Invalid(
             "from celery import shared_task\nfrom shop.models import Invoice\n\n"
@@ -76,7 +73,9 @@ class RetryWithoutIdempotency(Rule):
             "        Invoice.objects.create(order_id=order_id)\n"
             "        charge(order_id)\n"
             "    except TimeoutError as error:\n"
-            "        raise self.retry(exc=error)\n"
+            "        raise self.retry(exc=error)\n",
+            line=7,
+            message="Task `bill` is retried (`self.retry`) and creates an ORM create again",
         ),
         Invalid(
             "from django.core.mail import send_mail\nfrom proj.celery import app\n\n"
@@ -85,6 +84,8 @@ class RetryWithoutIdempotency(Rule):
             "    send_mail('Welcome', 'Hello', None, [email])\n",
             files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
             path="proj/tasks.py",
+            line=6,
+            message="Task `welcome` is retried (`acks_late`) and creates an email again on",
         ),
         Invalid(
             "import requests\nfrom celery import Task\n\n"
@@ -94,7 +95,9 @@ class RetryWithoutIdempotency(Rule):
             "        session = self.app.session()\n"
             "        session.add(Event(**event))\n"
             "        session.commit()\n"
-            "        requests.post(HOOK_URL, json=event, timeout=5)\n"
+            "        requests.post(HOOK_URL, json=event, timeout=5)\n",
+            line=9,
+            message="Task `Record` is retried (`autoretry_for`) and creates a session add",
         ),
         Invalid(
             "import requests\nfrom celery import shared_task\nfrom tickets.models import Ticket\n\n"
@@ -102,13 +105,51 @@ class RetryWithoutIdempotency(Rule):
             "def open_ticket(subject):\n"
             "    ticket = Ticket(subject=subject)\n"
             "    ticket.save()\n"
-            "    requests.post(JIRA_URL, json={'summary': subject}, timeout=10)\n"
+            "    requests.post(JIRA_URL, json={'summary': subject}, timeout=10)\n",
+            line=8,
+            message="Task `open_ticket` is retried (`autoretry_for`) and creates an ORM",
         ),
         Invalid(
             "import stripe\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"
             "def charge(customer, amount):\n"
-            "    return stripe.PaymentIntent.create(customer=customer, amount=amount)\n"
+            "    return stripe.PaymentIntent.create(customer=customer, amount=amount)\n",
+            line=6,
+            message="Task `charge` is retried (`autoretry_for`) and creates a payment",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.services import billing\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def settle(order_id):\n"
+            "    billing.charge(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "import requests\n\n"
+                "class Billing:\n"
+                "    def charge(self, order_id):\n"
+                "        return requests.post('https://pay.example', json={'id': order_id}, timeout=5)\n\n"
+                "billing = Billing()\n",
+            },
+            line=7,
+            message="through `Billing.charge -> requests.post`",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.support import escalate\n\n"
+            "@shared_task(bind=True, max_retries=3)\n"
+            "def report(self, incident):\n"
+            "    escalate(incident)\n"
+            "    raise self.retry(countdown=60)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/support.py": "from proj.clients import Tracker\n\n"
+                "def escalate(incident):\n    Tracker().open(incident)\n",
+                "proj/clients.py": "class Tracker:\n"
+                "    def open(self, incident):\n        self.jira.create_issue(fields={'summary': incident})\n",
+            },
+            line=7,
+            message="through `escalate -> Tracker.open -> self.jira.create_issue`",
         ),
     )
     valid = (
@@ -166,6 +207,32 @@ class RetryWithoutIdempotency(Rule):
             "    redis.rpush('jobs', job_id)\n"
             "    http_client.post('/jobs', json={'id': job_id})\n"
         ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.services import record\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def settle(order_id):\n"
+            "    record(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "from proj.models import Payment\n\n"
+                "def record(order_id):\n"
+                "    Payment.objects.get_or_create(order_id=order_id)\n",
+            },
+        ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.services import fetch\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def refresh(order_id):\n"
+            "    fetch(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/services.py": "import requests\n\n"
+                "def fetch(order_id):\n"
+                "    return requests.get(f'https://shop.example/{order_id}', timeout=5).json()\n",
+            },
+        ),
     )
 
     def visit_FunctionDef(self, node: TaskNode) -> None:
@@ -179,16 +246,25 @@ class RetryWithoutIdempotency(Rule):
         reason, before = retried
         model = self.ctx.model
         effects = creating_side_effects(function, model)
+        direct = {id(effect.node) for effect in effects}
+        effects += [
+            SideEffect(call, reach.effect.what, reach)
+            for call, reach in model.reaches(function, CREATES_ONLY, passed=True)
+            if id(call) not in direct
+        ]
+        effects.sort(key=lambda effect: (effect.node.lineno, effect.node.col_offset))
         if reason == "`autoretry_for`":
             effects = [e for e in effects if e.what == "a payment" or self._fails_after(function, e, effects)]
         effects = [e for e in effects if e.node.lineno < before]
         if not effects or has_idempotency_guard(function, model) or _locked_base(task):
             return
         effect = effects[0]
+        through = f" through `{effect.reach.chain}`" if effect.reach else ""
         self.report(
             effect.node,
-            f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt: "
+            f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
             "make it idempotent (an idempotency key, `get_or_create`, a done check)",
+            related=effect.reach.related if effect.reach else (),
         )
 
     visit_AsyncFunctionDef = visit_FunctionDef

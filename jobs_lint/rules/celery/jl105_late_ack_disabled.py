@@ -37,28 +37,46 @@ class LateAckDisabled(Rule):
     code = "JL105"
     name = "late-ack-disabled"
     summary = "Tasks are acknowledged before they finish and lost when a worker dies"
-    needles = ((b"acks_late", b"ACKS_LATE", b"Celery("),)
+    # `Celery` alone: the app class may be imported under another name (`Celery as C`).
+    needles = ((b"acks_late", b"ACKS_LATE", b"Celery"),)
 
     invalid = (
-        Invalid("from celery import Celery\n\napp = Celery('proj')\napp.conf.update(task_acks_late=False)\n"),
+        Invalid(
+            "from celery import Celery\n\napp = Celery('proj')\napp.conf.update(task_acks_late=False)\n",
+            line=4,
+            message="`task_acks_late=False`",
+        ),
         Invalid(
             "CELERY_TASK_ACKS_LATE = True\n",
             path="proj/settings.py",
+            line=1,
+            message="Late ack without `task_reject_on_worker_lost=True`",
         ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(acks_late=False)\n"
-            "def charge(order_id):\n    return order_id\n"
+            "def charge(order_id):\n    return order_id\n",
+            line=3,
+            message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
         ),
         Invalid(
             "from celery import Celery\n\n"
             "app = Celery('proj', broker='redis://localhost:6379/0')\n"
-            "app.conf.task_serializer = 'json'\n"
+            "app.conf.task_serializer = 'json'\n",
+            line=3,
+            message="This app never enables late acknowledgement (`task_acks_late=True`)",
+        ),
+        Invalid(
+            "from celery import Celery as C\n\napp = C('proj', broker='redis://localhost:6379/0')\n",
+            line=3,
+            message="This app never enables late acknowledgement (`task_acks_late=True`)",
         ),
         Invalid(
             "from celery import Task\n\n"
             "class Export(Task):\n    acks_late = True\n\n"
-            "    def run(self, report_id):\n        return report_id\n"
+            "    def run(self, report_id):\n        return report_id\n",
+            line=4,
+            message="Task `Export` acks late without `reject_on_worker_lost=True`",
         ),
         Invalid(
             "from celery import Celery\n\n"
@@ -66,6 +84,8 @@ class LateAckDisabled(Rule):
             "app.config_from_object('django.conf:settings', namespace='CELERY')\n",
             files={"proj/__init__.py": "", "proj/settings.py": "CELERY_TASK_SERIALIZER = 'json'\n"},
             path="proj/celery.py",
+            line=3,
+            message="This app never enables late acknowledgement (`task_acks_late=True`)",
         ),
     )
     valid = (

@@ -46,23 +46,39 @@ class MissingTimeLimit(Rule):
     code = "JL106"
     name = "missing-time-limit"
     summary = "Tasks can run forever, or time limits and the visibility timeout disagree"
-    needles = ((b"Celery(", b"time_limit", b"TIME_LIMIT", b"visibility_timeout", b"redis"),)
+    # `Celery` alone: the app class may be imported under another name (`Celery as C`).
+    needles = ((b"Celery", b"time_limit", b"TIME_LIMIT", b"visibility_timeout", b"redis"),)
 
     invalid = (
-        Invalid("from celery import Celery\n\napp = Celery('proj')\n\n@app.task\ndef crawl(url):\n    return url\n"),
+        Invalid(
+            "from celery import Celery\n\napp = Celery('proj')\n\n@app.task\ndef crawl(url):\n    return url\n",
+            line=3,
+            message="No time limit",
+        ),
+        Invalid(
+            "from celery import Celery as C\n\napp = C('proj')\n\n@app.task\ndef crawl(url):\n    return url\n",
+            line=3,
+            message="No time limit",
+        ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(soft_time_limit=300, time_limit=300)\n"
-            "def render(report_id):\n    return report_id\n"
+            "def render(report_id):\n    return report_id\n",
+            line=3,
+            message="Task `render`",
         ),
         Invalid(
             "CELERY_TASK_TIME_LIMIT = 2 * 60 * 60\nCELERY_BROKER_TRANSPORT_OPTIONS = {'visibility_timeout': 3600}\n",
             path="proj/settings.py",
+            line=2,
+            message="`visibility_timeout` (3600 s) is not above the longest time limit",
         ),
         Invalid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"
-            "app.conf.update(task_time_limit=600, task_soft_time_limit=900)\n"
+            "app.conf.update(task_time_limit=600, task_soft_time_limit=900)\n",
+            line=4,
+            message="`task_soft_time_limit` (900 s) is not below `task_time_limit` (600 s)",
         ),
         Invalid(
             "from celery import Celery\n\n"
@@ -74,11 +90,15 @@ class MissingTimeLimit(Rule):
                 "def later(user_id):\n    remind.apply_async((user_id,), countdown=2 * 24 * 3600)\n",
             },
             path="proj/celery.py",
+            line=3,
+            message="the default Redis `visibility_timeout` (3600 s) is not above the",
         ),
         Invalid(
             "from celery import Task\n\n"
             "class Export(Task):\n    time_limit = 60\n    soft_time_limit = 120\n\n"
-            "    def run(self, report_id):\n        return report_id\n"
+            "    def run(self, report_id):\n        return report_id\n",
+            line=5,
+            message="Task `Export`",
         ),
     )
     valid = (

@@ -44,12 +44,16 @@ class UnboundedRetries(Rule):
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(autoretry_for=(Exception,), max_retries=None)\n"
-            "def sync(account_id):\n    return account_id\n"
+            "def sync(account_id):\n    return account_id\n",
+            line=3,
+            message="Task `sync` retries without backoff",
         ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(autoretry_for=(ConnectionError,))\n"
-            "def fetch(url):\n    return url\n"
+            "def fetch(url):\n    return url\n",
+            line=3,
+            message="Task `fetch` retries without backoff",
         ),
         Invalid(
             "from proj.celery import app\n\n"
@@ -59,12 +63,16 @@ class UnboundedRetries(Rule):
             "        raise self.retry(countdown=2)\n",
             files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
             path="proj/tasks.py",
+            line=6,
+            message="Task `wait_for` polls through the broker",
         ),
         Invalid(
             "from celery import Task\n\n"
             "class Sync(Task):\n"
             "    autoretry_for = (BaseException,)\n    retry_backoff = True\n\n"
-            "    def run(self, account_id):\n        return account_id\n"
+            "    def run(self, account_id):\n        return account_id\n",
+            line=4,
+            message="Task `Sync` retries on every exception, bugs included",
         ),
         Invalid(
             "from celery import shared_task\n\n"
@@ -72,12 +80,16 @@ class UnboundedRetries(Rule):
             "def push(self, item_id):\n"
             "    try:\n        send(item_id)\n"
             "    except OSError as error:\n"
-            "        raise self.retry(exc=error, max_retries=None)\n"
+            "        raise self.retry(exc=error, max_retries=None)\n",
+            line=8,
+            message="Task `push` retries forever (`max_retries=None`)",
         ),
         Invalid(
             "import celery\n\n"
             "@celery.shared_task(autoretry_for=[Exception], retry_backoff=True)\n"
-            "def index(doc_id):\n    return doc_id\n"
+            "def index(doc_id):\n    return doc_id\n",
+            line=3,
+            message="Task `index` retries on every exception, bugs included",
         ),
     )
     valid = (

@@ -55,6 +55,8 @@ class EnqueueInTransaction(Rule):
             "        send_receipt.delay(order.id)\n",
             files=_FILES,
             path="shop/views.py",
+            line=7,
+            message="`send_receipt.delay()` inside `transaction.atomic()`",
         ),
         Invalid(
             "from django.db.transaction import atomic\n"
@@ -65,6 +67,8 @@ class EnqueueInTransaction(Rule):
             "    send_receipt.apply_async((order.id,), countdown=5)\n",
             files=_FILES,
             path="shop/views.py",
+            line=7,
+            message="`send_receipt.apply_async()` in a function decorated with `@atomic`",
         ),
         Invalid(
             "from django.db import transaction as tx\n"
@@ -75,6 +79,8 @@ class EnqueueInTransaction(Rule):
             "        send_receipt.delay(order.id)\n",
             files=_FILES,
             path="shop/views.py",
+            line=7,
+            message="`send_receipt.delay()` in a function decorated with",
         ),
         Invalid(
             "from shop.db import locked\n"
@@ -90,6 +96,8 @@ class EnqueueInTransaction(Rule):
                 "    with transaction.atomic():\n        yield\n",
             },
             path="shop/views.py",
+            line=6,
+            message="`send_receipt.delay()` inside `locked()`",
         ),
         Invalid(
             "from sqlalchemy.orm import Session\n"
@@ -100,6 +108,8 @@ class EnqueueInTransaction(Rule):
             "        send_receipt.delay(order.id)\n",
             files=_FILES,
             path="shop/views.py",
+            line=7,
+            message="`send_receipt.delay()` inside `session.begin()`",
         ),
         Invalid(
             "from sqlalchemy.ext.asyncio import AsyncSession\n"
@@ -111,6 +121,8 @@ class EnqueueInTransaction(Rule):
             "    await session.commit()\n",
             files=_FILES,
             path="shop/views.py",
+            line=7,
+            message="`send_receipt.delay()` before `session.commit()`",
         ),
     )
     valid = (

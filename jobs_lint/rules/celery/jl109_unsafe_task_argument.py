@@ -53,6 +53,8 @@ class UnsafeTaskArgument(Rule):
             "    process.delay(upload)\n",
             files=_FILES,
             path="app/views.py",
+            line=6,
+            message="`process.delay()` is sent a model instance or QuerySet",
         ),
         Invalid(
             "from app.tasks import notify\n\n"
@@ -60,6 +62,8 @@ class UnsafeTaskArgument(Rule):
             "    notify.delay(user.id, password=raw_password)\n",
             files=_FILES,
             path="app/views.py",
+            line=4,
+            message="`notify.delay()` is sent a secret (`password`)",
         ),
         Invalid(
             "from app.tasks import process\n\n"
@@ -67,16 +71,22 @@ class UnsafeTaskArgument(Rule):
             "    process.apply_async(args=(request.FILES['file'].read(),))\n",
             files=_FILES,
             path="app/views.py",
+            line=4,
+            message="`process.apply_async()` is sent file contents or bytes",
         ),
         Invalid(
             "from app.tasks import process\n\ndef upload(request):\n    process.delay(request)\n",
             files=_FILES,
             path="app/views.py",
+            line=4,
+            message="`process.delay()` is sent the web request",
         ),
         Invalid(
             "from app.tasks import notify\n\ndef remind(user, token):\n    notify.delay(user.id, token)\n",
             files=_FILES,
             path="app/views.py",
+            line=4,
+            message="`notify.delay()` is sent a secret (`password`)",
         ),
         Invalid(
             "import base64\nfrom app.tasks import process\n\n"
@@ -86,6 +96,8 @@ class UnsafeTaskArgument(Rule):
             "        process.delay(base64.b64encode(handle.read()))\n",
             files=_FILES,
             path="app/views.py",
+            line=6,
+            message="`process.delay()` is sent an open file",
         ),
         Invalid(
             "from celery import chain\nfrom app.models import Upload\nfrom app.tasks import notify, process\n\n"
@@ -94,6 +106,8 @@ class UnsafeTaskArgument(Rule):
             "    chain(process.s(upload), notify.si(upload_id)).delay()\n",
             files=_FILES,
             path="app/views.py",
+            line=7,
+            message="`process.s()` will send a model instance or QuerySet",
         ),
         Invalid(
             "from app.tasks import notify\n\n"
@@ -101,12 +115,16 @@ class UnsafeTaskArgument(Rule):
             "    return notify.signature(args=(user.id,), kwargs={'password': key}, immutable=True)\n",
             files=_FILES,
             path="app/views.py",
+            line=4,
+            message="`notify.signature()` will send a secret (`password`)",
         ),
         Invalid(
             "from django.conf import settings\nfrom celery import current_app\n\n"
             "def sync():\n"
             "    current_app.send_task('crm.sync', kwargs={'api_key': settings.CRM_API_KEY})\n",
             path="app/views.py",
+            line=5,
+            message="`current_app.send_task()` is sent a secret (`api_key`)",
         ),
     )
     valid = (

@@ -39,13 +39,17 @@ class LargeResult(Rule):
             "from celery import shared_task\n\n"
             "@shared_task\ndef render(report_id):\n"
             "    with open(f'/tmp/{report_id}.pdf', 'rb') as handle:\n"
-            "        return handle.read()\n"
+            "        return handle.read()\n",
+            line=6,
+            message="Task `render` returns file contents or bytes into the result backend",
         ),
         Invalid(
             "import base64\nfrom celery import shared_task\n\n"
             "@shared_task\ndef thumbnail(path):\n"
             "    data = base64.b64encode(open(path, 'rb').read())\n"
-            "    return data\n"
+            "    return data\n",
+            line=7,
+            message="Task `thumbnail` returns file contents or bytes into the result",
         ),
         Invalid(
             "from pathlib import Path\nfrom proj.celery import app\n\n"
@@ -53,6 +57,8 @@ class LargeResult(Rule):
             "    return Path(name).read_bytes()\n",
             files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
             path="proj/tasks.py",
+            line=6,
+            message="Task `export` returns file contents or bytes into the result backend",
         ),
         Invalid(
             "import io\nfrom celery import Task\n\n"
@@ -60,18 +66,24 @@ class LargeResult(Rule):
             "    def run(self, rows):\n"
             "        buffer = io.BytesIO()\n"
             "        buffer.write(rows)\n"
-            "        return buffer.getvalue()\n"
+            "        return buffer.getvalue()\n",
+            line=8,
+            message="Task `Export` returns file contents or bytes into the result backend",
         ),
         Invalid(
             "import requests\nfrom celery import shared_task\n\n"
             "@shared_task\ndef download(url):\n"
             "    response = requests.get(url, timeout=30)\n"
-            "    return response.content\n"
+            "    return response.content\n",
+            line=7,
+            message="Task `download` returns file contents or bytes into the result backend",
         ),
         Invalid(
             "from celery import shared_task\n\n"
             "@shared_task(ignore_result=False)\ndef ping():\n    return b'pong' * 1000\n"
-            "\n@shared_task\ndef blob():\n    return b'\\x00'\n"
+            "\n@shared_task\ndef blob():\n    return b'\\x00'\n",
+            line=9,
+            message="Task `blob` returns file contents or bytes into the result backend",
         ),
     )
     valid = (

@@ -49,17 +49,23 @@ class UnknownTaskName(Rule):
             "CELERY_BEAT_SCHEDULE = {\n    'cleanup': {'task': 'proj.tasks.clean_up', 'schedule': 3600},\n}\n",
             files=_FILES,
             path="proj/settings.py",
+            line=2,
+            message="A beat schedule entry names `proj.tasks.clean_up`, which no task of",
         ),
         Invalid(
             "from proj.celery import app\n\ndef trigger():\n    app.send_task('proj.tasks.daily_report')\n",
             files=_FILES,
             path="proj/views.py",
+            line=4,
+            message="`send_task()` names `proj.tasks.daily_report`, which no task of the",
         ),
         Invalid(
             "from celery import signature\n\n"
             "def trigger():\n    return signature('proj.tasks.cleanupp', countdown=10)\n",
             files=_FILES,
             path="proj/views.py",
+            line=4,
+            message="`signature()` names `proj.tasks.cleanupp`, which no task of the",
         ),
         Invalid(
             "from proj.celery import app\n\n"
@@ -68,6 +74,8 @@ class UnknownTaskName(Rule):
             "}\n",
             files=_FILES,
             path="proj/beat.py",
+            line=4,
+            message="A beat schedule entry names `proj.tasks.report_daily`, which no task",
         ),
         Invalid(
             "from celery.schedules import crontab\n\n"
@@ -75,6 +83,8 @@ class UnknownTaskName(Rule):
             "    return {'nightly': {'task': 'proj.tasks.nightly', 'schedule': crontab(hour=3)}}\n",
             files=_FILES,
             path="proj/schedules.py",
+            line=4,
+            message="A beat schedule entry names `proj.tasks.nightly`, which no task of",
         ),
     )
     valid = (

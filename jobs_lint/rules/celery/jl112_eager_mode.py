@@ -36,20 +36,36 @@ class EagerMode(Rule):
     needles = ((b"ALWAYS_EAGER", b"always_eager"),)
 
     invalid = (
-        Invalid("CELERY_TASK_ALWAYS_EAGER = True\n", path="proj/settings.py"),
-        Invalid("CELERY_ALWAYS_EAGER = True\nBROKER_URL = 'memory://'\n", path="proj/settings/dev.py"),
+        Invalid(
+            "CELERY_TASK_ALWAYS_EAGER = True\n",
+            path="proj/settings.py",
+            line=1,
+            message="Tasks run eagerly, in the caller, outside tests",
+        ),
+        Invalid(
+            "CELERY_ALWAYS_EAGER = True\nBROKER_URL = 'memory://'\n",
+            path="proj/settings/dev.py",
+            line=1,
+            message="Tasks run eagerly, in the caller, outside tests",
+        ),
         Invalid(
             "from celery import Celery\n\napp = Celery('proj', task_always_eager=True)\n",
             path="proj/celery.py",
+            line=3,
+            message="Tasks run eagerly, in the caller, outside tests",
         ),
         Invalid(
             "from proj.celery import app\n\napp.conf.task_always_eager = True\n",
             files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
             path="proj/local.py",
+            line=3,
+            message="Tasks run eagerly, in the caller, outside tests",
         ),
         Invalid(
             "from celery import Celery\n\napp = Celery('proj')\napp.conf.update({'task_always_eager': True})\n",
             path="proj/worker.py",
+            line=4,
+            message="Tasks run eagerly, in the caller, outside tests",
         ),
     )
     valid = (

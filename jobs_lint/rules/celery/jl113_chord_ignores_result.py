@@ -46,6 +46,8 @@ class ChordIgnoresResult(Rule):
             "def run(ids):\n    return chord(resize.s(i) for i in ids)(publish.s())\n",
             files=_FILES,
             path="media/views.py",
+            line=5,
+            message="Chord header task `resize` ignores its result (`ignore_result=True`)",
         ),
         Invalid(
             "from celery import chord, group\nfrom media.tasks import measure, publish, resize\n\n"
@@ -54,18 +56,24 @@ class ChordIgnoresResult(Rule):
             "    return chord(header, publish.s()).apply_async()\n",
             files=_FILES,
             path="media/views.py",
+            line=5,
+            message="Chord header task `resize` ignores its result (`ignore_result=True`)",
         ),
         Invalid(
             "from celery import group\nfrom media.tasks import publish, resize\n\n"
             "def run(ids):\n    return (group(resize.s(i) for i in ids) | publish.s())()\n",
             files=_FILES,
             path="media/views.py",
+            line=5,
+            message="Chord header task `resize` ignores its result (`ignore_result=True`)",
         ),
         Invalid(
             "from celery import chain, group\nfrom media.tasks import publish, resize\n\n"
             "def run(ids):\n    return chain(group([resize.s(i) for i in ids]), publish.s()).delay()\n",
             files=_FILES,
             path="media/views.py",
+            line=5,
+            message="Chord header task `resize` ignores its result (`ignore_result=True`)",
         ),
         Invalid(
             "from celery import chord\nfrom media.tasks import publish, resize\n\n"
@@ -73,12 +81,16 @@ class ChordIgnoresResult(Rule):
             "    chord(header)(publish.s())\n",
             files=_FILES,
             path="media/views.py",
+            line=7,
+            message="Chord header task `resize` ignores its result (`ignore_result=True`)",
         ),
         Invalid(
             "from celery import chord\nfrom media.tasks import measure, publish\n\n"
             "def run(ids):\n    return chord(header=[measure.s(i) for i in ids], body=publish.s()).delay()\n",
             files={**_FILES, "media/settings.py": "CELERY_TASK_IGNORE_RESULT = True\n"},
             path="media/views.py",
+            line=5,
+            message="Chord header task `measure` ignores its result (`task_ignore_result`",
         ),
     )
     valid = (

@@ -60,6 +60,8 @@ class BackgroundTasksForJobs(Rule):
             "    background_tasks.add_task(sync_catalog, shop_id)\n",
             files=_QUEUE,
             path="proj/api.py",
+            line=14,
+            message="`sync_catalog` runs as a FastAPI background task but it does I/O in a",
         ),
         Invalid(
             "import asyncio\nimport fastapi\n\napi = fastapi.FastAPI()\n\n"
@@ -69,6 +71,8 @@ class BackgroundTasksForJobs(Rule):
             "    tasks.add_task(remind, user_id)\n",
             files=_QUEUE,
             path="proj/api.py",
+            line=11,
+            message="`remind` runs as a FastAPI background task but it sleeps",
         ),
         Invalid(
             "import subprocess\nfrom starlette.background import BackgroundTasks\nfrom fastapi import FastAPI\n\n"
@@ -79,12 +83,16 @@ class BackgroundTasksForJobs(Rule):
             "    background.add_task(transcode, path)\n",
             files=_QUEUE,
             path="proj/api.py",
+            line=12,
+            message="`transcode` runs as a FastAPI background task but it runs a long call",
         ),
         Invalid(
             _DB + "@api.post('/login')\n"
             "def login(user_id: int, tasks: BackgroundTasks, db: Session = Depends(get_db, scope='function')):\n"
             "    tasks.add_task(audit, db, user_id)\n",
             path="app.py",
+            line=18,
+            message="`db` is from `Depends(get_db, scope='function')`, closed before the",
         ),
         Invalid(
             "from typing import Annotated\n" + _DB + "@api.post('/login')\n"
@@ -92,6 +100,8 @@ class BackgroundTasksForJobs(Rule):
             "          db: Annotated[Session, Depends(get_db, scope='function')]):\n"
             "    tasks.add_task(audit, db=db, user_id=user_id)\n",
             path="app.py",
+            line=20,
+            message="`db` is from `Depends(get_db, scope='function')`, closed before the",
         ),
         Invalid(
             "from fastapi import BackgroundTasks\n"
@@ -100,6 +110,8 @@ class BackgroundTasksForJobs(Rule):
             "    async with async_session() as db:\n"
             "        background_tasks.add_task(create_log, **dict(db=db, name=name))\n",
             path="proj/auth.py",
+            line=7,
+            message="`db` is from `async_session()`, closed when its `with` block ends,",
         ),
     )
     valid = (

@@ -7,7 +7,10 @@ from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
+from jobs_lint.semantic.summaries import HAZARD
 from jobs_lint.semantic.temporal import WorkflowInfo, replay_hazard
+
+HAZARDS = frozenset({HAZARD})
 
 # Replacements that return the same kind of value, so the fix is safe: name -> workflow API.
 _SAME_VALUE = {"uuid.uuid4": "uuid4", "uuid.uuid1": "uuid4", "time.time": "time", "time.time_ns": "time_ns"}
@@ -41,7 +44,9 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
     `datetime.now()`/`utcnow()`/`today()`, `time.time()`/`monotonic()`/`perf_counter()`/`sleep()`,
     the `random` and `secrets` modules (a seeded `random.Random(seed)` passes), `uuid.uuid1()`/
     `uuid4()`, `os.urandom()`, `os.getpid()`, `os.environ` and `os.getenv()`. Workflow code is
-    every method of a `@workflow.defn` class and the functions of the same module they call.
+    every method of a `@workflow.defn` class and the functions of the same module they call;
+    what the functions and methods they call in other modules do is followed too, and the
+    finding names the chain of calls.
     `asyncio.sleep()` and `workflow.sleep()` are durable timers and pass, and so does code in a
     `workflow.unsafe.sandbox_unrestricted()` block. Threads and executors are the concurrency
     rule's business.
@@ -65,7 +70,7 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
     code = "JL401"
     name = "non-deterministic-workflow"
     summary = "Workflow code reads the clock, randomness or the environment"
-    needles = (needles.TEMPORAL, (b"time", b"random", b"uuid", b"os", b"secrets", b"pendulum", b"arrow"))
+    needles = (needles.TEMPORAL,)
     fix = Applicability.SAFE
 
     invalid = (
@@ -78,13 +83,17 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "@workflow.defn\nclass Orders:\n"
             "    @workflow.run\n    async def run(self) -> str:\n"
             "        return str(workflow.uuid4())\n",
+            line=8,
+            message="`uuid.uuid4()` in workflow `Orders` differs when the workflow is",
         ),
         Invalid(
             "from datetime import datetime\nfrom temporalio import workflow as wf\n\n"
             "def deadline():\n    return datetime.now()\n\n"
             "@wf.defn\nclass Billing:\n"
             "    @wf.run\n    async def run(self) -> None:\n"
-            "        if deadline().hour > 17:\n            return\n"
+            "        if deadline().hour > 17:\n            return\n",
+            line=5,
+            message="`datetime.datetime.now()` in workflow `Billing` differs when the",
         ),
         Invalid(
             "import random\nimport time\nfrom temporalio import workflow\n\n"
@@ -95,23 +104,31 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "@workflow.defn\nclass Retry:\n"
             "    @workflow.run\n    async def run(self) -> float:\n"
             "        return workflow.time() + workflow.random().randint(1, 5)\n",
+            line=9,
+            message="`time.time()` in workflow `Retry` differs when the workflow is",
         ),
         Invalid(
             "import os\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Config:\n"
             "    def __init__(self) -> None:\n        self.region = os.environ['REGION']\n\n"
-            "    @workflow.run\n    async def run(self) -> str:\n        return self.region\n"
+            "    @workflow.run\n    async def run(self) -> str:\n        return self.region\n",
+            line=7,
+            message="`os.environ` in workflow `Config` differs when the workflow is",
         ),
         Invalid(
             "import time\nfrom temporalio.workflow import defn, run, signal\n\n"
             "@defn\nclass Poller:\n"
             "    @signal\n    def poke(self) -> None:\n        time.sleep(1)\n\n"
-            "    @run\n    async def run(self) -> None:\n        pass\n"
+            "    @run\n    async def run(self) -> None:\n        pass\n",
+            line=8,
+            message="`time.sleep()` in workflow `Poller` differs when the workflow is",
         ),
         Invalid(
             "import secrets\nimport temporalio.workflow\n\n"
             "@temporalio.workflow.defn\nclass Tokens:\n"
             "    @temporalio.workflow.run\n    async def run(self) -> str:\n        return secrets.token_hex(8)\n",
+            line=8,
+            message="`secrets.token_hex()` in workflow `Tokens` differs when the workflow",
         ),
         Invalid(
             "from temporalio import workflow\n\nfrom proj.base import Base\n\n"
@@ -121,6 +138,22 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "        return (dt.date.today() - self.day).days\n",
             files={"proj/__init__.py": "", "proj/base.py": "class Base:\n    day = None\n"},
             path="proj/workflows.py",
+            line=11,
+            message="`datetime.date.today()` in workflow `Report` differs when the",
+        ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.ids import new_reference\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self) -> str:\n"
+            "        return new_reference('order')\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/ids.py": "import uuid\n\ndef new_reference(prefix: str) -> str:\n"
+                "    return f'{prefix}-{uuid.uuid4()}'\n",
+            },
+            line=9,
+            message="through `new_reference -> uuid.uuid4`",
         ),
     )
     valid = (
@@ -167,6 +200,17 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             "    @workflow.run\n    async def run(self) -> None:\n"
             "        with workflow.unsafe.sandbox_unrestricted():\n            time.sleep(0)\n"
         ),
+        Valid(
+            "from temporalio import workflow\n\nfrom proj.ids import reference\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self) -> str:\n"
+            "        return reference('order', workflow.uuid4())\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/ids.py": "def reference(prefix: str, value: object) -> str:\n    return f'{prefix}-{value}'\n",
+            },
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -178,9 +222,14 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             return
         path = self.ctx.model.temporal.qualname(func, self.ctx.scope)
         instead = replay_hazard(path, node)
-        if path is None or instead is None:
+        if path is not None and instead is not None:
+            self.report(node, _message(f"`{path}()`", workflow, instead), self._fix(node, path))
             return
-        self.report(node, _message(f"`{path}()`", workflow, instead), self._fix(node, path))
+        reach = self.reached(node, HAZARDS)
+        if reach is not None:
+            effect = reach.effect
+            what = f"`{effect.callee}()`" if effect.callee != "os.environ" else "`os.environ`"
+            self.report(node, _message(what, workflow, effect.what, reach.chain), related=reach.related)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr == "environ":
@@ -211,6 +260,7 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
         return Fix(f"Use `{replacement}`", (edits.replace(self.ctx.source, node.func, replacement),), imports=imports)
 
 
-def _message(what: str, workflow: WorkflowInfo, instead: str) -> str:
+def _message(what: str, workflow: WorkflowInfo, instead: str, chain: str | None = None) -> str:
     name = workflow.qualname.rpartition(".")[2]
-    return f"{what} in workflow `{name}` differs when the workflow is replayed: use {instead}"
+    through = f", reached through `{chain}`," if chain else ""
+    return f"{what} in workflow `{name}`{through} differs when the workflow is replayed: use {instead}"

@@ -6,6 +6,9 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
 from jobs_lint.semantic.blocking import io_call
+from jobs_lint.semantic.summaries import IO
+
+DOES_IO = frozenset({IO})
 
 PATH = "pathlib.Path"
 
@@ -17,7 +20,8 @@ class IoInWorkflow(WorkflowCodeRule):
     (`requests`, `httpx`, `aiohttp`, `urllib`), database and cache clients (`psycopg`,
     `asyncpg`, `pymongo`, `redis`, SQLAlchemy engines and sessions, `boto3`), sends mail or
     starts subprocesses, sync or async. Workflow code is every method of a `@workflow.defn` class
-    and the functions of the same module they call.
+    and the functions of the same module they call; what the functions and methods they call in
+    other modules do is followed too, and the finding names the chain of calls.
 
     ## Why is this bad?
     Workflow code is replayed, possibly many times, on any worker, whenever its state has to be
@@ -40,7 +44,9 @@ class IoInWorkflow(WorkflowCodeRule):
             "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
             "        async with httpx.AsyncClient() as client:\n"
             "            reply = await client.get(f'https://quotes.example/{symbol}')\n"
-            "        return reply.json()['price']\n"
+            "        return reply.json()['price']\n",
+            line=8,
+            message="`httpx.AsyncClient()` does I/O in workflow `Quote`",
         ),
         Invalid(
             "import requests\nfrom temporalio import workflow as wf\n\n"
@@ -48,32 +54,59 @@ class IoInWorkflow(WorkflowCodeRule):
             "    requests.post('https://hooks.example/orders', json={'id': order_id}, timeout=5)\n\n"
             "@wf.defn\nclass Orders:\n"
             "    @wf.signal\n    def paid(self, order_id: str) -> None:\n        notify(order_id)\n\n"
-            "    @wf.run\n    async def run(self) -> None:\n        pass\n"
+            "    @wf.run\n    async def run(self) -> None:\n        pass\n",
+            line=5,
+            message="`requests.post()` does I/O in workflow `Orders`",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
             "@workflow.defn\nclass Import:\n"
             "    @workflow.run\n    async def run(self, path: str) -> int:\n"
-            "        with open(path) as handle:\n            return len(handle.readlines())\n"
+            "        with open(path) as handle:\n            return len(handle.readlines())\n",
+            line=7,
+            message="`open()` does I/O in workflow `Import`",
         ),
         Invalid(
             "import subprocess\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Build:\n"
             "    @workflow.run\n    async def run(self) -> None:\n"
-            "        subprocess.run(['make'], check=True)\n"
+            "        subprocess.run(['make'], check=True)\n",
+            line=8,
+            message="`subprocess.run()` does I/O in workflow `Build`",
         ),
         Invalid(
             "from pathlib import Path\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Report:\n"
             "    @workflow.run\n    async def run(self, name: str) -> str:\n"
-            "        return Path(name).read_text()\n"
+            "        return Path(name).read_text()\n",
+            line=8,
+            message="`pathlib.Path.read_text()` does I/O in workflow `Report`",
         ),
         Invalid(
             "import asyncpg\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Count:\n"
             "    @workflow.run\n    async def run(self, dsn: str) -> int:\n"
             "        connection = await asyncpg.connect(dsn)\n"
-            "        return await connection.fetchval('select count(*) from orders')\n"
+            "        return await connection.fetchval('select count(*) from orders')\n",
+            line=8,
+            message="`asyncpg.connect()` does I/O in workflow `Count`",
+        ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.repository import Prices\n\n"
+            "@workflow.defn\nclass Quote:\n"
+            "    def __init__(self) -> None:\n        self.prices = Prices()\n\n"
+            "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
+            "        return self.prices.latest(symbol)\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/repository.py": "import requests\n\n"
+                "class Prices:\n"
+                "    def latest(self, symbol: str) -> float:\n"
+                "        return requests.get(f'https://quotes.example/{symbol}', timeout=5).json()['price']\n",
+            },
+            line=12,
+            message="through `Prices.latest -> requests.get`",
         ),
     )
     valid = (
@@ -122,6 +155,21 @@ class IoInWorkflow(WorkflowCodeRule):
             "    async def run(self, url: str) -> int:\n"
             "        return requests.get(url, timeout=5).status_code\n"
         ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n    from proj.activities import latest_price\n\n"
+            "@workflow.defn\nclass Quote:\n"
+            "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
+            "        return await workflow.execute_activity(\n"
+            "            latest_price, symbol, start_to_close_timeout=timedelta(seconds=10)\n        )\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/activities.py": "import requests\nfrom temporalio import activity\n\n"
+                "@activity.defn\ndef latest_price(symbol: str) -> float:\n"
+                "    return requests.get(f'https://quotes.example/{symbol}', timeout=5).json()['price']\n",
+            },
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -140,6 +188,15 @@ class IoInWorkflow(WorkflowCodeRule):
             and temporal.qualname(func.value.func, self.ctx.scope) == PATH
         ):
             path = f"{PATH}.{func.attr}"  # `Path(name).read_text()`
+        name = workflow.qualname.rpartition(".")[2]
         if io_call(path):
-            name = workflow.qualname.rpartition(".")[2]
             self.report(node, f"`{path}()` does I/O in workflow `{name}`: move it into an activity")
+            return
+        reach = self.reached(node, DOES_IO)
+        if reach is not None:
+            self.report(
+                node,
+                f"`{reach.effect.callee}()` does I/O in workflow `{name}`, reached through `{reach.chain}`: "
+                "move it into an activity",
+                related=reach.related,
+            )

@@ -45,31 +45,41 @@ class ActivityWithoutTimeout(Rule):
                 "@activity.defn\nasync def charge(order_id: str) -> None:\n    pass\n",
             },
             path="proj/workflows.py",
+            line=10,
+            message="`workflow.execute_activity()` has neither `start_to_close_timeout`",
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio import workflow as wf\n\n"
             "@wf.defn\nclass Orders:\n"
             "    @wf.run\n    async def run(self) -> None:\n"
             "        handle = wf.start_activity('charge', heartbeat_timeout=timedelta(seconds=30))\n"
-            "        await handle\n"
+            "        await handle\n",
+            line=8,
+            message="`workflow.start_activity()` has neither `start_to_close_timeout` nor",
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio.workflow import execute_local_activity\n\n"
             "async def lookup(key: str) -> str:\n"
-            "    return await execute_local_activity('lookup', key, schedule_to_start_timeout=timedelta(seconds=5))\n"
+            "    return await execute_local_activity('lookup', key, schedule_to_start_timeout=timedelta(seconds=5))\n",
+            line=5,
+            message="`workflow.execute_local_activity()` has neither",
         ),
         Invalid(
             "from temporalio import activity, workflow\n\n"
             "class Billing:\n    @activity.defn\n    async def refund(self, order_id: str) -> None:\n        pass\n\n"
             "@workflow.defn\nclass Refunds:\n"
             "    @workflow.run\n    async def run(self, order_id: str) -> None:\n"
-            "        await workflow.execute_activity_method(Billing.refund, order_id, start_to_close_timeout=None)\n"
+            "        await workflow.execute_activity_method(Billing.refund, order_id, start_to_close_timeout=None)\n",
+            line=12,
+            message="`workflow.execute_activity_method()` has neither",
         ),
         Invalid(
             "from temporalio.client import Client\n\n"
             "async def main() -> None:\n"
             "    client = await Client.connect('localhost:7233')\n"
-            "    await client.execute_activity('report', id='report-1', task_queue='reports')\n"
+            "    await client.execute_activity('report', id='report-1', task_queue='reports')\n",
+            line=5,
+            message="`client.execute_activity()` has neither `start_to_close_timeout` nor",
         ),
     )
     valid = (

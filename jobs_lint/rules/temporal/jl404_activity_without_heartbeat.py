@@ -58,6 +58,8 @@ class ActivityWithoutHeartbeat(Rule):
                 "@activity.defn\nasync def export() -> None:\n    pass\n",
             },
             path="proj/workflows.py",
+            line=14,
+            message="Activity `export` never heartbeats",
         ),
         Invalid(
             "import httpx\nfrom temporalio import activity\n\n"
@@ -66,7 +68,9 @@ class ActivityWithoutHeartbeat(Rule):
             "    async with httpx.AsyncClient() as client:\n"
             "        for url in urls:\n"
             "            total += len((await client.get(url)).content)\n"
-            "    return total\n"
+            "    return total\n",
+            line=8,
+            message="Activity `crawl` loops over I/O without `activity.heartbeat()`",
         ),
         Invalid(
             "import time\n\nimport requests\nfrom temporalio import activity\n\n"
@@ -74,13 +78,17 @@ class ActivityWithoutHeartbeat(Rule):
             "    while True:\n"
             "        reply = requests.get(url, timeout=10)\n"
             "        if reply.ok:\n            return reply.text\n"
-            "        time.sleep(30)\n"
+            "        time.sleep(30)\n",
+            line=8,
+            message="Activity `wait_for_export` loops over I/O without",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "class Sync:\n"
             "    @activity.defn\n    async def copy(self, source, target) -> None:\n"
-            "        async for row in source.rows():\n            await target.write(row)\n"
+            "        async for row in source.rows():\n            await target.write(row)\n",
+            line=6,
+            message="Activity `copy` loops over I/O without `activity.heartbeat()`",
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
@@ -92,7 +100,9 @@ class ActivityWithoutHeartbeat(Rule):
             "            image,\n"
             "            start_to_close_timeout=timedelta(minutes=5),\n"
             "            heartbeat_timeout=timedelta(seconds=10),\n"
-            "        )\n"
+            "        )\n",
+            line=16,
+            message="Activity `resize` never heartbeats",
         ),
     )
     valid = (

@@ -55,21 +55,27 @@ class BusinessErrorRetried(Rule):
             "from temporalio import activity\n\n"
             "@activity.defn\nasync def charge(order: dict) -> None:\n"
             "    if order['amount'] <= 0:\n"
-            "        raise ValueError(f\"invalid amount {order['amount']}\")\n"
+            "        raise ValueError(f\"invalid amount {order['amount']}\")\n",
+            line=6,
+            message="Activity `charge` raises `ValueError`, which the default retry policy",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "class PaymentDeclined(Exception):\n    pass\n\n"
             "class Payments:\n"
             "    @activity.defn\n    async def charge(self, card: str) -> None:\n"
-            "        if card.startswith('0000'):\n            raise PaymentDeclined(card)\n"
+            "        if card.startswith('0000'):\n            raise PaymentDeclined(card)\n",
+            line=10,
+            message="Activity `charge` raises `PaymentDeclined`, which the default retry",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "from proj.errors import CustomerNotFoundError\n\n"
             "@activity.defn(name='lookup')\ndef lookup(customers: dict, key: str) -> str:\n"
             "    if key not in customers:\n        raise CustomerNotFoundError(key)\n"
-            "    return customers[key]\n"
+            "    return customers[key]\n",
+            line=8,
+            message="Activity `lookup` raises `CustomerNotFoundError`, which the default",
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
@@ -77,12 +83,16 @@ class BusinessErrorRetried(Rule):
             "    if not address:\n        raise ValueError('no address')\n\n"
             "@workflow.defn\nclass Orders:\n"
             "    @workflow.run\n    async def run(self, address: str) -> None:\n"
-            "        await workflow.execute_activity(ship, address, start_to_close_timeout=timedelta(seconds=30))\n"
+            "        await workflow.execute_activity(ship, address, start_to_close_timeout=timedelta(seconds=30))\n",
+            line=7,
+            message="Activity `ship` raises `ValueError`, which the default retry policy",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "@activity.defn\ndef convert(kind: str) -> None:\n"
-            "    if kind != 'pdf':\n        raise NotImplementedError(kind)\n"
+            "    if kind != 'pdf':\n        raise NotImplementedError(kind)\n",
+            line=6,
+            message="Activity `convert` raises `NotImplementedError`, which the default",
         ),
     )
     valid = (

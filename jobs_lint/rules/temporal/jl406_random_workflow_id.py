@@ -46,14 +46,18 @@ class RandomWorkflowId(Rule):
             "import uuid\nfrom temporalio.client import Client\n\n"
             "async def place_order(client: Client, order_id: str) -> None:\n"
             "    await client.start_workflow(\n"
-            "        'orders', order_id, id=f'order-{uuid.uuid4()}', task_queue='orders'\n    )\n"
+            "        'orders', order_id, id=f'order-{uuid.uuid4()}', task_queue='orders'\n    )\n",
+            line=6,
+            message="Workflow id built from `uuid.uuid4()`",
         ),
         Invalid(
             "from uuid import uuid4\nfrom temporalio.client import Client\n\n"
             "async def main() -> None:\n"
             "    client = await Client.connect('localhost:7233')\n"
             "    workflow_id = str(uuid4())\n"
-            "    await client.execute_workflow('report', id=workflow_id, task_queue='reports')\n"
+            "    await client.execute_workflow('report', id=workflow_id, task_queue='reports')\n",
+            line=7,
+            message="Workflow id built from `uuid.uuid4()`",
         ),
         Invalid(
             "import time\n\nfrom proj.workflows import Invoice\n\n"
@@ -67,18 +71,24 @@ class RandomWorkflowId(Rule):
                 "    @workflow.run\n    async def run(self, customer: str) -> None:\n        pass\n",
             },
             path="proj/billing.py",
+            line=7,
+            message="Workflow id built from `time.time()`",
         ),
         Invalid(
             "from datetime import datetime\nfrom temporalio.client import Client, WithStartWorkflowOperation\n\n"
             "def operation() -> WithStartWorkflowOperation:\n"
             "    return WithStartWorkflowOperation(\n"
-            "        'cart', id='cart-' + datetime.now().isoformat(), task_queue='carts'\n    )\n"
+            "        'cart', id='cart-' + datetime.now().isoformat(), task_queue='carts'\n    )\n",
+            line=6,
+            message="Workflow id built from `datetime.datetime.now()`",
         ),
         Invalid(
             "import uuid\nfrom temporalio.testing import WorkflowEnvironment\n\n"
             "async def run_once() -> None:\n"
             "    async with await WorkflowEnvironment.start_local() as env:\n"
-            "        await env.client.execute_workflow('w', id=uuid.uuid4().hex, task_queue='q')\n"
+            "        await env.client.execute_workflow('w', id=uuid.uuid4().hex, task_queue='q')\n",
+            line=6,
+            message="Workflow id built from `uuid.uuid4()`",
         ),
     )
     valid = (

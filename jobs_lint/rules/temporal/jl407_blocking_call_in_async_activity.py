@@ -7,19 +7,22 @@ from typing import TYPE_CHECKING
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import blocking
+from jobs_lint.semantic.summaries import BLOCKING
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
-    from jobs_lint.semantic.model import ModuleModel
+
+BLOCKS = frozenset({BLOCKING})
 
 
 class BlockingCallInAsyncActivity(Rule):
     """
     ## What it does
     Finds calls that block the thread inside an `@activity.defn` defined with `async def`, or
-    in a plain `def` of the same module that the activity calls: `time.sleep`, `requests` and
-    `urllib` calls, sync database drivers and ORM sessions, `subprocess`, plain file I/O and
-    file locks.
+    in a function or method the activity calls, in any module (the finding names the chain of
+    calls): `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
+    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed.
 
     ## Why is this bad?
     Async activities run on the worker's event loop, the same loop that polls for tasks, runs
@@ -35,47 +38,77 @@ class BlockingCallInAsyncActivity(Rule):
     code = "JL407"
     name = "blocking-call-in-async-activity"
     summary = "An async activity blocks the worker's event loop"
-    needles = (needles.TEMPORAL, (b"async def",), blocking.NEEDLES)
+    needles = (needles.TEMPORAL, (b"async def",))
 
     invalid = (
         Invalid(
             "import requests\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
             "    response = requests.get(f'https://rates.example/{currency}', timeout=10)\n"
-            "    return response.json()['rate']\n"
+            "    return response.json()['rate']\n",
+            line=6,
+            message="Async activity `fetch_rate` blocks the worker's event loop with",
         ),
         Invalid(
             "import time\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def wait_for_export(job_id: str) -> None:\n"
             "    while not done(job_id):\n        time.sleep(5)\n\n"
-            "def done(job_id: str) -> bool:\n    return bool(job_id)\n"
+            "def done(job_id: str) -> bool:\n    return bool(job_id)\n",
+            line=7,
+            message="Async activity `wait_for_export` blocks the worker's event loop with",
         ),
         Invalid(
             "import subprocess\nfrom temporalio import activity\n\n"
             "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
-            "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n"
+            "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n",
+            line=9,
+            message="through `render -> subprocess.run`",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "class Reports:\n"
             "    @activity.defn\n    async def load(self, path: str) -> str:\n"
-            "        with open(path) as handle:\n            return handle.read()\n"
+            "        with open(path) as handle:\n            return handle.read()\n",
+            line=6,
+            message="Async activity `load` blocks the worker's event loop with `open()`",
         ),
         Invalid(
             "import time\nfrom temporalio import activity\n\n"
             "class Exports:\n"
             "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
-            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n"
+            "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n",
+            line=10,
+            message="through `Exports._wait -> time.sleep`",
         ),
         Invalid(
             "import psycopg2\nfrom temporalio.activity import defn\n\n"
             "@defn\nasync def vacuum() -> None:\n"
-            "    psycopg2.connect('dbname=app').cursor().execute('VACUUM')\n"
+            "    psycopg2.connect('dbname=app').cursor().execute('VACUUM')\n",
+            line=6,
+            message="Async activity `vacuum` blocks the worker's event loop with",
         ),
         Invalid(
             "from sqlalchemy.orm import Session\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def archive(order_id: int) -> None:\n"
-            "    with Session() as session:\n        session.execute('select 1')\n"
+            "    with Session() as session:\n        session.execute('select 1')\n",
+            line=6,
+            message="Async activity `archive` blocks the worker's event loop with",
+        ),
+        Invalid(
+            "from temporalio import activity\n\nfrom proj.clients import rates\n\n"
+            "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
+            "    return rates.latest(currency)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clients.py": "import requests\n\n"
+                "class Rates:\n"
+                "    def latest(self, currency: str) -> float:\n"
+                "        return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n\n"
+                "rates = Rates()\n",
+            },
+            line=7,
+            message="through `Rates.latest -> requests.get`",
         ),
     )
     valid = (
@@ -116,6 +149,20 @@ class BlockingCallInAsyncActivity(Rule):
             "    def probe() -> int:\n        return requests.head(url, timeout=5).status_code\n"
             "    raise requests.HTTPError(url)\n"
         ),
+        Valid(
+            "from temporalio import activity\n\nfrom proj.clients import rates\n\n"
+            "@activity.defn\ndef fetch_rate(currency: str) -> float:\n"
+            "    return rates.latest(currency)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clients.py": "import requests\n\n"
+                "class Rates:\n"
+                "    def latest(self, currency: str) -> float:\n"
+                "        return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n\n"
+                "rates = Rates()\n",
+            },
+        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -123,14 +170,13 @@ class BlockingCallInAsyncActivity(Rule):
         self._lambdas = 0
 
     @cached_property
-    def _targets(self) -> dict[int, str]:
-        """Async activities and the sync helpers they call, mapped to the activity's name."""
-        model = self.ctx.model
-        activities = [node for node, info in model.temporal.activities if isinstance(node, ast.AsyncFunctionDef)]
-        targets = {id(node): node.name for node in activities}
-        targets.update(blocking.sync_helpers(model, activities))
-        targets.update(_sync_methods(model, activities))
-        return targets
+    def _activities(self) -> dict[int, str]:
+        """The async activities of this module, by node."""
+        return {
+            id(node): node.name
+            for node, _ in self.ctx.model.temporal.activities
+            if isinstance(node, ast.AsyncFunctionDef)
+        }
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._lambdas += 1
@@ -140,53 +186,23 @@ class BlockingCallInAsyncActivity(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         defs = self.ctx.enclosing_defs
-        if self._lambdas or not defs or not self._targets:
+        if self._lambdas or not defs or not self._activities:
             return
         function = defs[-1]
-        activity = self._targets.get(id(function))
+        activity = self._activities.get(id(function))
         if activity is None:
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        if instead is None:
+        if instead is not None:
+            where = f"Async activity `{activity}` blocks the worker's event loop"
+            self.report(node, f"{where} with `{qualname}()`: use {instead}")
             return
-        where = (
-            f"Async activity `{activity}`"
-            if function.name == activity
-            else f"`{function.name}()`, called by async activity `{activity}`,"
-        )
-        self.report(node, f"{where} blocks the worker's event loop with `{qualname}()`: use {instead}")
-
-
-def _sync_methods(model: ModuleModel, activities: list[ast.AsyncFunctionDef]) -> dict[int, str]:
-    """Plain-`def` methods that activity methods call through `self`, directly or through each
-    other, mapped to the activity's name."""
-    owners = {id(node): scope.node for node, scope in model.scopes.defs}
-    reached: dict[int, str] = {}
-    for activity in activities:
-        cls = owners.get(id(activity))
-        if not isinstance(cls, ast.ClassDef):
-            continue
-        methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
-        pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = [activity]
-        while pending:
-            for node in _own_nodes(pending.pop()):
-                func = node.func if isinstance(node, ast.Call) else None
-                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
-                    method = methods.get(func.attr)
-                    if method is not None and id(method) not in reached:
-                        reached[id(method)] = activity.name
-                        pending.append(method)
-    return reached
-
-
-def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it."""
-    found: list[ast.AST] = []
-    pending: list[ast.AST] = list(function.body)
-    while pending:
-        node = pending.pop()
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            found.append(node)
-            pending.extend(ast.iter_child_nodes(node))
-    return found
+        reach = self.ctx.model.reach_of(node, function, BLOCKS)
+        if reach is not None:
+            self.report(
+                node,
+                f"Async activity `{activity}` blocks the worker's event loop through `{reach.chain}`: "
+                f"use {reach.effect.what}",
+                related=reach.related,
+            )

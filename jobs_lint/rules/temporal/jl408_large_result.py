@@ -35,37 +35,49 @@ class LargeResult(Rule):
         Invalid(
             "from pathlib import Path\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def render_invoice(order_id: str) -> bytes:\n"
-            "    path = Path(f'/tmp/{order_id}.pdf')\n    return path.read_bytes()\n"
+            "    path = Path(f'/tmp/{order_id}.pdf')\n    return path.read_bytes()\n",
+            line=5,
+            message="Activity `render_invoice` returns `bytes`",
         ),
         Invalid(
             "import base64\nfrom temporalio import activity\n\n"
             "@activity.defn\ndef screenshot(url: str) -> str:\n"
             "    with open(f'/tmp/{url}.png', 'rb') as image:\n"
-            "        return base64.b64encode(image.read()).decode()\n"
+            "        return base64.b64encode(image.read()).decode()\n",
+            line=7,
+            message="Activity `screenshot` returns base64 of binary data",
         ),
         Invalid(
             "from temporalio import activity\n\n"
             "@activity.defn\ndef load_report(path: str) -> str:\n"
-            "    with open(path) as handle:\n        text = handle.read()\n    return text\n"
+            "    with open(path) as handle:\n        text = handle.read()\n    return text\n",
+            line=7,
+            message="Activity `load_report` returns file contents",
         ),
         Invalid(
             "import io\nfrom temporalio import activity\n\n"
             "@activity.defn\ndef export(rows: list) -> dict:\n"
             "    buffer = io.BytesIO()\n    buffer.write(bytes(rows))\n"
-            "    return {'name': 'export.csv', 'data': buffer.getvalue()}\n"
+            "    return {'name': 'export.csv', 'data': buffer.getvalue()}\n",
+            line=8,
+            message="Activity `export` returns an in-memory file's contents",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
             "@workflow.defn\nclass Archive:\n"
             "    @workflow.run\n    async def run(self, key: str) -> bytes:\n"
-            "        return await workflow.execute_activity('fetch', key, start_to_close_timeout=60)\n"
+            "        return await workflow.execute_activity('fetch', key, start_to_close_timeout=60)\n",
+            line=6,
+            message="Workflow `Archive` returns `bytes`",
         ),
         Invalid(
             "from dataclasses import dataclass\nfrom base64 import b64encode\nfrom temporalio import activity\n\n"
             "@dataclass\nclass Attachment:\n    name: str\n    content: str\n\n"
             "class Mail:\n    @activity.defn\n    async def attach(self, path: str) -> Attachment:\n"
             "        raw = open(path, 'rb').read()\n"
-            "        return Attachment(name=path, content=b64encode(raw).decode('ascii'))\n"
+            "        return Attachment(name=path, content=b64encode(raw).decode('ascii'))\n",
+            line=14,
+            message="Activity `attach` returns base64 of binary data",
         ),
     )
     valid = (

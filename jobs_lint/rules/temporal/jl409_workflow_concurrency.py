@@ -74,6 +74,8 @@ class WorkflowConcurrency(WorkflowCodeRule):
             "@workflow.defn\nclass Race:\n"
             "    @workflow.run\n    async def run(self, tasks: list) -> None:\n"
             "        done, pending = await workflow.wait(tasks, return_when=asyncio.FIRST_COMPLETED)\n",
+            line=8,
+            message="`asyncio.wait` orders its futures by a set, which can differ on replay",
         ),
         Invalid(
             "import asyncio as aio\nfrom temporalio import workflow as wf\n\n"
@@ -84,6 +86,8 @@ class WorkflowConcurrency(WorkflowCodeRule):
             "@wf.defn\nclass Fanout:\n"
             "    @wf.run\n    async def run(self, jobs: list) -> list:\n"
             "        return [await job for job in wf.as_completed(jobs)]\n",
+            line=8,
+            message="`asyncio.as_completed` orders its futures by a set, which can differ",
         ),
         Invalid(
             "from asyncio import wait\nfrom temporalio.workflow import defn, run\n\n"
@@ -93,12 +97,16 @@ class WorkflowConcurrency(WorkflowCodeRule):
             "from temporalio import workflow\n\n"
             "async def first(tasks):\n    return await workflow.wait(tasks, timeout=5)\n\n"
             "@defn\nclass Quick:\n    @run\n    async def run(self, tasks) -> None:\n        await first(tasks)\n",
+            line=5,
+            message="`asyncio.wait` orders its futures by a set, which can differ on replay",
         ),
         Invalid(
             "import asyncio\nfrom temporalio import workflow\n\n"
             "@workflow.defn\nclass Score:\n"
             "    @workflow.run\n    async def run(self, rows: list) -> int:\n"
-            "        return await asyncio.to_thread(sum, rows)\n"
+            "        return await asyncio.to_thread(sum, rows)\n",
+            line=8,
+            message="`asyncio.to_thread` runs code off the workflow's event loop, where",
         ),
         Invalid(
             "import threading\nfrom temporalio import workflow\n\n"
@@ -106,7 +114,9 @@ class WorkflowConcurrency(WorkflowCodeRule):
             "    @workflow.signal\n    def start(self) -> None:\n"
             "        threading.Thread(target=self.poll, daemon=True).start()\n\n"
             "    def poll(self) -> None:\n        pass\n\n"
-            "    @workflow.run\n    async def run(self) -> None:\n        pass\n"
+            "    @workflow.run\n    async def run(self) -> None:\n        pass\n",
+            line=8,
+            message="`threading.Thread` runs code off the workflow's event loop, where",
         ),
         Invalid(
             "import asyncio\nfrom concurrent.futures import ThreadPoolExecutor\nfrom temporalio import workflow\n\n"
@@ -114,7 +124,9 @@ class WorkflowConcurrency(WorkflowCodeRule):
             "    @workflow.run\n    async def run(self, rows: list) -> int:\n"
             "        loop = asyncio.get_running_loop()\n"
             "        with ThreadPoolExecutor() as pool:\n"
-            "            return await loop.run_in_executor(pool, sum, rows)\n"
+            "            return await loop.run_in_executor(pool, sum, rows)\n",
+            line=10,
+            message="`concurrent.futures.ThreadPoolExecutor` runs code off the workflow's",
         ),
     )
     valid = (

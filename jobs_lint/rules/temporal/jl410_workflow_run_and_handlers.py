@@ -55,7 +55,9 @@ class WorkflowRunAndHandlers(Rule):
             "        self.items.append(item)\n        return len(self.items)\n\n"
             "    @workflow.signal\n    def checkout(self) -> None:\n        self.done = True\n\n"
             "    @workflow.run\n    async def run(self) -> list[str]:\n"
-            "        await workflow.wait_condition(lambda: self.done)\n        return self.items\n"
+            "        await workflow.wait_condition(lambda: self.done)\n        return self.items\n",
+            line=10,
+            message="Async update handler `add` can still be waiting when `run` returns",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
@@ -64,13 +66,17 @@ class WorkflowRunAndHandlers(Rule):
             fixed="from temporalio import workflow\n\n"
             "@workflow.defn\nclass Report:\n"
             "    @workflow.run\n    async def run(self, name: str) -> str:\n        return name\n",
+            line=5,
+            message="A `@workflow.run` method must be `async def`",
         ),
         Invalid(
             "import asyncio\nfrom temporalio.workflow import defn, signal, run as entry\n\n"
             "@defn\nclass Reminder:\n"
             "    @signal(name='snooze')\n    async def snooze(self, seconds: int) -> None:\n"
             "        await asyncio.sleep(seconds)\n\n"
-            "    @entry\n    async def run(self) -> None:\n        await asyncio.sleep(60)\n"
+            "    @entry\n    async def run(self) -> None:\n        await asyncio.sleep(60)\n",
+            line=6,
+            message="Async signal handler `snooze` can still be waiting when `run` returns",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
@@ -80,11 +86,15 @@ class WorkflowRunAndHandlers(Rule):
             "    async def withdraw(self, amount: int) -> None:\n"
             "        async with self.lock:\n            self.balance = amount\n\n"
             "    @workflow.run\n    async def run(self) -> None:\n"
-            "        await workflow.wait_condition(lambda: False, timeout=3600)\n"
+            "        await workflow.wait_condition(lambda: False, timeout=3600)\n",
+            line=8,
+            message="Async update handler `withdraw` can still be waiting when `run`",
         ),
         Invalid(
             "import temporalio.workflow\n\n"
-            "class Base:\n    @temporalio.workflow.run\n    def run(self) -> None:\n        pass\n"
+            "class Base:\n    @temporalio.workflow.run\n    def run(self) -> None:\n        pass\n",
+            line=4,
+            message="A `@workflow.run` method must be `async def`",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
@@ -95,7 +105,9 @@ class WorkflowRunAndHandlers(Rule):
             "        return await workflow.execute_child_workflow('reply', name)\n\n"
             "    @workflow.signal\n    def close(self) -> None:\n        self.closed = True\n\n"
             "    @workflow.run\n    async def run(self) -> None:\n"
-            "        self.closed = False\n        await workflow.wait_condition(lambda: self.closed)\n"
+            "        self.closed = False\n        await workflow.wait_condition(lambda: self.closed)\n",
+            line=5,
+            message="Async update handler `any` can still be waiting when `run` returns",
         ),
     )
     valid = (

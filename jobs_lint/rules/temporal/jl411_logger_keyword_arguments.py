@@ -55,6 +55,8 @@ class LoggerKeywordArguments(Rule):
             fixed="from temporalio import activity\n\n"
             "@activity.defn\nasync def charge(order_id: str) -> None:\n"
             "    activity.logger.info('charging', extra={'order_id': order_id})\n",
+            line=5,
+            message="Logging accepts no keyword `order_id`",
         ),
         Invalid(
             "from temporalio import workflow\n\n"
@@ -65,21 +67,33 @@ class LoggerKeywordArguments(Rule):
             "@workflow.defn\nclass Orders:\n"
             "    @workflow.run\n    async def run(self, order_id: str) -> None:\n"
             "        workflow.logger.debug('start %s', order_id, exc_info=False, extra={'try_': 1, 'step': 'start'})\n",
+            line=7,
+            message="Logging accepts no keyword `try_`, `step`",
         ),
         Invalid(
             "from temporalio.workflow import logger as wf_logger\n\n"
-            "def note(order_id):\n    wf_logger.warning('late', extra={'a': 1}, order_id=order_id)\n"
+            "def note(order_id):\n    wf_logger.warning('late', extra={'a': 1}, order_id=order_id)\n",
+            line=4,
+            message="Logging accepts no keyword `order_id`",
         ),
         Invalid(
             "import logging\nfrom temporalio import activity\n\n"
             "log = activity.logger\n\n"
-            "def report(name):\n    log.log(logging.INFO, 'done', name=name)\n"
+            "def report(name):\n    log.log(logging.INFO, 'done', name=name)\n",
+            line=7,
+            message="Logging accepts no keyword `name`",
         ),
         Invalid(
             "import temporalio.workflow\n\n"
-            "def fail(error):\n    temporalio.workflow.logger.exception('failed', error=error, exc_info=True)\n"
+            "def fail(error):\n    temporalio.workflow.logger.exception('failed', error=error, exc_info=True)\n",
+            line=4,
+            message="Logging accepts no keyword `error`",
         ),
-        Invalid("from temporalio import nexus\n\ndef started(op):\n    nexus.logger.info('started', operation=op)\n"),
+        Invalid(
+            "from temporalio import nexus\n\ndef started(op):\n    nexus.logger.info('started', operation=op)\n",
+            line=4,
+            message="Logging accepts no keyword `operation`",
+        ),
     )
     valid = (
         Valid(

@@ -54,7 +54,9 @@ class UnboundedActivityRetries(Rule):
             + _ACTIVITY
             + _WORKFLOW
             + "        await workflow.execute_activity(\n"
-            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n",
+            line=15,
+            message="Activity `charge` creates an HTTP POST each time it runs and is",
         ),
         Invalid(
             "from datetime import timedelta\n"
@@ -71,6 +73,8 @@ class UnboundedActivityRetries(Rule):
                 "    mailer.send_email('shop@example.com', f'order {order_id} shipped')\n",
             },
             path="proj/workflows.py",
+            line=12,
+            message="Activity `notify` creates an email each time it runs and is retried",
         ),
         Invalid(
             "from datetime import timedelta\n"
@@ -79,7 +83,9 @@ class UnboundedActivityRetries(Rule):
             + _WORKFLOW
             + "        await workflow.execute_activity(\n"
             "            charge, order_id, start_to_close_timeout=timedelta(seconds=30),\n"
-            "            retry_policy=RetryPolicy(maximum_attempts=0),\n        )\n"
+            "            retry_policy=RetryPolicy(maximum_attempts=0),\n        )\n",
+            line=16,
+            message="Activity `charge` creates an HTTP POST each time it runs and is",
         ),
         Invalid(
             "from datetime import timedelta\n"
@@ -89,7 +95,9 @@ class UnboundedActivityRetries(Rule):
             + _WORKFLOW
             + "        await workflow.start_activity(\n"
             "            'charge', order_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=POLICY,\n"
-            "        )\n"
+            "        )\n",
+            line=18,
+            message="Activity `charge` creates an HTTP POST each time it runs and is",
         ),
         Invalid(
             "from datetime import timedelta\n"
@@ -101,14 +109,18 @@ class UnboundedActivityRetries(Rule):
             + "        await workflow.execute_activity_method(\n"
             "            Tickets.open_ticket, order_id,\n"
             "            start_to_close_timeout=timedelta(seconds=30), retry_policy=None,\n"
-            "        )\n"
+            "        )\n",
+            line=14,
+            message="Activity `open_ticket` creates an HTTP POST each time it runs and is",
         ),
         Invalid(
             "from datetime import timedelta\nfrom temporalio import workflow\n\n"
             + _ACTIVITY
             + _WORKFLOW
             + "        await workflow.execute_local_activity(\n"
-            "            charge, order_id, start_to_close_timeout=timedelta(seconds=5),\n        )\n"
+            "            charge, order_id, start_to_close_timeout=timedelta(seconds=5),\n        )\n",
+            line=15,
+            message="Activity `charge` creates an HTTP POST each time it runs and is",
         ),
     )
     valid = (

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from jobs_lint.rules.base import Rule
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.temporal import WorkflowInfo
 
 
@@ -33,6 +35,24 @@ class WorkflowCodeRule(Rule):
     def leave_With(self, node: ast.With | ast.AsyncWith) -> None:
         if self._opted_out and self._opted_out[-1] == id(node):
             self._opted_out.pop()
+
+    def reached(self, call: ast.Call, kinds: frozenset[str]) -> Reach | None:
+        """What a call in workflow code reaches through the functions it calls, in any module
+        (`ModuleModel.reach_of`); None for calls to this module's workflow code, which the rule
+        visits itself."""
+        defs = self.ctx.enclosing_defs
+        if not defs:
+            return None
+        reach = self.ctx.model.reach_of(call, defs[-1], kinds)
+        return reach if reach is not None and reach.function not in self._visited else None
+
+    @cached_property
+    def _visited(self) -> frozenset[str]:
+        model = self.ctx.model
+        code = model.temporal.workflow_code
+        return frozenset(
+            name for node, _ in model.scopes.defs if id(node) in code and (name := model.function_qualname(node))
+        )
 
     visit_AsyncWith = visit_With
     leave_AsyncWith = leave_With

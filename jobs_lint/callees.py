@@ -1,0 +1,73 @@
+"""The run's step between facts and checks: summarise the modules job code calls into.
+
+The facts pass summarises the modules that define jobs; the modules their calls reach (a service
+module, an API client) are found by `semantic/demand.py` and parsed here, through the run's
+workers, and their summaries cached with the files' entries like facts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import replace
+
+from jobs_lint.cache import Entry
+from jobs_lint.semantic import demand
+from jobs_lint.semantic.facts import ModuleFacts
+from jobs_lint.semantic.summaries import ModuleSummary
+
+
+def summarise_callees(
+    files: list[str],
+    entries: dict[str, Entry],
+    *,
+    module_of: Callable[[str], str],
+    summarise: Callable[[list[str]], list[tuple[str, ModuleSummary]]],
+    cache: Callable[[str, Entry], None],
+) -> None:
+    """`module_of(path)` names a file's module, `summarise(paths)` parses and summarises files,
+    `cache(path, entry)` stores an entry that changed."""
+    summaries = {}
+    roots = []
+    candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
+    for path in files:
+        entry = entries.get(path)
+        if entry is None or not entry.digest:
+            continue
+        facts = entry.facts
+        if facts is not None and facts.summary is not None:
+            summaries[facts.module] = facts.summary
+            if defines_jobs(facts):
+                roots.append(facts.module)
+            continue
+        directory, name = os.path.split(path)
+        stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
+        candidates.setdefault(stem, []).append(path)
+    tried: set[str] = set()
+
+    def summarise_modules(modules: set[str]) -> dict[str, ModuleSummary]:
+        wanted = [
+            path
+            for module in modules - tried
+            for path in candidates.get(module.rpartition(".")[2], ())
+            if module_of(path) == module
+        ]
+        tried.update(modules)
+        added = {}
+        for path, summary in summarise(wanted) if wanted else ():
+            entry = entries[path]
+            module = module_of(path)
+            if entry.facts is None:
+                entry.facts = ModuleFacts(module, path, summary=summary)
+            else:
+                entry.facts = replace(entry.facts, summary=summary)
+            cache(path, entry)
+            added[module] = summary
+        return added
+
+    demand.follow_calls(summaries, roots, summarise_modules)
+
+
+def defines_jobs(facts: ModuleFacts) -> bool:
+    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
+    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra

@@ -1,0 +1,237 @@
+"""The work one process does on one file, in either pass of a run (see `jobs_lint.runner`).
+
+Worker processes keep the modules they parsed for the index, and check them themselves in the
+second pass: files that define tasks are usually the ones the rules look at, and are parsed once.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from jobs_lint import noqa
+from jobs_lint.cache import Entry
+from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
+from jobs_lint.diagnostics import Diagnostic
+from jobs_lint.rules import RULES, Rule
+from jobs_lint.rules.base import Needle
+from jobs_lint.semantic.facts import ModuleFacts
+from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.model import ModuleModel
+from jobs_lint.semantic.modules import module_name
+from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.settings import Settings
+from jobs_lint.source import Source
+
+Item = tuple[str, str, int]  # display path, absolute path, size
+
+# Files containing none of these define nothing the index needs (tasks, apps, configuration).
+FACT_NEEDLES = (
+    b"shared_task",
+    b".task(",
+    b".task\n",
+    b".task\r",
+    b".task ",  # @app.task, not self.tasks or .task_id
+    b"Task)",
+    b"Task,",  # class-based tasks and their bases
+    b"countdown=",  # delays that a broker's visibility timeout must exceed
+    b"temporalio",  # Temporal workflows and activities
+    b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
+    b"import arq",
+    b"WorkerSettings",
+)
+# Words too common to decide alone: they count only in an import or an assignment, which spares
+# parsing the many modules that mention Celery in passing (half the bytes on real trees).
+FACT_PATTERNS = (
+    (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
+    (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+    (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The rules one configuration runs (a run has one per pyproject.toml its files follow)."""
+
+    rules: tuple[str, ...]  # the selected rules that run as visitors
+    selected: frozenset[str]
+    settings: Settings
+    key: str  # what cached results computed with it depend on
+
+    @classmethod
+    def of(cls, settings: Settings) -> Plan:
+        selected = settings.selected()
+        rules = tuple(code for code in sorted(selected) if _runs(RULES[code]))
+        return cls(rules, selected, settings, settings.cache_key())
+
+    def wanted_by(self, data: bytes) -> tuple[str, ...]:
+        found: dict[Needle, bool] = {}
+        return tuple(code for code in self.rules if RULES[code].wants(data, found))
+
+
+_plans: tuple[Plan, ...] = ()
+_chosen: dict[str, int] = {}
+kept: dict[str, tuple[Source, ast.Module, tuple[str, ...]]] = {}  # path -> text, tree, rules that want it
+
+
+def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
+    global _plans, _chosen
+    _plans, _chosen = plans, chosen
+
+
+def scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry]]:
+    return [(path, _scan_one(path, absolute, previous.get(absolute))) for path, absolute, _ in items]
+
+
+def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
+    plan = _plans[_chosen[path]]
+    try:
+        stat = os.stat(absolute)
+        with open(absolute, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        # Reported by the check pass, which reads the file again.
+        return Entry(0, -1, "", candidate=True, selection=plan.key)
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if previous is not None and previous.digest == digest and previous.selection == plan.key:
+        return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+    wanted = plan.wanted_by(data)
+    candidate = bool(wanted) or not _is_text(data)
+    facts = None
+    if needs_facts(data):
+        parsed = _parse(path, data)
+        if parsed is not None:
+            source, tree = parsed
+            facts = facts_of(tree, path, absolute, data)
+            if wanted and SKIP_FILE not in data:
+                kept[path] = (source, tree, wanted)
+        # Job code that does not parse is reported (JL001) by the check pass.
+        candidate = candidate or facts is None
+    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts, selection=plan.key)
+
+
+def summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleSummary]]:
+    return [(path, _summary_one(path, absolute)) for path, absolute, _ in items]
+
+
+def _summary_one(path: str, absolute: str) -> ModuleSummary:
+    """A module's function summaries: empty when it cannot be read or parsed (the check pass
+    reports that where it matters), so that it is not read again while unchanged."""
+    module, is_package = module_of(absolute)
+    try:
+        with open(absolute, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ModuleSummary()
+    parsed = _parse(path, data)
+    if parsed is None:
+        return ModuleSummary()
+    wanted = _plans[_chosen[path]].wanted_by(data)
+    if wanted and SKIP_FILE not in data:
+        kept[path] = (*parsed, wanted)  # checked by this worker next: parsed once
+    try:
+        return ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting()).summary()
+    except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
+        return ModuleSummary()
+
+
+def needs_facts(data: bytes) -> bool:
+    return any(n in data for n in FACT_NEEDLES) or any(n in data and p.search(data) for n, p in FACT_PATTERNS)
+
+
+def _is_text(data: bytes) -> bool:
+    """Cheap for the common case: ASCII is always text; anything else is decoded once."""
+    if data.isascii():
+        return b"\0" not in data
+    try:
+        decode("", data)
+    except UnreadableSource:
+        return False
+    return True
+
+
+def _parse(path: str, data: bytes) -> tuple[Source, ast.Module] | None:
+    try:
+        source = decode(path, data)
+        return source, parse(source)
+    except UnreadableSource:
+        return None
+
+
+def facts_of(tree: ast.Module, path: str, absolute: str, data: bytes) -> ModuleFacts | None:
+    module, is_package = module_of(absolute)
+    try:
+        return ModuleModel(tree, path, module, is_package, ProjectIndex.collecting()).facts(data)
+    except (RecursionError, MemoryError):
+        return None
+
+
+def check_shard(items: list[Item], index: ProjectIndex) -> list[tuple[str, list[Diagnostic]]]:
+    return [(path, _check_one(path, absolute, index)) for path, absolute, _ in items]
+
+
+def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic]:
+    plan = _plans[_chosen[path]]
+    parsed = kept.pop(path, None)
+    if parsed is not None:
+        source, tree, wanted = parsed
+        return _check_tree(path, absolute, source, tree, replace(plan, rules=wanted), index)
+    try:
+        with open(absolute, "rb") as handle:
+            data = handle.read()
+        source = decode(path, data)
+    except OSError as error:
+        return [Diagnostic("JL003", f"Cannot read {path}: {error.strerror}", path, 1, 1, 1, 1)]
+    except UnreadableSource as problem:
+        return [_problem(path, problem)]
+    if SKIP_FILE in data:
+        return []
+    return check_one_source(path, absolute, source, replace(plan, rules=plan.wanted_by(data)), index)
+
+
+def check_one_source(path: str, absolute: str, source: Source, plan: Plan, index: ProjectIndex) -> list[Diagnostic]:
+    try:
+        tree = parse(source)
+    except UnreadableSource as problem:
+        silenced = (
+            problem.code not in plan.selected
+            or problem.code in plan.settings.ignored_for(path)
+            or noqa.silences(source, problem.line, problem.code)
+        )
+        return [] if silenced else [_problem(path, problem)]
+    return _check_tree(path, absolute, source, tree, plan, index)
+
+
+def _check_tree(
+    path: str, absolute: str, source: Source, tree: ast.Module, plan: Plan, index: ProjectIndex
+) -> list[Diagnostic]:
+    module, is_package = module_of(absolute)
+    ignored = plan.settings.ignored_for(path)
+    rules: list[type[Rule]] = [RULES[code] for code in plan.rules if code not in ignored]
+    try:
+        found = check_source(source, tree, module, is_package, index, rules, plan.selected - ignored)
+    except (RecursionError, MemoryError) as error:
+        from jobs_lint.checker import internal_error
+
+        return [internal_error(path, "engine", error)]
+    return [d for d in found if d.code not in ignored]
+
+
+def _runs(rule: type[Rule]) -> bool:
+    """Engine codes are reported by the engine, not run as visitors."""
+    from jobs_lint.rules.base import EngineDiagnostic
+
+    return not issubclass(rule, EngineDiagnostic)
+
+
+def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
+    return Diagnostic(problem.code, problem.message, path, problem.line, problem.col, problem.line, problem.col)
+
+
+@lru_cache(maxsize=4096)
+def module_of(absolute: str) -> tuple[str, bool]:
+    return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")

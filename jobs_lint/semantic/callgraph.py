@@ -1,0 +1,233 @@
+"""The project's call graph: what a call reaches through the functions it calls, in any module.
+
+Built once per project index from every module's function summaries (`summaries.py`). A question
+is a set of effect kinds ("does this reach a blocking call?"); the first time one is asked, a
+breadth-first search backwards from every function that has such an effect itself gives each
+function its nearest one and the next call towards it: linear in the size of the graph, cycles
+included, and never deeper than `MAX_DEPTH` calls. Every later question is a dictionary lookup.
+
+Calls whose target the summaries could not name, or that name nothing the project defines, are
+not edges: what the linter cannot see stays silent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jobs_lint.semantic.call_sites import PASSED, RETURNED, CallSite, ClassSummary
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, Effect, FunctionSummary
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.index import ProjectIndex
+
+MAX_DEPTH = 6  # calls followed from the function called to the one with the effect
+_MAX_BASES = 8  # base classes followed to find a method
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One function on the way to an effect, and what it calls there."""
+
+    function: str  # its name for messages: `send_invoice`, `Billing.charge`
+    path: str  # the file it is defined in
+    line: int  # where it calls the next function (or makes the call with the effect)
+    calls: str  # what it calls there: the next function's name, or the effect's callee
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How a call gets to an effect: the functions on the way, the first being the one called."""
+
+    effect: Effect
+    hops: tuple[Hop, ...]
+    function: str  # the qualified name of the function called
+
+    @property
+    def chain(self) -> str:
+        """`send_invoice -> Billing.charge -> requests.post`."""
+        return " -> ".join([*(hop.function for hop in self.hops), self.effect.callee])
+
+    @property
+    def related(self) -> tuple[tuple[str, int, str], ...]:
+        """Each hop as (path, line, text), for a diagnostic's related locations."""
+        return tuple((hop.path, hop.line, f"`{hop.function}` calls `{hop.calls}`") for hop in self.hops)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    distance: int
+    effect: Effect
+    next: str | None = None  # the function called towards the effect; None: the effect is here
+    site: CallSite | None = None
+
+
+class CallGraph:
+    def __init__(self, index: ProjectIndex) -> None:
+        self.index = index
+        self.functions: dict[str, tuple[FunctionSummary, str]] = {}
+        self.classes: dict[str, ClassSummary] = {}
+        self.instances: dict[str, str] = {}
+        for module in index.modules.values():
+            summary = module.summary
+            if summary is None:
+                continue
+            for function in summary.functions:
+                self.functions[function.qualname] = (function, module.path)
+            for cls in summary.classes:
+                self.classes[cls.qualname] = cls
+            for name, cls_name in summary.instances:
+                self.instances[f"{module.module}.{name}"] = cls_name
+        self._resolved: dict[str, str | None] = {}
+        self._callers: dict[str, list[tuple[str, CallSite]]] | None = None
+        self._nearest: dict[tuple[frozenset[str], bool], dict[str, _Step]] = {}
+
+    # Names ---------------------------------------------------------------------------------
+
+    def resolve(self, target: str) -> str | None:
+        """The project function a qualified name calls: a function, a method found through the
+        class's bases, a method of a module-level instance or of an attribute whose class is
+        known, or a class's `__init__`. None when the project defines no such function."""
+        if target in self._resolved:
+            return self._resolved[target]
+        self._resolved[target] = None  # a cycle of aliases resolves to nothing
+        found = self._resolve(self.index.canonical(target))
+        self._resolved[target] = found
+        return found
+
+    def _resolve(self, path: str) -> str | None:
+        if path in self.functions:
+            return path
+        if path in self.classes:
+            return self._method(path, "__init__")
+        owner, _, attr = path.rpartition(".")
+        if not owner:
+            return None
+        cls = self._class_of(owner)
+        return self._method(cls, attr) if cls is not None else None
+
+    def _class_of(self, path: str) -> str | None:
+        """The class of the object a qualified name holds (`proj.billing.Billing`: itself)."""
+        canonical = self.index.canonical
+        if path in self.classes:
+            return path
+        instance = self.instances.get(path)
+        if instance is not None:
+            return canonical(instance)
+        owner, _, attr = path.rpartition(".")
+        if owner in self.classes:  # `Service.client`: an attribute set in a class or its bases
+            for base in self._bases(owner):
+                for name, cls in self.classes[base].attributes:
+                    if name == attr:
+                        return canonical(cls)
+        return None
+
+    def _method(self, cls: str, name: str) -> str | None:
+        for base in self._bases(cls):
+            path = f"{base}.{name}"
+            if path in self.functions:
+                return path
+        return None
+
+    def _bases(self, cls: str) -> list[str]:
+        """A class and its project base classes, nearest first."""
+        found: list[str] = []
+        pending = [cls]
+        while pending and len(found) < _MAX_BASES:
+            current = pending.pop(0)
+            summary = self.classes.get(current)
+            if summary is None or current in found:
+                continue
+            found.append(current)
+            pending.extend(self.index.canonical(base) for base in summary.bases)
+        return found
+
+    def summary(self, qualname: str) -> FunctionSummary | None:
+        found = self.functions.get(qualname)
+        return found[0] if found else None
+
+    # Reach ---------------------------------------------------------------------------------
+
+    def reach(self, site: CallSite | str, kinds: frozenset[str], *, passed: bool = False) -> Reach | None:
+        """The nearest effect of one of `kinds` that a call (a call site, or a qualified name
+        called) leads to, and how. With `passed`, functions passed as arguments count as called.
+        Functions with an idempotency guard stop what they create (`CREATES`) from counting, and
+        sync functions a decorator runs in a thread stop what blocks (`BLOCKING`)."""
+        if isinstance(site, str):
+            site = CallSite(site, 0, site)
+        if site.kind == PASSED and not passed:
+            return None
+        function = self._callee(site)
+        if function is None:
+            return None
+        nearest = self._nearest_effects(kinds, passed)
+        if function not in nearest:
+            return None
+        hops = []
+        current: str | None = function
+        step = nearest[function]
+        while current is not None:
+            step = nearest[current]
+            summary, path = self.functions[current]
+            if step.next is None or step.site is None:
+                hops.append(Hop(summary.name, path, step.effect.line, step.effect.callee))
+            else:
+                hops.append(Hop(summary.name, path, step.site.line, self.functions[step.next][0].name))
+            current = step.next
+        return Reach(step.effect, tuple(hops), function)
+
+    def _nearest_effects(self, kinds: frozenset[str], passed: bool) -> dict[str, _Step]:
+        key = (kinds, passed)
+        found = self._nearest.get(key)
+        if found is not None:
+            return found
+        guards, threads = CREATES in kinds, BLOCKING in kinds
+
+        def stops(summary: FunctionSummary) -> bool:
+            return (guards and summary.guarded) or (threads and summary.offloaded)
+
+        nearest: dict[str, _Step] = {}
+        queue: deque[str] = deque()
+        for qualname, (summary, _) in self.functions.items():
+            if stops(summary):
+                continue
+            effect = next((e for e in summary.effects if e.kind in kinds), None)
+            if effect is not None:
+                nearest[qualname] = _Step(0, effect)
+                queue.append(qualname)
+        callers = self._caller_edges()
+        while queue:
+            callee = queue.popleft()
+            step = nearest[callee]
+            if step.distance >= MAX_DEPTH:
+                continue
+            for caller, site in callers.get(callee, ()):
+                if caller in nearest or (site.kind == PASSED and not passed):
+                    continue
+                if stops(self.functions[caller][0]):
+                    continue
+                nearest[caller] = _Step(step.distance + 1, step.effect, callee, site)
+                queue.append(caller)
+        self._nearest[key] = nearest
+        return nearest
+
+    def _callee(self, site: CallSite) -> str | None:
+        callee = self.resolve(site.target)
+        if callee is not None and site.kind == RETURNED:
+            returned = self.functions[callee][0].returns
+            return self.resolve(returned) if returned else None
+        return callee
+
+    def _caller_edges(self) -> dict[str, list[tuple[str, CallSite]]]:
+        """For each function, the functions that call it (or pass it) and where."""
+        if self._callers is not None:
+            return self._callers
+        callers: dict[str, list[tuple[str, CallSite]]] = {}
+        for qualname, (summary, _) in self.functions.items():
+            for site in summary.calls:
+                callee = self._callee(site)
+                if callee is not None and callee != qualname:
+                    callers.setdefault(callee, []).append((qualname, site))
+        self._callers = callers
+        return callers

@@ -1,0 +1,176 @@
+"""What each function does by itself: its effects and the calls it makes, for the call graph.
+
+Computed in the facts pass for every function and method defined at module level (or in a
+module-level class), cached with the module's facts, and merged by `callgraph.CallGraph`, which
+answers what a call reaches through other functions, in any module. A summary holds names and
+lines only, never AST nodes, so that it can be stored as plain data.
+
+The calls a function makes are resolved by `call_sites.py`; the effects are found here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, TypeGuard
+
+from jobs_lint.semantic import blocking, side_effects
+from jobs_lint.semantic.call_sites import (
+    Callees,
+    CallSite,
+    ClassSummary,
+    class_summary,
+    decorator_name,
+    instances,
+    text_of,
+)
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+
+# Effect kinds.
+CREATES = "creates"  # creates something each time it runs (side_effects.py): `what` says what
+BLOCKING = "blocking"  # blocks the thread (blocking.py): `what` says what to use instead
+IO = "io"  # does I/O, blocking or not (blocking.io_call)
+HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
+WAIT = "wait"  # waits on a Celery result
+
+_WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
+_ALLOW_JOIN = "celery.result.allow_join_result"
+# Decorators that run a sync function off the event loop: `sync_to_async`, `run_in_threadpool`.
+_OFFLOADING = re.compile(r"async|thread|executor", re.IGNORECASE)
+
+
+# Plain frozen dataclasses of strings and numbers: the cache (`jobs_lint.codec`) stores them as data.
+@dataclass(frozen=True)
+class Effect:
+    kind: str
+    what: str
+    callee: str  # the qualified name called (`requests.post`), or the call as written
+    line: int
+
+
+@dataclass(frozen=True)
+class FunctionSummary:
+    qualname: str  # module.function or module.Class.method
+    name: str  # function or Class.method, for messages
+    line: int
+    is_async: bool
+    effects: tuple[Effect, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    guarded: bool = False  # has an idempotency guard: what it creates is not created twice
+    returns: str | None = None  # the function it returns, when it returns a plain one
+    # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
+    offloaded: bool = False
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    functions: tuple[FunctionSummary, ...] = ()
+    classes: tuple[ClassSummary, ...] = ()
+    instances: tuple[tuple[str, str], ...] = ()  # module-level (name, class) of `name = Class(...)`
+
+
+def summarise(model: ModuleModel) -> ModuleSummary:
+    functions: list[FunctionSummary] = []
+    classes: list[ClassSummary] = []
+    module = model.module
+    for node in model.tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(_Summariser(model, node, None).summary(f"{module}.{node.name}", node.name))
+        elif isinstance(node, ast.ClassDef):
+            cls = class_summary(model, node)
+            classes.append(cls)
+            for statement in node.body:
+                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    summariser = _Summariser(model, statement, cls)
+                    name = f"{node.name}.{statement.name}"
+                    functions.append(summariser.summary(f"{module}.{name}", name))
+    return ModuleSummary(tuple(functions), tuple(classes), instances(model))
+
+
+class _Summariser(Callees):
+    """Summarises one function: its calls (`Callees`) and its own effects."""
+
+    def summary(self, qualname: str, name: str) -> FunctionSummary:
+        effects: list[Effect] = []
+        calls: list[CallSite] = []
+        model, scope = self.model, self.scope
+        args = self.node.args
+        params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
+        guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        for node in self.nodes:
+            guarded = guarded or side_effects.is_guard(node)
+            if isinstance(node, ast.Call):
+                path = model.qualname(node.func, scope)
+                effects.extend(self._effects(node, path))
+                site = self.call_site(node, path)
+                if site is not None:
+                    calls.append(site)
+                calls.extend(self.passed(node))
+            elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
+                effects.append(Effect(HAZARD, _hazard("os.environ", None) or "", "os.environ", node.lineno))
+        return FunctionSummary(
+            qualname=qualname,
+            name=name,
+            line=self.node.lineno,
+            is_async=isinstance(self.node, ast.AsyncFunctionDef),
+            effects=tuple(sorted(effects, key=lambda e: e.line)),
+            calls=tuple(sorted(calls, key=lambda c: c.line)),
+            guarded=guarded,
+            returns=self.returns(),
+            offloaded=isinstance(self.node, ast.FunctionDef)
+            and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
+        )
+
+    # Effects -------------------------------------------------------------------------------
+
+    def _effects(self, call: ast.Call, path: str | None) -> Iterator[Effect]:
+        line = call.lineno
+        what = side_effects.creates(call, self.scope, self.model)
+        if what is not None:
+            yield Effect(CREATES, what, path or text_of(call.func), line)
+        if path is None:
+            if isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
+                yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)
+            return
+        instead, io, hazardous = _library_effects(path)
+        if instead is not None:
+            yield Effect(BLOCKING, instead, path, line)
+        if io:
+            yield Effect(IO, "", path, line)
+        hazard = _hazard(path, call) if hazardous else None
+        if hazard is not None:
+            yield Effect(HAZARD, hazard, path, line)
+        if path == _ALLOW_JOIN:
+            yield Effect(WAIT, "allow_join_result()", path, line)
+        elif isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
+            yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)
+
+    def _waits(self, func: ast.Attribute) -> bool:
+        from jobs_lint.semantic.model import Kind
+
+        value = self.model.value_of(func.value, self.scope)
+        return value is not None and value.kind is Kind.RESULT
+
+
+@lru_cache(maxsize=8192)
+def _library_effects(path: str) -> tuple[str | None, bool, bool]:
+    """What calling a qualified name does whatever its arguments: what to use instead if it
+    blocks, whether it does I/O, whether it may differ on replay. Cached: names repeat a lot."""
+    return blocking.blocking_call(path), blocking.io_call(path), _hazard(path, None) is not None
+
+
+def _hazard(path: str, call: ast.Call | None) -> str | None:
+    from jobs_lint.semantic.temporal import replay_hazard
+
+    return replay_hazard(path, call)
+
+
+def _names_environ(node: ast.AST) -> TypeGuard[ast.Attribute | ast.Name]:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )

@@ -1,0 +1,79 @@
+"""Findings reached through calls: the chain in the message and each hop in every output format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import ROOT
+
+FILES = {
+    "proj/__init__.py": "",
+    "proj/billing.py": "import requests\n\n\n"
+    "class Billing:\n"
+    "    def charge(self, order_id):\n"
+    "        return requests.post('https://pay.example', json={'order': order_id}, timeout=5)\n\n\n"
+    "def send_invoice(order_id):\n"
+    "    Billing().charge(order_id)\n",
+    "proj/tasks.py": "from celery import shared_task\n\n"
+    "from proj.billing import send_invoice\n\n\n"
+    "@shared_task(acks_late=True)\n"
+    "def bill(order_id):\n"
+    "    send_invoice(order_id)\n",
+}
+CHAIN = "send_invoice -> Billing.charge -> requests.post"
+
+
+@pytest.fixture
+def chained(tmp_path: Path) -> Path:
+    for name, text in FILES.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_text_lists_the_hops_under_the_snippet(jobs_lint, chained: Path) -> None:
+    result = jobs_lint(".", "--select", "JL104", "--no-cache", cwd=chained)
+    assert result.code == 1
+    assert "proj/tasks.py:8:5: JL104 Task `bill` is retried (`acks_late`) and creates an HTTP POST" in result.out
+    assert f"through `{CHAIN}`" in result.out
+    assert " = via: proj/billing.py:10: `send_invoice` calls `Billing.charge`" in result.out
+    assert " = via: proj/billing.py:6: `Billing.charge` calls `requests.post`" in result.out
+
+
+def test_json_has_the_related_locations(jobs_lint, chained: Path) -> None:
+    result = jobs_lint(".", "--select", "JL104", "--no-cache", "--output-format", "json", cwd=chained)
+    (entry,) = json.loads(result.out)
+    assert entry["location"]["row"] == 8 and CHAIN in entry["message"]
+    assert [(Path(r["filename"]).name, r["location"]["row"], r["message"]) for r in entry["related"]] == [
+        ("billing.py", 10, "`send_invoice` calls `Billing.charge`"),
+        ("billing.py", 6, "`Billing.charge` calls `requests.post`"),
+    ]
+
+
+def test_sarif_has_related_locations_and_a_code_flow(jobs_lint, chained: Path) -> None:
+    result = jobs_lint(".", "--select", "JL104", "--no-cache", "--output-format", "sarif", cwd=chained)
+    document = json.loads(result.out)
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(document)
+    (entry,) = document["runs"][0]["results"]
+    related = [
+        (r["id"], r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"])
+        for r in entry["relatedLocations"]
+    ]
+    assert related == [(1, "proj/billing.py", 10), (2, "proj/billing.py", 6)]
+    steps = entry["codeFlows"][0]["threadFlows"][0]["locations"]
+    lines = [step["location"]["physicalLocation"]["region"]["startLine"] for step in steps]
+    assert lines == [8, 10, 6]
+
+
+def test_a_cached_run_reports_the_same_chain(jobs_lint, chained: Path) -> None:
+    first = jobs_lint(".", "--select", "JL104", "--output-format", "json", cwd=chained)
+    second = jobs_lint(".", "--select", "JL104", "--output-format", "json", cwd=chained)
+    assert json.loads(first.out) == json.loads(second.out)
+    (chained / "proj" / "billing.py").write_text(FILES["proj/billing.py"].replace("requests.post", "requests.get"))
+    third = jobs_lint(".", "--select", "JL104", "--output-format", "json", cwd=chained)
+    assert json.loads(third.out) == []  # a GET creates nothing: the helper's change reaches the task
