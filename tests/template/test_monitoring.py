@@ -35,7 +35,9 @@ def rules(project: Path) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("tool", ["celery", "arq", "temporal"])
 def test_alerts_follow_the_answered_queues_and_thresholds(template_repo: Path, tmp_path: Path, tool: str) -> None:
-    answers = {"tool": tool, "queues": QUEUES, "task_routes": [], "queue_alert_threshold": {"urgent": 7}}
+    # ARQ queues have no priority or prefetch (the template refuses them there).
+    queues = [{"name": q["name"], "concurrency": q["concurrency"]} for q in QUEUES] if tool == "arq" else QUEUES
+    answers = {"tool": tool, "queues": queues, "task_routes": [], "queue_alert_threshold": {"urgent": 7}}
     project = render(template_repo, tmp_path / "service", answers)
     for name in FILES:
         assert (project / name).is_file(), name
