@@ -179,28 +179,6 @@ class PerDirectory:
             found = self._for_directory(parent)
         self._found[directory] = found
         return found
-        candidate = os.path.join(directory, "pyproject.toml")
-        parent = os.path.dirname(directory)
-        listed = self._listed.get(directory)
-        if listed is None and (directory + os.sep).startswith(self._tops):
-            listed = 0  # walked, and holding neither
-        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
-        if candidate in self._loaded:
-            found = self._loaded[candidate]
-        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
-            found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
-                self._overrides
-            )
-        elif (
-            parent == directory
-            or (listed is None and os.path.isdir(os.path.join(directory, ".git")))
-            or (listed is not None and listed & HAS_GIT)
-        ):
-            found = self.top
-        else:
-            found = self._for_directory(parent)
-        self._found[directory] = found
-        return found
 
 
 def _from_file(path: str, root: str) -> Settings:
