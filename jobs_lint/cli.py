@@ -22,7 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-COMMANDS = ("check", "rule", "rules")
+COMMANDS = ("check", "rule", "rules", "server")
 
 
 def _split(values: list[str] | None) -> tuple[str, ...] | None:
@@ -89,9 +89,20 @@ def check(
     cache_dir: Annotated[str | None, typer.Option(help="Where to keep the cache [default: .jobs_lint_cache]")] = None,
     config: Annotated[str | None, typer.Option(help="A pyproject.toml (or TOML file) to read settings from")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print findings only, no summary")] = False,
+    output_file: Annotated[
+        str | None, typer.Option("--output-file", "-o", help="Write the report to this file, not stdout")
+    ] = None,
+    stdin_filename: Annotated[
+        str | None, typer.Option(help="With `-` as the path: the name to check standard input as")
+    ] = None,
+    show_settings: Annotated[
+        bool, typer.Option("--show-settings", help="Print the settings in force and exit")
+    ] = False,
+    show_files: Annotated[bool, typer.Option("--show-files", help="Print the files that would be checked")] = False,
 ) -> None:
     """Check files and directories for job-queue anti-patterns."""
     from jobs_lint.commands import Options, run_check
+    from jobs_lint.output.destination import output_to
 
     options = Options(
         paths=paths or ["."],
@@ -118,7 +129,29 @@ def check(
         use_cache=not no_cache,
         quiet=quiet,
     )
-    raise typer.Exit(run_check(options))
+    reads_stdin = paths == ["-"] or (stdin_filename is not None and not paths)
+    if "-" in options.paths and not reads_stdin:
+        fail("`-` (standard input) cannot be combined with other paths")
+    if reads_stdin and stdin_filename is not None:
+        options.paths = [stdin_filename]  # its settings are the ones in force
+    with output_to(output_file):
+        if show_settings or show_files:
+            from jobs_lint import show
+
+            raise typer.Exit(show.show_settings(options) if show_settings else show.show_files(options))
+        if reads_stdin:
+            from jobs_lint.stdin import run_stdin
+
+            raise typer.Exit(run_stdin(options, stdin_filename))
+        raise typer.Exit(run_check(options))
+
+
+@app.command()
+def server() -> None:
+    """Run the language server on standard input and output, for editors (needs the lsp extra)."""
+    from jobs_lint.lsp import serve
+
+    raise typer.Exit(serve())
 
 
 @app.command()

@@ -14,6 +14,7 @@ from jobs_lint import fixer, noqa, runner
 from jobs_lint.cache import Cache
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
+from jobs_lint.output.statistics import statistics
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import Settings, load
 from jobs_lint.source import Source
@@ -36,7 +37,7 @@ class Options:
 
 def run_check(options: Options) -> int:
     settings = load(options.paths, options.config).with_overrides(options.overrides)
-    cache = _open_cache(settings, options.use_cache)
+    cache = open_cache(settings, options.use_cache)
     result = runner.run(options.paths, settings, cache)
     diagnostics = result.diagnostics
     try:
@@ -58,7 +59,7 @@ def run_check(options: Options) -> int:
             fixed=sum(fixed.values()),
             quiet=options.quiet,
         )
-        _print(report, settings, options, fixed)
+        print_report(report, settings, options, fixed)
     finally:
         cache.save()
     if any(d.code == "JL005" for d in diagnostics):
@@ -66,7 +67,7 @@ def run_check(options: Options) -> int:
     return 1 if diagnostics and not options.exit_zero else 0
 
 
-def _open_cache(settings: Settings, enabled: bool) -> Cache:
+def open_cache(settings: Settings, enabled: bool) -> Cache:
     if not enabled:
         return Cache.disabled()
     directory = (
@@ -75,28 +76,13 @@ def _open_cache(settings: Settings, enabled: bool) -> Cache:
     return Cache.open(directory, settings.cache_key())
 
 
-def _print(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]]) -> None:
+def print_report(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]]) -> None:
     if options.statistics:
-        print(_statistics(report), end="")
+        print(statistics(report, settings.output_format), end="")
         return
     if settings.show_fixes and fixed:
         print(_fixed_listing(fixed), file=sys.stderr)
     print(formatter(settings.output_format)(report), end="")
-
-
-def _statistics(report: Report) -> str:
-    from jobs_lint.rules import RULES
-
-    counts = Counter(d.code for d in report.diagnostics)
-    fixable = {d.code for d in report.diagnostics if report.fixable(d)}
-    width = len(str(max(counts.values(), default=0)))
-    lines = []
-    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        name = RULES[code].name if code in RULES else ""
-        lines.append(f"{count:>{width}}\t{code}\t{'[*]' if code in fixable else '   '} {name}")
-    if counts:
-        lines.append(f"Found {sum(counts.values())} errors.")
-    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:

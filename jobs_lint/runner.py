@@ -360,3 +360,34 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 @lru_cache(maxsize=4096)
 def _module_of(absolute: str) -> tuple[str, bool]:
     return module_name(absolute), os.path.basename(absolute) == "__init__.py"
+
+
+# One document at a time (standard input, the language server) -----------------------------------
+
+
+def project_index(settings: Settings, cache: Cache, *, parallel: bool = True) -> ProjectIndex:
+    """The index of every module under the project root, built as a run builds it (and from the
+    same cache), for checking one document whose text may not be on disk."""
+    selected = settings.selected()
+    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
+    whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks)
+    cache.dirty |= whole.walked
+    workers = _Workers(plan, parallel=parallel)
+    try:
+        entries = _scan(whole.files, whole.absolute, cache, workers)
+    finally:
+        workers.close()
+        _parsed.clear()  # kept for a second pass that does not come
+    return ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
+
+
+def document_facts(path: str, absolute: str, text: str) -> ModuleFacts | None:
+    """What one document's text contributes to the index (None: nothing, or it does not parse)."""
+    data = text.encode("utf-8")
+    if not _needs_facts(data):
+        return None
+    try:
+        tree = parse(Source(path, text))
+    except UnreadableSource:
+        return None
+    return _facts(tree, path, absolute, data)

@@ -45,7 +45,7 @@ def test_fixtures_give_the_expected_findings(jobs_lint) -> None:
 def test_text_output_has_snippet_and_summary(jobs_lint, project: Path) -> None:
     result = jobs_lint(".", cwd=project)
     assert result.code == 1
-    assert "proj/celery.py:10:23: JL101 `result_serializer` is pickle" in result.out
+    assert "proj/celery.py:10:23: JL101 [*] `result_serializer` is pickle" in result.out
     assert '10 |     result_serializer="pickle",' in result.out
     assert "^^^^^^^^ JL101" in result.out
     assert "Found 5 errors." in result.out

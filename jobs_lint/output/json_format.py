@@ -16,6 +16,7 @@ def json_output(report: Report) -> str:
 
 def _entry(report: Report, d: Diagnostic) -> dict[str, Any]:
     from jobs_lint.rules import RULES
+    from jobs_lint.rules.docs import rule_url
 
     fix = None
     if d.fix is not None:
@@ -41,4 +42,6 @@ def _entry(report: Report, d: Diagnostic) -> dict[str, Any]:
         "end_location": {"row": d.end_line, "column": d.end_col},
         "fix": fix,
         "noqa_row": d.noqa_lines[0] if d.noqa_lines else d.line,
+        "url": rule_url(rule) if rule else None,
+        "severity": "error",
     }

@@ -45,6 +45,8 @@ def sarif(report: Report) -> str:
 
 
 def _rule(rule: Any) -> dict[str, Any]:
+    from jobs_lint.rules.docs import rule_url
+
     doc = inspect.cleandoc(rule.__doc__ or "")
     what = doc.split("## Why is this bad?")[0].replace("## What it does", "").strip()
     return {
@@ -53,6 +55,7 @@ def _rule(rule: Any) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": what or rule.summary},
         "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "helpUri": rule_url(rule),
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["jobs-lint"]},
     }

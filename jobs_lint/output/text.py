@@ -14,7 +14,8 @@ def _paint(report: Report, text: str, *styles: str) -> str:
 
 def header(report: Report, d: Diagnostic) -> str:
     location = _paint(report, d.path, _BOLD) + f":{d.line}:{d.col}:"
-    return f"{location} {_paint(report, d.code, _BOLD, _RED)} {d.message}"
+    fixable = _paint(report, "[*]", _CYAN) + " " if report.fixable(d) else ""  # as ruff marks what --fix fixes
+    return f"{location} {_paint(report, d.code, _BOLD, _RED)} {fixable}{d.message}"
 
 
 def concise(report: Report) -> str:

@@ -10,6 +10,19 @@ from jobs_lint.diagnostics import Applicability
 if TYPE_CHECKING:
     from jobs_lint.rules.base import Case, Rule
 
+# Where docs/rules.md is published. A rule's URL (JSON `url`, SARIF `helpUri`, the editor's link)
+# is its heading's anchor on this page.
+RULES_PAGE = "https://github.com/jobs-lint/jobs-lint/blob/main/docs/rules.md"
+
+
+def anchor(rule: type[Rule]) -> str:
+    """The anchor GitHub gives the rule's heading `## name (CODE)` in docs/rules.md."""
+    return f"{rule.name}-{rule.code.lower()}"
+
+
+def rule_url(rule: type[Rule]) -> str:
+    return f"{RULES_PAGE}#{anchor(rule)}"
+
 
 def render(rule: type[Rule]) -> str:
     """Markdown in ruff's shape: What it does / Why is this bad? / Example / Use instead."""
@@ -57,10 +70,9 @@ def catalogue() -> str:
     ]
     for rule in RULES.values():
         fix = rule.fix.value if rule.fix else ""
-        anchor = f"{rule.name}-{rule.code.lower()}"
         summary = rule.summary.replace("|", "\\|")
         default = "yes" if rule.default else "no"
-        lines.append(f"| {rule.code} | [{rule.name}](#{anchor}) | {fix} | {default} | {summary} |")
+        lines.append(f"| {rule.code} | [{rule.name}](#{anchor(rule)}) | {fix} | {default} | {summary} |")
     body = "\n".join(render(rule).replace("# ", "## ", 1).replace("\n## ", "\n### ") for rule in RULES.values())
     return "\n".join(lines) + "\n\n" + body
 

@@ -117,13 +117,8 @@ async def notify_customer(order_id: str, message: str) -> str:
 @job("billing.refund")
 async def refund(ctx: dict[str, Any], order_id: str) -> dict[str, Any]:
     """Queue the refund of `order_id` in the outbox, once."""
-    redis = ctx["redis"]
-
-    async def send() -> dict[str, Any]:
-        return {"order_id": order_id, "outbox_position": await outbox.append(redis, "refunds", {"order_id": order_id})}
-
-    outcome, _ = await run_once(redis, f"refund:{order_id}", send)
-    return dict(outcome)
+    position, _ = await outbox.append_once(ctx["redis"], "refunds", {"order_id": order_id}, f"refund:{order_id}")
+    return {"order_id": order_id, "outbox_position": position}
 ''',
         setting_file="src/{package}/settings.py",
         setting=(

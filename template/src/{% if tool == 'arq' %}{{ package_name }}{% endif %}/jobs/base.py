@@ -16,6 +16,8 @@ from typing import Any
 from arq import Retry
 from arq.worker import Function, RetryJob, func
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .. import dead_letters
 from ..idempotency import KeyBusy
@@ -28,7 +30,16 @@ class TransientError(Exception):
     """A failure worth retrying: a timeout, a 5xx, a dropped connection."""
 
 
-RETRYABLE: tuple[type[Exception], ...] = (TransientError, KeyBusy, ConnectionError, TimeoutError)
+# Redis's ConnectionError and TimeoutError are not the built-in ones: a Redis outage that outlasts
+# the worker's command retries (REDIS_RETRY_SECONDS) is transient too.
+RETRYABLE: tuple[type[Exception], ...] = (
+    TransientError,
+    KeyBusy,
+    ConnectionError,
+    TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 
 
 def backoff(job_try: int) -> float:

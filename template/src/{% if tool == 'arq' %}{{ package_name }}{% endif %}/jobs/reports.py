@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from .. import outbox
-from ..idempotency import run_once
 from ..settings import get_settings
 from .base import job
 
@@ -24,12 +23,8 @@ async def build_report(
         await asyncio.sleep(seconds_per_section)
         await redis.set(progress_key, done, ex=settings.keep_result)
 
-    async def publish() -> dict[str, Any]:
-        await outbox.append(redis, "reports", {"report_id": report_id, "sections": sections})
-        return {"report_id": report_id, "sections": sections}
-
-    outcome, _ = await run_once(redis, f"report:{report_id}", publish)
-    return dict(outcome)
+    await outbox.append_once(redis, "reports", {"report_id": report_id, "sections": sections}, f"report:{report_id}")
+    return {"report_id": report_id, "sections": sections}
 
 
 @job("reports.rebuild_index")
