@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import sys
 import tokenize
 import traceback
@@ -38,8 +39,12 @@ def decode(path: str, data: bytes) -> Source:
     if b"\0" in data:
         raise UnreadableSource("JL002", "Binary file: it contains NUL bytes")
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return Source(path, data.decode(encoding))
+        head = data[: data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]  # the first two lines
+        if b"coding" in head or data.startswith(b"\xef\xbb\xbf"):  # a PEP 263 cookie or a BOM
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        else:
+            encoding = "utf-8"
+        return Source(path, data.decode(encoding), encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as error:
         raise UnreadableSource("JL002", f"Cannot decode file: {_one_line(error)}") from None
 
@@ -53,9 +58,32 @@ def parse(source: Source) -> ast.Module:
         line = error.lineno or 1
         col = error.offset or 1
         version = f"Python {sys.version_info.major}.{sys.version_info.minor}"
-        raise UnreadableSource("JL001", f"Syntax error ({version}): {error.msg}", line, col) from None
+        message = f"Syntax error ({version}): {error.msg}"
+        newer = _newer_syntax(source.line(line))
+        if newer is not None:
+            feature, (major, minor) = newer
+            python = f"Python {major}.{minor}"
+            message += f"; {feature} is {python} syntax, which {python} or newer would parse"
+        raise UnreadableSource("JL001", message, line, col) from None
     except (ValueError, RecursionError, MemoryError) as error:
         raise UnreadableSource("JL001", f"Cannot parse file: {_one_line(error)}") from None
+
+
+# Syntax of Pythons newer than some jobs-lint runs on, recognised on the line a syntax error is at.
+_NEWER_SYNTAX = (
+    ((3, 11), "`except*`", re.compile(r"^\s*except\s*\*")),
+    ((3, 12), "a `type` alias", re.compile(r"^\s*type\s+\w+\s*(\[.*\])?\s*=")),
+    ((3, 12), "a type parameter list", re.compile(r"^\s*(async\s+)?(def|class)\s+\w+\s*\[")),
+    ((3, 14), "`except` without parentheses", re.compile(r"^\s*except\s+[\w.]+\s*(,\s*[\w.]+\s*)+:")),
+    ((3, 14), "a template string", re.compile(r"(?<![\w'\"])[tT][rR]?(['\"])")),
+)
+
+
+def _newer_syntax(line: str) -> tuple[str, tuple[int, int]] | None:
+    for version, feature, pattern in _NEWER_SYNTAX:
+        if sys.version_info < version and pattern.search(line):
+            return feature, version
+    return None
 
 
 class Context:

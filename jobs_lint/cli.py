@@ -22,7 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-COMMANDS = ("check", "rule", "rules", "server")
+COMMANDS = ("check", "rule", "rules", "server", "version")
 
 
 def _split(values: list[str] | None) -> tuple[str, ...] | None:
@@ -200,6 +200,12 @@ def rules(
         default = " " if r.default else "-"
         print(f"{r.code} {fixable}{default} {r.name:<34} {r.summary}")
     print("\n[*] has a fix; - is not enabled by default.")
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print the version."""
+    print(f"jobs-lint {__version__}")
 
 
 def _version(value: bool) -> None:

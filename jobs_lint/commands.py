@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections import Counter, defaultdict
@@ -12,12 +11,14 @@ from typing import Any
 
 from jobs_lint import fixer, noqa, runner
 from jobs_lint.cache import Cache
+from jobs_lint.checker import UnreadableSource, decode
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
 from jobs_lint.output.statistics import statistics
 from jobs_lint.semantic.index import ProjectIndex
-from jobs_lint.settings import Settings, load
+from jobs_lint.settings import PerDirectory, Settings, load
 from jobs_lint.source import Source
+from jobs_lint.textdiff import unified_diff
 
 ENGINE_CODES = frozenset({"JL001", "JL002", "JL003", "JL004", "JL005"})
 
@@ -37,8 +38,9 @@ class Options:
 
 def run_check(options: Options) -> int:
     settings = load(options.paths, options.config).with_overrides(options.overrides)
+    per_directory = PerDirectory(settings, options.overrides, fixed=options.config is not None)
     cache = open_cache(settings, options.use_cache)
-    result = runner.run(options.paths, settings, cache)
+    result = runner.run(options.paths, settings, cache, per_directory)
     diagnostics = result.diagnostics
     try:
         if options.add_noqa:
@@ -47,7 +49,7 @@ def run_check(options: Options) -> int:
             return 0
         fixed: Counter[tuple[str, str]] = Counter()
         if settings.fix or options.diff:
-            diagnostics, fixed, changed = _fix(result, settings, cache, write=not options.diff)
+            diagnostics, fixed, changed = _fix(result, settings, per_directory, cache, write=not options.diff)
             if options.diff:
                 return _print_diff(changed, sum(fixed.values()))
         report = Report(
@@ -59,7 +61,7 @@ def run_check(options: Options) -> int:
             fixed=sum(fixed.values()),
             quiet=options.quiet,
         )
-        print_report(report, settings, options, fixed)
+        print_report(report, settings, options, fixed, result.files)
     finally:
         cache.save()
     if any(d.code == "JL005" for d in diagnostics):
@@ -76,7 +78,14 @@ def open_cache(settings: Settings, enabled: bool) -> Cache:
     return Cache.open(directory, settings.cache_key())
 
 
-def print_report(report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]]) -> None:
+def print_report(
+    report: Report, settings: Settings, options: Options, fixed: Counter[tuple[str, str]], files: int | None = None
+) -> None:
+    if files == 0:
+        # As ruff: nothing was checked, which is not the same as every check passing.
+        _warn("No Python files found under the given path(s)")
+        if not report.diagnostics and settings.output_format in ("text", "concise"):
+            return
     if options.statistics:
         print(statistics(report, settings.output_format), end="")
         return
@@ -100,7 +109,7 @@ def _fixed_listing(fixed: Counter[tuple[str, str]]) -> str:
 
 
 def _fix(
-    result: runner.Run, settings: Settings, cache: Cache, *, write: bool
+    result: runner.Run, settings: Settings, per_directory: PerDirectory, cache: Cache, *, write: bool
 ) -> tuple[list[Diagnostic], Counter[tuple[str, str]], dict[str, tuple[str, str]]]:
     by_path: dict[str, list[Diagnostic]] = defaultdict(list)
     for diagnostic in result.diagnostics:
@@ -113,15 +122,21 @@ def _fix(
             remaining.extend(found)
             continue
         absolute = result.sources.get(path, path)
-        original = _read(absolute)
-        outcome = fixer.fix_text(original, found, _rechecker(path, result.index, settings), settings.unsafe_fixes)
+        source = _read(absolute)
+        if source is None:
+            remaining.extend(found)
+            continue
+        original = source.text
+        recheck = _rechecker(path, result.index, per_directory.for_file(os.path.abspath(absolute)))
+        outcome = fixer.fix_text(original, found, recheck, settings.unsafe_fixes)
+        if outcome.refused is not None:
+            _warn(f"not fixing {path}: {outcome.refused}")
         remaining.extend(outcome.remaining)
         for code, count in outcome.fixed.items():
             fixed[(path, code)] += count
         if outcome.text != original:
             changed[path] = (original, outcome.text)
-            if write:
-                _write(absolute, outcome.text)
+            if write and _write(absolute, outcome.text, source.encoding):
                 cache.forget(absolute)
     remaining.sort(key=lambda d: d.sort_key)
     return remaining, fixed, changed
@@ -134,9 +149,7 @@ def _rechecker(path: str, index: ProjectIndex, settings: Settings) -> Callable[[
 def _print_diff(changed: dict[str, tuple[str, str]], count: int) -> int:
     for path, (before, after) in sorted(changed.items()):
         sys.stdout.writelines(
-            difflib.unified_diff(
-                before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-            )
+            unified_diff(Source(path, before).lines, Source(path, after).lines, f"a/{path}", f"b/{path}")
         )
     if count:
         print(f"\nWould fix {count} error{'s' if count != 1 else ''}.", file=sys.stderr)
@@ -153,23 +166,40 @@ def _add_noqa(result: runner.Run, cache: Cache) -> int:
     added = 0
     for path, found in by_path.items():
         absolute = result.sources.get(path, path)
-        text = _read(absolute)
-        edits = noqa.add_noqa_edits(Source(path, text), found)
-        if edits:
-            _write(absolute, fixer.apply_edits(text, edits))
+        source = _read(absolute)
+        if source is None:
+            continue
+        edits = noqa.add_noqa_edits(source, found)
+        if edits and _write(absolute, fixer.apply_edits(source.text, edits), source.encoding):
             cache.forget(absolute)
             added += len(edits)
     return added
 
 
-def _read(path: str) -> str:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return handle.read()
+def _read(path: str) -> Source | None:
+    """The file in its declared encoding (PEP 263, or a BOM), line endings as they are."""
+    try:
+        with open(path, "rb") as handle:
+            return decode(path, handle.read())
+    except (OSError, UnreadableSource) as error:
+        _warn(f"cannot read {path} to fix it: {getattr(error, 'strerror', None) or error}")
+        return None
 
 
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+def _write(path: str, text: str, encoding: str) -> bool:
+    """Write back in the file's own encoding; a fix that does not fit in it is not written."""
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as error:
+        _warn(f"not fixing {path}: the fixed text has {error.object[error.start]!r}, which {encoding} cannot encode")
+        return False
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return True
+
+
+def _warn(message: str) -> None:
+    print(f"jobs-lint: warning: {message}", file=sys.stderr)
 
 
 def _use_color(output_format: str) -> bool:

@@ -51,6 +51,14 @@ class Discovery:
     absolute: dict[str, str] = field(default_factory=dict)
     problems: list[Diagnostic] = field(default_factory=list)
     walked: bool = False  # a directory had to be listed (the remembered walk was stale)
+    # Where configuration is, known without another system call per directory: the directories
+    # walked from (all below them were listed), and those holding a pyproject.toml or .git
+    # -> HAS_PYPROJECT | HAS_GIT.
+    tops: list[str] = field(default_factory=list)
+    directories: dict[str, int] = field(default_factory=dict)
+
+
+HAS_PYPROJECT, HAS_GIT = 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +113,12 @@ class Walk:
     of every directory walked and every .gitignore read. While none changed, a directory's
     listing is the same, so a warm run re-stats directories instead of listing them."""
 
-    stamps: list[tuple[str, int]]
+    stamps: dict[str, int]  # path -> modification time (a dict: it is cached, and dicts load fast)
     found: Discovery
 
     def still_valid(self) -> bool:
         try:
-            return all(os.stat(path).st_mtime_ns == mtime for path, mtime in self.stamps)
+            return all(os.stat(path).st_mtime_ns == mtime for path, mtime in self.stamps.items())
         except OSError:
             return False
 
@@ -127,7 +135,7 @@ def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None =
             key = (os.getcwd(), os.path.abspath(path), filters)
             walk = walks.get(key) if walks is not None else None
             if walk is None or not walk.still_valid():
-                walk = Walk([], Discovery())
+                walk = Walk({}, Discovery())
                 _walk(path, filters, walk, seen_dirs)
                 found.walked = True
                 if walks is not None:
@@ -135,6 +143,8 @@ def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None =
             found.files.extend(walk.found.files)
             found.absolute.update(walk.found.absolute)
             found.problems.extend(walk.found.problems)
+            found.directories.update(walk.found.directories)
+            found.tops.extend(walk.found.tops)
         elif os.path.isfile(path):
             if filters.force_exclude and (
                 filters.excluded(os.path.abspath(path)) or _ignored(path, filters, is_dir=False)
@@ -162,7 +172,8 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
     except OSError as error:
         found.problems.append(_problem("JL003", top, f"Cannot read {top}: {error.strerror}"))
         return
-    stamps.append((absolute_top, stat.st_mtime_ns))
+    stamps[absolute_top] = stat.st_mtime_ns
+    found.tops.append(absolute_top)
     loops: set[tuple[int, int]] = set()
     stack = [("" if display_top == "." else display_top, absolute_top, chain, (stat.st_dev, stat.st_ino))]
     excluded = filters.excluded
@@ -180,7 +191,11 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
                 _problem("JL003", display or ".", f"Cannot read directory {display or '.'}: {error.strerror}")
             )
             continue
-        if filters.respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
+        names = {entry.name for entry in entries}
+        flags = HAS_PYPROJECT * ("pyproject.toml" in names) | HAS_GIT * (".git" in names)
+        if flags:
+            found.directories[absolute] = flags
+        if filters.respect_gitignore and ".gitignore" in names:
             own = _load_ignore(absolute, stamps)
             if own is not None:
                 chain = (*chain, own)
@@ -219,8 +234,8 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
                         )
                     continue
                 subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
-                stamps.append((entry_absolute, info.st_mtime_ns))
-            elif name.endswith(".py"):
+                stamps[entry_absolute] = info.st_mtime_ns
+            elif name.endswith((".py", ".pyi")):  # stubs too, as ruff and the pre-commit hook do
                 if chain and _match(chain, entry_absolute, is_dir=False):
                     continue
                 if entry.is_symlink() and not os.path.exists(entry_absolute):
@@ -259,15 +274,15 @@ def _match(chain: tuple[gitignore.IgnoreFile, ...], path: str, *, is_dir: bool) 
     return False
 
 
-def _load_ignore(directory: str, stamps: list[tuple[str, int]] | None) -> gitignore.IgnoreFile | None:
+def _load_ignore(directory: str, stamps: dict[str, int] | None) -> gitignore.IgnoreFile | None:
     ignore = gitignore.load(directory)
     if ignore is not None and stamps is not None:
         path = os.path.join(directory, ".gitignore")
-        stamps.append((path, os.stat(path).st_mtime_ns))
+        stamps[path] = os.stat(path).st_mtime_ns
     return ignore
 
 
-def _ancestor_ignores(directory: str, stamps: list[tuple[str, int]] | None = None) -> tuple[gitignore.IgnoreFile, ...]:
+def _ancestor_ignores(directory: str, stamps: dict[str, int] | None = None) -> tuple[gitignore.IgnoreFile, ...]:
     """The .gitignore files above `directory`, up to the repository root."""
     chain: list[gitignore.IgnoreFile] = []
     if os.path.isdir(os.path.join(directory, ".git")):
@@ -275,7 +290,7 @@ def _ancestor_ignores(directory: str, stamps: list[tuple[str, int]] | None = Non
     current = os.path.dirname(directory)
     while True:
         if stamps is not None:
-            stamps.append((current, os.stat(current).st_mtime_ns))  # a .gitignore appearing here
+            stamps[current] = os.stat(current).st_mtime_ns  # a .gitignore appearing here
         ignore = _load_ignore(current, stamps)
         if ignore is not None:
             chain.append(ignore)

@@ -7,11 +7,13 @@ imports, after docstrings and `__future__` imports) and proves the result is sti
 from __future__ import annotations
 
 import ast
+import bisect
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jobs_lint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from jobs_lint.preserve import lost_text
 from jobs_lint.source import Source
 
 MAX_ROUNDS = 10  # a fix can expose another; stop before two fixes can undo each other forever
@@ -22,6 +24,7 @@ class FixedFile:
     text: str
     fixed: Counter[str] = field(default_factory=Counter)  # code -> fixes applied
     remaining: list[Diagnostic] = field(default_factory=list)
+    refused: str | None = None  # why a round of fixes was not applied, if one was refused
 
 
 def applicable(diagnostic: Diagnostic, unsafe: bool) -> bool:
@@ -40,7 +43,7 @@ def fix_text(
         wanted = [(d.code, d.fix) for d in result.remaining if applicable(d, unsafe) and d.fix]
         if not wanted:
             break
-        new_text, applied = apply_fixes(result.text, wanted)
+        new_text, applied, result.refused = apply_fixes(result.text, wanted)
         if not applied or new_text == result.text:
             break
         result.text = new_text
@@ -49,10 +52,11 @@ def fix_text(
     return result
 
 
-def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]]:
-    """Apply the fixes that do not overlap an earlier one; returns the text and their codes."""
+def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str], str | None]:
+    """Apply the fixes that do not overlap an earlier one: the text, their codes, and why none
+    was applied when the result would lose text or no longer parse."""
     source = Source("", text)
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # sorted, non-overlapping: each fix is checked by bisection
     chosen: list[tuple[int, int, str]] = []
     codes: list[str] = []
     imports: list[tuple[str, str | None]] = []
@@ -60,31 +64,43 @@ def apply_fixes(text: str, fixes: list[tuple[str, Fix]]) -> tuple[str, list[str]
         ranges = [(source.offset(e.line, e.col), source.offset(e.end_line, e.end_col), e.content) for e in fix.edits]
         if any(_overlaps(start, end, taken) for start, end, _ in ranges):
             continue  # the next round re-checks and offers it again
-        taken.extend((start, end) for start, end, _ in ranges)
+        for start, end, _ in ranges:
+            bisect.insort(taken, (start, end))
         chosen.extend(ranges)
         codes.append(code)
         imports.extend(fix.imports)
     if not chosen:
-        return text, []
-    new_text = text
-    for start, end, content in sorted(chosen, key=lambda r: r[0], reverse=True):
-        new_text = new_text[:start] + content + new_text[end:]
+        return text, [], None
+    new_text = _spliced(text, chosen)
     if imports:
         new_text = _add_imports(new_text, imports)
+    lost = lost_text(text, new_text, sorted((start, end) for start, end, _ in chosen))
+    if lost is not None:
+        return text, [], lost
     try:
         ast.parse(new_text)
-    except SyntaxError:
-        return text, []  # never write a file that no longer parses
-    return new_text, codes
+    except SyntaxError as error:  # never write a file that no longer parses
+        return text, [], f"the fixed file would not parse ({error.msg}, line {error.lineno})"
+    return new_text, codes, None
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     source = Source("", text)
-    for edit in sorted(edits, key=lambda e: (e.line, e.col), reverse=True):
-        start = source.offset(edit.line, edit.col)
-        end = source.offset(edit.end_line, edit.end_col)
-        text = text[:start] + edit.content + text[end:]
-    return text
+    return _spliced(
+        text, [(source.offset(e.line, e.col), source.offset(e.end_line, e.end_col), e.content) for e in edits]
+    )
+
+
+def _spliced(text: str, replacements: list[tuple[int, int, str]]) -> str:
+    """The text with non-overlapping (start, end, content) replacements, built in one pass."""
+    parts: list[str] = []
+    position = 0
+    for start, end, content in sorted(replacements, key=lambda r: (r[0], r[1])):
+        parts.append(text[position:start])
+        parts.append(content)
+        position = max(position, end)
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def _start(source: Source, fix: Fix) -> int:
@@ -92,7 +108,12 @@ def _start(source: Source, fix: Fix) -> int:
 
 
 def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
-    return any((start < other_end and other_start < end) or start == other_start for other_start, other_end in taken)
+    """Whether [start, end) overlaps a taken range, or starts where one starts (two insertions
+    at one place). Only the ranges either side of `start` can: the others are further away."""
+    after = bisect.bisect_left(taken, (start, -1))
+    if after < len(taken) and (taken[after][0] == start or taken[after][0] < end):
+        return True
+    return after > 0 and start < taken[after - 1][1]
 
 
 def _add_imports(text: str, imports: list[tuple[str, str | None]]) -> str:

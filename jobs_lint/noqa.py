@@ -7,6 +7,7 @@ multi-line statement that contains it, or on the first decorator of the def it r
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
@@ -92,7 +93,7 @@ def apply_suppressions(
     located = [replace(d, noqa_lines=covering.lines_for(d.line)) for d in diagnostics]
     wanted = {line for d in located for line in d.noqa_lines}
     if check_unused:
-        wanted.update(source.text.count("\n", 0, match.start()) + 1 for match in _JL_DIRECTIVE.finditer(source.text))
+        wanted.update(source.line_of(match.start()) for match in _JL_DIRECTIVE.finditer(source.text))
     table = directives(source, tree, wanted)
     kept = [d for d in located if not _suppressed(d, d.noqa_lines, table)]
     if check_unused:
@@ -100,9 +101,14 @@ def apply_suppressions(
     return kept
 
 
+def silences(source: Source, line: int, code: str) -> bool:
+    """Whether a `# noqa` on `line` silences `code`, in a file that does not parse (JL001):
+    with no syntax tree, the line alone is tokenized."""
+    directive = directives(source, None, {line}).get(line)
+    return directive is not None and (directive.codes is None or code in directive.codes)
+
+
 def _suppressed(diagnostic: Diagnostic, lines: tuple[int, ...], table: dict[int, Directive]) -> bool:
-    if diagnostic.code == "JL001":  # a syntax error cannot be silenced
-        return False
     for line in lines:
         directive = table.get(line)
         if directive is None:
@@ -167,34 +173,38 @@ def _removal(source: Source, directive: Directive, remaining: list[str]) -> Fix:
 
 
 class _StatementLines:
-    """For a line, the lines whose `# noqa` also covers it."""
+    """For a line, the lines whose `# noqa` also covers it: a descent through the statements
+    that contain it, each found by bisection, so a file's findings cost O(log n) each."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
+        self._starts: dict[int, list[int]] = {}  # id(body) -> first line of each statement
+
+    def _containing(self, body: list[ast.stmt], line: int) -> ast.stmt | None:
+        starts = self._starts.get(id(body))
+        if starts is None:
+            starts = self._starts[id(body)] = [_first_line(s) for s in body]
+        position = bisect.bisect_right(starts, line) - 1
+        if position < 0:
+            return None
+        statement = body[position]
+        return statement if line <= (statement.end_lineno or statement.lineno) else None
 
     def lines_for(self, line: int) -> tuple[int, ...]:
         found = [line]
         body: list[ast.stmt] = self.tree.body
         while body:
-            statement = next(
-                (
-                    s
-                    for s in body
-                    if s.lineno <= line <= (s.end_lineno or s.lineno)
-                    or _first_line(s) <= line <= (s.end_lineno or s.lineno)
-                ),
-                None,
-            )
+            statement = self._containing(body, line)
             if statement is None:
                 break
             inner = _inner_bodies(statement)
-            header_end = min((b[0].lineno for b in inner if b), default=(statement.end_lineno or 0) + 1) - 1
+            header_end = min((_first_line(b[0]) for b in inner if b), default=(statement.end_lineno or 0) + 1) - 1
             if not inner or line <= header_end:
                 for candidate in (statement.lineno, _first_line(statement)):
                     if candidate not in found:
                         found.append(candidate)
                 break
-            body = next((b for b in inner if b and b[0].lineno <= line <= (b[-1].end_lineno or 0)), [])
+            body = next((b for b in inner if b and _first_line(b[0]) <= line <= (b[-1].end_lineno or 0)), [])
         return tuple(found)
 
 

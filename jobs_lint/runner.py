@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from jobs_lint import noqa
 from jobs_lint.cache import Cache, Entry
 from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
@@ -31,7 +32,7 @@ from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.modules import module_name
-from jobs_lint.settings import Settings
+from jobs_lint.settings import PerDirectory, Settings
 from jobs_lint.source import Source
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration).
@@ -71,26 +72,42 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """What workers need to know, sent to each once."""
+    """The rules one configuration runs (a run has one per pyproject.toml its files follow)."""
 
     rules: tuple[str, ...]  # the selected rules that run as visitors
     selected: frozenset[str]
     settings: Settings
+    key: str  # what cached results computed with it depend on
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Plan:
+        selected = settings.selected()
+        rules = tuple(code for code in sorted(selected) if _runs(RULES[code]))
+        return cls(rules, selected, settings, settings.cache_key())
 
     def wanted_by(self, data: bytes) -> tuple[str, ...]:
         found: dict[Needle, bool] = {}
         return tuple(code for code in self.rules if RULES[code].wants(data, found))
 
 
-def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
-    selected = settings.selected()
-    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
-
+def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: PerDirectory | None = None) -> Run:
+    """Check `paths`. Each file follows `per_directory`'s settings for it (by default `settings`)."""
+    per_directory = per_directory or PerDirectory(settings, fixed=True)
     targets = discover(list(paths), settings.filters, cache.walks)
     cache.dirty |= targets.walked
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
     project = _project_files(paths, targets, settings, cache)
-    workers = _Workers(plan)
+    per_directory.learn([*project.tops, *targets.tops], {**project.directories, **targets.directories})
+    plans: dict[int, _Plan] = {}
+    chosen: dict[str, int] = {}  # display path -> its plan's number
+    numbers: dict[int, int] = {}  # id(settings) -> number
+    for path in project.files:
+        file_settings = per_directory.for_file(project.absolute[path])
+        number = numbers.setdefault(id(file_settings), len(numbers))
+        if number not in plans:
+            plans[number] = _Plan.of(file_settings)
+        chosen[path] = number
+    workers = _Workers(tuple(plans[n] for n in range(len(plans))), chosen)
     # Syntax trees are many small objects without cycles, kept alive until checked: the cyclic
     # collector would walk them over and over (measured: 45% of a cold run's CPU). Workers are
     # forked with it off too; what little it would free goes when they exit.
@@ -101,7 +118,7 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache) -> Run:
     except BrokenProcessPool:
         # A worker died (killed, out of memory): finish in this process rather than hang or stop.
         workers.close()
-        return _run(targets, project, explicit, cache, _Workers(plan, parallel=False))
+        return _run(targets, project, explicit, cache, _Workers(workers.plans, chosen, parallel=False))
     finally:
         workers.close()
         if collecting:
@@ -112,7 +129,7 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
     absolute = project.absolute
     entries = _scan(project.files, absolute, cache, workers)
     index = ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
-    digest = index.digest()
+    index_digest = index.digest()
 
     to_check = []
     diagnostics = list(targets.problems)
@@ -122,13 +139,13 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
             continue
         if not entry.candidate and path not in explicit:
             continue
-        if entry.index_digest == digest and entry.diagnostics is not None:
+        if entry.index_digest == workers.digest(path, index_digest) and entry.diagnostics is not None:
             diagnostics.extend(replace(d, path=path) for d in entry.diagnostics)
         else:
             to_check.append((path, absolute[path], entry.size))
     for path, found in workers.map(_check_shard, to_check, index):
         entry = entries[path]
-        entry.index_digest, entry.diagnostics = digest, found
+        entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
         diagnostics.extend(found)
     diagnostics.sort(key=lambda d: d.sort_key)
@@ -137,9 +154,7 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
 
 def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:
     """Check one file's (possibly fixed) text in this process, as the fixer needs."""
-    selected = settings.selected()
-    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
-    return _check_source(path, os.path.abspath(path), Source(path, text), plan, index)
+    return _check_source(path, os.path.abspath(path), Source(path, text), _Plan.of(settings), index)
 
 
 def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings, cache: Cache) -> Discovery:
@@ -167,7 +182,7 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
             pending.append((path, absolute[path], 0))
             continue
         entry = cache.get(absolute[path], stat.st_mtime_ns, stat.st_size)
-        if entry is not None:
+        if entry is not None and entry.selection == workers.plan_of(path).key:
             entries[path] = entry
         else:
             pending.append((path, absolute[path], stat.st_size))
@@ -189,22 +204,23 @@ T = TypeVar("T")
 class _Workers:
     """A fixed set of worker processes, each sent the same shard of files in both passes."""
 
-    def __init__(self, plan: _Plan, *, parallel: bool = True) -> None:
-        self.plan = plan
+    def __init__(self, plans: tuple[_Plan, ...], chosen: dict[str, int], *, parallel: bool = True) -> None:
+        self.plans = plans
+        self.chosen = chosen
         self.parallel = parallel and (os.cpu_count() or 1) > 1
         self.pools: list[ProcessPoolExecutor] = []
         self.home: dict[str, int] = {}  # path -> the pool that parsed it
 
     def map(self, work: Callable[[list[Item], Any], list[T]], items: list[Item], shared: Any) -> list[T]:
         if not self.pools and (not self.parallel or len(items) < _PARALLEL_THRESHOLD):
-            _init_worker(self.plan)
+            _init_worker(self.plans, self.chosen)
             return work(items, shared)
         if not self.pools:
             count = min(os.cpu_count() or 1, max(2, len(items) // _PARALLEL_THRESHOLD))
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
             self.pools = [
-                ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(self.plan,))
+                ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker, initargs=(self.plans, self.chosen))
                 for _ in range(count)
             ]
         shards = self._shard(items)
@@ -223,19 +239,27 @@ class _Workers:
             load[home] += item[2] + 1
         return shards
 
+    def plan_of(self, path: str) -> _Plan:
+        return self.plans[self.chosen[path]]
+
+    def digest(self, path: str, index_digest: str) -> str:
+        """What a file's checked results depend on: the project's facts and its own settings."""
+        return f"{index_digest}:{self.plan_of(path).key}"
+
     def close(self) -> None:
         for pool in self.pools:
             pool.shutdown(cancel_futures=True)
         self.pools = []
 
 
-_plan: _Plan | None = None
+_plans: tuple[_Plan, ...] = ()
+_chosen: dict[str, int] = {}
 _parsed: dict[str, tuple[Source, ast.Module, tuple[str, ...]]] = {}  # path -> text, tree, rules that want it
 
 
-def _init_worker(plan: _Plan) -> None:
-    global _plan
-    _plan = plan
+def _init_worker(plans: tuple[_Plan, ...], chosen: dict[str, int]) -> None:
+    global _plans, _chosen
+    _plans, _chosen = plans, chosen
 
 
 def _scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry]]:
@@ -243,18 +267,18 @@ def _scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tu
 
 
 def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
-    assert _plan is not None
+    plan = _plans[_chosen[path]]
     try:
         stat = os.stat(absolute)
         with open(absolute, "rb") as handle:
             data = handle.read()
     except OSError:
         # Reported by the check pass, which reads the file again.
-        return Entry(0, -1, "", candidate=True)
+        return Entry(0, -1, "", candidate=True, selection=plan.key)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    if previous is not None and previous.digest == digest:
+    if previous is not None and previous.digest == digest and previous.selection == plan.key:
         return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    wanted = _plan.wanted_by(data)
+    wanted = plan.wanted_by(data)
     candidate = bool(wanted) or not _is_text(data)
     facts = None
     if _needs_facts(data):
@@ -266,7 +290,7 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 _parsed[path] = (source, tree, wanted)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
-    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts)
+    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts, selection=plan.key)
 
 
 def _needs_facts(data: bytes) -> bool:
@@ -305,11 +329,11 @@ def _check_shard(items: list[Item], index: ProjectIndex) -> list[tuple[str, list
 
 
 def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic]:
-    assert _plan is not None
+    plan = _plans[_chosen[path]]
     parsed = _parsed.pop(path, None)
     if parsed is not None:
         source, tree, wanted = parsed
-        return _check_tree(path, absolute, source, tree, replace(_plan, rules=wanted), index)
+        return _check_tree(path, absolute, source, tree, replace(plan, rules=wanted), index)
     try:
         with open(absolute, "rb") as handle:
             data = handle.read()
@@ -320,14 +344,19 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
         return [_problem(path, problem)]
     if SKIP_FILE in data:
         return []
-    return _check_source(path, absolute, source, replace(_plan, rules=_plan.wanted_by(data)), index)
+    return _check_source(path, absolute, source, replace(plan, rules=plan.wanted_by(data)), index)
 
 
 def _check_source(path: str, absolute: str, source: Source, plan: _Plan, index: ProjectIndex) -> list[Diagnostic]:
     try:
         tree = parse(source)
     except UnreadableSource as problem:
-        return [_problem(path, problem)]
+        silenced = (
+            problem.code not in plan.selected
+            or problem.code in plan.settings.ignored_for(path)
+            or noqa.silences(source, problem.line, problem.code)
+        )
+        return [] if silenced else [_problem(path, problem)]
     return _check_tree(path, absolute, source, tree, plan, index)
 
 
@@ -359,7 +388,7 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 
 @lru_cache(maxsize=4096)
 def _module_of(absolute: str) -> tuple[str, bool]:
-    return module_name(absolute), os.path.basename(absolute) == "__init__.py"
+    return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
 
 
 # One document at a time (standard input, the language server) -----------------------------------
@@ -368,11 +397,9 @@ def _module_of(absolute: str) -> tuple[str, bool]:
 def project_index(settings: Settings, cache: Cache, *, parallel: bool = True) -> ProjectIndex:
     """The index of every module under the project root, built as a run builds it (and from the
     same cache), for checking one document whose text may not be on disk."""
-    selected = settings.selected()
-    plan = _Plan(tuple(code for code in sorted(selected) if _runs(RULES[code])), selected, settings)
     whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks)
     cache.dirty |= whole.walked
-    workers = _Workers(plan, parallel=parallel)
+    workers = _Workers((_Plan.of(settings),), dict.fromkeys(whole.files, 0), parallel=parallel)
     try:
         entries = _scan(whole.files, whole.absolute, cache, workers)
     finally:

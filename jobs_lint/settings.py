@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jobs_lint import __version__
-from jobs_lint.discovery import DEFAULT_EXCLUDES, Filters
+from jobs_lint.discovery import DEFAULT_EXCLUDES, HAS_GIT, HAS_PYPROJECT, Filters
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,11 +69,14 @@ class Settings:
     def selected(self) -> frozenset[str]:
         from jobs_lint.rules import RULES, EngineDiagnostic
 
-        return frozenset(
-            code
-            for code, rule in RULES.items()
-            if issubclass(rule, EngineDiagnostic) or _enabled(code, rule.default, self)
-        )
+        unselected = replace(self, select=None)  # a selection never turns engine codes off
+
+        def enabled(code: str, rule: type[Any]) -> bool:
+            if issubclass(rule, EngineDiagnostic):
+                return not rule.silenceable or _enabled(code, True, unselected)
+            return _enabled(code, rule.default, self)
+
+        return frozenset(code for code, rule in RULES.items() if enabled(code, rule))
 
     def ignored_for(self, path: str) -> frozenset[str]:
         """Codes switched off for one file by `per-file-ignores`."""
@@ -107,7 +110,7 @@ def load(paths: Iterable[str], config: str | None = None) -> Settings:
     while True:
         candidate = os.path.join(directory, "pyproject.toml")
         if os.path.isfile(candidate):
-            table = _read_toml(candidate).get("tool", {}).get("jobs-lint")
+            table = _jobs_lint_table(_read_toml(candidate), candidate)
             if table is not None:
                 return _from_table(table, candidate, root=directory)
             fallback_root = fallback_root or directory
@@ -121,10 +124,108 @@ def load(paths: Iterable[str], config: str | None = None) -> Settings:
     return Settings(root=fallback_root or os.getcwd())
 
 
+class PerDirectory:
+    """The settings each file follows, as in ruff: those of the nearest pyproject.toml with a
+    `[tool.jobs-lint]` table above it (up to the repository root), with the command line's
+    values over them; `top` (the run's settings) where there is none, or with `--config`."""
+
+    def __init__(self, top: Settings, overrides: Mapping[str, Any] | None = None, *, fixed: bool = False) -> None:
+        self.top = top
+        self._overrides = overrides or {}
+        self._fixed = fixed
+        self._found: dict[str, Settings] = {}  # directory -> settings of its files
+        self._listed: Mapping[str, int] = {}
+        self._tops: tuple[str, ...] = ()
+        if top.config_path is not None:
+            self._loaded = {os.path.abspath(top.config_path): top}
+        else:
+            self._loaded = {}
+
+    def learn(self, tops: list[str], directories: Mapping[str, int]) -> None:
+        """What a directory walk saw (`Discovery.tops` and `.directories`): spares two system
+        calls per directory."""
+        self._tops = tuple(top.rstrip(os.sep) + os.sep for top in tops)
+        self._listed = directories
+
+    def for_file(self, absolute: str) -> Settings:
+        if self._fixed:
+            return self.top
+        directory = absolute.rpartition(os.sep)[0] or os.sep  # os.path.dirname, for every file
+        return self._found.get(directory) or self._for_directory(directory)
+
+    def _for_directory(self, directory: str) -> Settings:
+        found = self._found.get(directory)
+        if found is not None:
+            return found
+        candidate = os.path.join(directory, "pyproject.toml")
+        parent = directory.rpartition(os.sep)[0] or os.sep
+        listed = self._listed.get(directory)
+        if listed is None and (directory + os.sep).startswith(self._tops):
+            listed = 0  # walked, and holding neither
+        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
+        if has_pyproject and candidate in self._loaded:
+            found = self._loaded[candidate]
+        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
+            found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
+                self._overrides
+            )
+        elif (
+            parent == directory
+            or (listed is None and os.path.isdir(os.path.join(directory, ".git")))
+            or (listed is not None and listed & HAS_GIT)
+        ):
+            found = self.top
+        else:
+            found = self._for_directory(parent)
+        self._found[directory] = found
+        return found
+        candidate = os.path.join(directory, "pyproject.toml")
+        parent = os.path.dirname(directory)
+        listed = self._listed.get(directory)
+        if listed is None and (directory + os.sep).startswith(self._tops):
+            listed = 0  # walked, and holding neither
+        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
+        if candidate in self._loaded:
+            found = self._loaded[candidate]
+        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
+            found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
+                self._overrides
+            )
+        elif (
+            parent == directory
+            or (listed is None and os.path.isdir(os.path.join(directory, ".git")))
+            or (listed is not None and listed & HAS_GIT)
+        ):
+            found = self.top
+        else:
+            found = self._for_directory(parent)
+        self._found[directory] = found
+        return found
+
+
 def _from_file(path: str, root: str) -> Settings:
     data = _read_toml(path)
-    table = data.get("tool", {}).get("jobs-lint") if os.path.basename(path) == "pyproject.toml" else data
+    table = _jobs_lint_table(data, path) if os.path.basename(path) == "pyproject.toml" else data
     return _from_table(table or {}, path, root)
+
+
+def _jobs_lint_table(data: Mapping[str, Any], path: str) -> Mapping[str, Any] | None:
+    """`[tool.jobs-lint]` of a pyproject.toml, None when absent; a non-table is an error."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(f"`tool` in {path} must be a table, not {_type_name(tool)}")
+    table = tool.get("jobs-lint")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"`tool.jobs-lint` in {path} must be a table, not {_type_name(table)}")
+    return table
+
+
+def _type_name(value: Any) -> str:
+    """TOML's names for what a value is, as a user wrote it."""
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a float", list: "an array", dict: "a table"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "a date or time")
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -162,19 +263,30 @@ def _from_table(table: Mapping[str, Any], path: str, root: str) -> Settings:
         expected = _KEYS.get(key)
         if expected is None:
             raise ConfigError(f"Unknown key `{key}` in [tool.jobs-lint] of {path}; known keys: {', '.join(_KEYS)}")
-        if not isinstance(value, expected):
-            raise ConfigError(f"`{key}` in {path} must be a {expected.__name__}, not {type(value).__name__}")
         attr = key.replace("-", "_")
         if expected is list:
-            if not all(isinstance(item, str) for item in value):
-                raise ConfigError(f"`{key}` in {path} must be a list of strings")
-            value = tuple(value)
+            value = _strings(value, f"`{key}` in {path}")
         elif expected is dict:
-            value = {pattern: tuple(codes) for pattern, codes in value.items()}
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"`{key}` in {path} must be a table of patterns to arrays of rule codes, not {_type_name(value)}"
+                )
+            value = {pattern: _strings(codes, f'`{key}."{pattern}"` in {path}') for pattern, codes in value.items()}
+        elif not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(f"`{key}` in {path} must be {_type_name(expected())}, not {_type_name(value)}")
         elif attr == "cache_dir":
             value = os.path.join(root, value)
         values[attr] = value
     return _validated(Settings(root=root, config_path=path, **values), source=path)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} must be an array of strings, not {_type_name(value)}")
+    wrong = next((item for item in value if not isinstance(item, str)), None)
+    if wrong is not None:
+        raise ConfigError(f"{where} must be an array of strings, not an array holding {_type_name(wrong)}")
+    return tuple(value)
 
 
 def _validated(settings: Settings, source: str) -> Settings:

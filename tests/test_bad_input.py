@@ -34,10 +34,12 @@ def test_syntax_error(jobs_lint, tmp_path: Path) -> None:
     assert "good.py:3:38: JL101" in result.out
 
 
-def test_syntax_error_cannot_be_silenced(tmp_path: Path) -> None:
-    (tmp_path / "broken.py").write_text("from celery import Celery\napp = Celery(  # noqa\n")
+def test_syntax_error_is_silenced_only_where_its_line_says_so(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("from celery import Celery\napp = Celery(  # noqa: JL101\n")
     run = lint([tmp_path], tmp_path)
     assert [d.code for d in run.diagnostics] == ["JL001"]
+    (tmp_path / "broken.py").write_text("from celery import Celery\napp = Celery(  # noqa: JL001\n")
+    assert lint([tmp_path], tmp_path).diagnostics == []
 
 
 def test_not_utf8_and_binary(jobs_lint, tmp_path: Path) -> None:

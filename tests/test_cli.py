@@ -287,7 +287,7 @@ def test_cache_is_used_and_follows_cross_module_changes(jobs_lint, tmp_path: Pat
     )
     first = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
     assert first.code == 1 and "JL102" in first.out
-    assert list((tmp_path / ".jobs_lint_cache").rglob("*.pickle"))
+    assert list((tmp_path / ".jobs_lint_cache").rglob("*.json"))
     assert jobs_lint(".", "--output-format", "concise", cwd=tmp_path).out == first.out
     # `app` stops being a Celery app in another module: `outer` is no longer a task.
     (tmp_path / "proj" / "celery.py").write_text("from huey import RedisHuey\napp = RedisHuey('proj')\n")

@@ -80,7 +80,7 @@ def code_actions(uri: str, text: str, found: Diagnostic, positions: Positions) -
     actions = []
     lsp_diagnostic = diagnostic(found, positions)
     if found.fix is not None:
-        fixed, applied = fixer.apply_fixes(text, [(found.code, found.fix)])
+        fixed, applied, _ = fixer.apply_fixes(text, [(found.code, found.fix)])  # a refused fix offers no action
         if applied:
             safe = found.fix.applicability is Applicability.SAFE
             actions.append(

@@ -25,11 +25,18 @@ class Report:
     def source(self, path: str) -> Source | None:
         """The file's text, read once, for snippets and fingerprints."""
         if path not in self._sources:
+            from jobs_lint.checker import UnreadableSource, decode
+
             try:
-                with open(self.files.get(path, path), encoding="utf-8", errors="replace") as handle:
-                    self._sources[path] = Source(path, handle.read())
+                with open(self.files.get(path, path), "rb") as handle:
+                    data = handle.read()
             except OSError:
                 self._sources[path] = None
+                return None
+            try:
+                self._sources[path] = decode(path, data)  # in its declared encoding
+            except UnreadableSource:
+                self._sources[path] = Source(path, data.decode("utf-8", errors="replace"))
         return self._sources[path]
 
     def fixable(self, diagnostic: Diagnostic) -> bool:

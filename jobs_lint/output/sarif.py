@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import urllib.parse
 from collections import Counter
 from typing import Any
 
@@ -62,10 +63,11 @@ def _rule(rule: Any) -> dict[str, Any]:
 
 
 def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[str]) -> dict[str, Any]:
-    uri = report.relative(d.path)
+    relative = report.relative(d.path)
+    uri = urllib.parse.quote(relative, safe="/")  # a URI reference: `sp ace/c%1#.py` is `sp%20ace/c%251%23.py`
     source = report.source(d.path)
     line_text = source.line(d.line).strip() if source else ""
-    key = hashlib.sha256(f"{d.code}:{uri}:{line_text}".encode()).hexdigest()[:32]
+    key = hashlib.sha256(f"{d.code}:{relative}:{line_text}".encode()).hexdigest()[:32]
     seen[key] += 1
     region = {
         "startLine": d.line,

@@ -93,4 +93,7 @@ class Rule:
 
 
 class EngineDiagnostic(Rule):
-    """A code the engine itself reports (unreadable input, internal errors): always enabled."""
+    """A code the engine itself reports (unreadable input, internal errors): always enabled,
+    unless `silenceable` and ignored by name (`--ignore`, `per-file-ignores`, `# noqa`)."""
+
+    silenceable: ClassVar[bool] = False

@@ -1,6 +1,8 @@
 """Codes the engine reports itself: input it cannot read, its own failures, stale suppressions.
 
-The first five are always on: a file that was not checked must never pass silently.
+The first five are always on, since a file that was not checked must never pass silently; JL001
+alone can be ignored, by `--ignore`, `per-file-ignores` or `# noqa` on the line it reports (a
+file in syntax newer than the Python jobs-lint runs on, that another tool checks).
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ class SyntaxError_(EngineDiagnostic):
     Only files that may contain job code are parsed (every file you name on the command line,
     and files under a directory that mention Celery, ARQ, Temporal or another selected rule's
     keywords); syntax errors elsewhere are your Python linter's business.
+
+    jobs-lint parses with the Python it runs on. When the file uses syntax of a newer Python
+    (`type` aliases and type parameters of 3.12, `except` without parentheses of 3.14), the
+    message says which Python would parse it: install jobs-lint in that Python. Otherwise this
+    code can be ignored like any rule: `--ignore JL001`, `per-file-ignores`, or `# noqa: JL001`
+    on the line it reports.
     """
 
     code = "JL001"
+    silenceable = True
     name = "syntax-error"
     summary = "The file is not valid Python and was not checked"
     invalid = (Invalid("from celery import shared_task\n\n@shared_task\ndef send(:\n    pass\n"),)

@@ -1,7 +1,7 @@
 """Facts about a module that other modules need: what the project-wide index is made of.
 
-They hold no AST nodes or positions, so they pickle small, cache well, and an edit that moves code
-without changing what it defines leaves them (and the index digest) unchanged.
+They hold no AST nodes or positions, so they are small, cache well (`jobs_lint.codec`), and an
+edit that moves code without changing what it defines leaves them (and the index digest) unchanged.
 """
 
 from __future__ import annotations

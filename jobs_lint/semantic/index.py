@@ -7,8 +7,6 @@ with what signature? is a time limit configured anywhere?) for every file's mode
 from __future__ import annotations
 
 import hashlib
-import io
-import pickle
 from collections.abc import Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -29,7 +27,10 @@ class ProjectIndex:
         self.complete = complete
         # Sorted by path too: where two files claim one module name (two projects checked at
         # once), the same one wins whatever order the facts arrive in.
-        self.modules = {module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path))}
+        # A module's code wins over its stub (`.pyi`), which comes first and is replaced.
+        self.modules = {
+            module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path.endswith(".py"), m.path))
+        }
         self.aliases: dict[str, str] = {}
         self.apps: set[str] = set()
         self.classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
@@ -65,13 +66,10 @@ class ProjectIndex:
 
     def digest(self) -> str:
         """Changes whenever a fact any module could depend on changes."""
-        # `fast` pickles without memo references, so the bytes depend on the values only, not on
-        # which equal strings happen to be one object (facts read back from the cache share them).
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=5)
-        pickler.fast = True
-        pickler.dump([(name, _without_path(module)) for name, module in self.modules.items()])
-        return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()
+        # Facts are dataclasses, tuples, lists, dicts and literals, whose repr depends on their
+        # values only (facts hold no sets, whose order would change from one process to the next).
+        text = repr([(name, _without_path(module)) for name, module in self.modules.items()])
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     # Names -----------------------------------------------------------------------------------
 

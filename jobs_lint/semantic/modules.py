@@ -12,7 +12,7 @@ def module_name(path: str) -> str:
     import root, as for a project run from its source root.
     """
     directory, filename = os.path.split(os.path.abspath(path))
-    stem = filename[:-3] if filename.endswith(".py") else filename
+    stem = filename.removesuffix(".pyi").removesuffix(".py")  # a stub names the module it describes
     parts = [] if stem == "__init__" else [stem]
     while os.path.isfile(os.path.join(directory, "__init__.py")):
         directory, package = os.path.split(directory)

@@ -617,6 +617,10 @@ class TemporalModule:
         return found
 
     @cached_property
+    def _module_function_names(self) -> frozenset[str]:
+        return frozenset(name.rpartition(".")[2] for name, node in self._module_defs.items() if not _is_class(node))
+
+    @cached_property
     def _def_scopes(self) -> dict[int, Scope]:
         """The scope each def or class is defined in."""
         return {id(node): scope for node, scope in self.model.scopes.defs}
@@ -625,7 +629,7 @@ class TemporalModule:
         """Same-module functions a def or class reaches, transitively: module-level functions it
         names, and for methods, the methods of its class it calls through `self`. Defs whose id
         is in `stop` are neither reached nor followed."""
-        functions = {name.rpartition(".")[2] for name, node in self._module_defs.items() if not _is_class(node)}
+        functions = self._module_function_names
         found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         pending: list[DefNode] = [root]
         if isinstance(root, ast.ClassDef):

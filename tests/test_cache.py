@@ -1,0 +1,193 @@
+"""The result cache is data only: a cache file committed to a repository cannot run code, a file
+that does not load is replaced, and every kind of fact survives a round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+from helpers import lint, write_case
+
+from jobs_lint import __version__, codec
+from jobs_lint.cache import Cache
+from jobs_lint.rules import RULES
+from jobs_lint.settings import load
+
+TASKS = "from celery import Celery\napp = Celery('proj', task_serializer='pickle')\n"
+
+
+class _Payload:
+    """Unpickling this runs `open(marker, "w")`: what a hostile repository could commit."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (self.marker, "w"))
+
+
+def _cache_files(root: Path) -> list[Path]:
+    """Where this version of jobs-lint looks for its cache, under every name it has used."""
+    key = load([str(root)]).cache_key()
+    directory = root / ".jobs_lint_cache" / __version__
+    return [directory / f"{key}.{suffix}" for suffix in ("pickle", "json")]
+
+
+def test_a_committed_pickle_cache_does_not_run(jobs_lint, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(TASKS)
+    marker = tmp_path / "owned"
+    files = _cache_files(tmp_path)
+    files[0].parent.mkdir(parents=True)
+    for path in files:
+        path.write_bytes(pickle.dumps(_Payload(str(marker))))
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert not marker.exists()
+    assert "app.py:2:38: JL101" in result.out and result.code == 1
+    # The hostile file was replaced by a cache that loads.
+    assert codec.loads(files[1].read_bytes())[1]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\xffnot json",
+        b'{"(": [',
+        b'[{"c": "os.system", "v": ["touch owned"]}, {}]',  # a class that is not on the list
+        b'{"(": [{"{": []}, {"{": []}, 3]}',
+        b'{"(": [{"{": ["/x.py", 5]}, {"{": []}]}',  # entries that are not entries
+        b'{"(": ["0123456789abcdef", {"{": []}, {"{": []}]}',  # written by classes of another shape
+    ],
+)
+def test_a_cache_file_that_does_not_load_is_replaced(jobs_lint, tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(TASKS)
+    cache_file = _cache_files(tmp_path)[1]
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_bytes(content)
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.code == 1
+    assert result.err == ""
+    _, entries, _ = codec.loads(cache_file.read_bytes())
+    assert [os.path.basename(path) for path in entries] == ["app.py"]
+    assert (tmp_path / ".jobs_lint_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert not (tmp_path / "owned").exists()
+
+
+def test_the_codec_refuses_classes_it_does_not_know() -> None:
+    for text in (
+        '{"c": "Popen", "v": []}',
+        '{"c": "subprocess.Popen", "v": [["id"]]}',
+        '{"e": "Signals", "v": 9}',
+        '{"c": "Entry", "v": [1, 2]}',  # a known class with the wrong fields
+        '{"e": "Entry", "v": 1}',  # a dataclass is not an enum
+        '{"x": 1, "y": 2, "z": 3}',
+    ):
+        with pytest.raises(codec.DecodeError):
+            codec.loads(text)
+    with pytest.raises(TypeError):
+        codec.dumps(object())
+
+
+def _every_case_file(tmp_path: Path) -> list[Path]:
+    written = []
+    for number, case in enumerate(case for rule in RULES.values() for case in (*rule.invalid, *rule.valid)):
+        written.append(write_case(case, tmp_path / f"case{number}"))
+    return written
+
+
+def test_every_fact_type_round_trips(tmp_path: Path) -> None:
+    """The facts of every rule example (Celery, ARQ, Temporal, Django and plain modules)."""
+    run = lint(_every_case_file(tmp_path), tmp_path)
+    facts = list(run.index.modules.values())
+    seen: set[type] = set()
+
+    def classes(value: object) -> None:
+        if dataclasses.is_dataclass(value) or isinstance(value, enum.Enum):
+            seen.add(type(value))
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for item in dataclasses.fields(value):
+                classes(getattr(value, item.name))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                classes(key)
+                classes(item)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                classes(item)
+
+    classes(facts)
+    names = {cls.__name__ for cls in seen}
+    wanted = {"ModuleFacts", "TaskInfo", "Signature", "ArqFacts", "WorkerInfo", "JobRef"}
+    assert wanted | {"TemporalFacts", "WorkflowInfo", "ActivityInfo", "Unknown"} <= names
+    decoded = codec.loads(codec.dumps(facts))
+    assert decoded == facts
+    assert [type(module.extra.get("arq")) for module in decoded] == [type(module.extra.get("arq")) for module in facts]
+    assert codec.dumps(decoded) == codec.dumps(facts)
+
+
+def test_values_round_trip_with_their_types() -> None:
+    from jobs_lint.diagnostics import Applicability, Diagnostic, Edit, Fix
+    from jobs_lint.semantic.values import UNKNOWN
+
+    value = {
+        "tuple": (1, 2.5, None, True),
+        "list": [b"\xff\x00", 1j, ..., UNKNOWN, float("inf")],
+        ("a", 1): frozenset({"x", "y"}),
+        3: {"b", "a"},
+        "diagnostic": Diagnostic(
+            "JL101", "m", "p.py", 1, 2, 3, 4, Fix("f", (Edit(1, 2, 1, 3, "x"),), Applicability.UNSAFE, (("m", None),))
+        ),
+    }
+    decoded = codec.loads(codec.dumps(value))
+    assert decoded == value
+    assert decoded["list"][3] is UNKNOWN
+    assert [type(v) for v in decoded.values()] == [type(v) for v in value.values()]
+    # Sets are written in one order whatever their iteration order: the index digest relies on it.
+    assert codec.dumps({"z", "a", "m"}) == '{"s":["a","m","z"]}'
+
+
+def test_warm_run_reads_what_the_cold_run_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs_lint import runner
+
+    files = _every_case_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    settings = load(["."]).with_overrides({"select": ("ALL",)})
+    cold = runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
+    cache.save()
+    warm_cache = Cache.open(str(tmp_path / "cache"), settings.cache_key())
+    assert len(warm_cache.entries) >= len(files) and not warm_cache.dirty
+    warm = runner.run(["."], settings, warm_cache)
+    assert warm.diagnostics == cold.diagnostics
+    assert warm.index.digest() == cold.index.digest()
+    assert json.loads((tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text())
+
+
+def test_the_index_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """Facts checked in one process are reused by the next only if the digest is stable."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = (
+        "import sys; sys.path.insert(0, 'tests'); from pathlib import Path; from helpers import lint;"
+        f"print(lint([Path('tests/fixtures')], Path({str(tmp_path)!r})).index.digest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
