@@ -297,6 +297,56 @@ def test_migration_carries_edits_of_depth_py_to_queue_depth_py(tmp_path: Path) -
     assert "from .queue_depth import" in (project / "src" / PACKAGE / "monitoring" / "health.py").read_text()
 
 
+# The v0.3.0 migration: ARQ queues lost priority and prefetch, which older releases accepted.
+ARQ_REFUSAL = "          {%- elif tool == 'arq' and ('priority' in q or 'prefetch' in q) -%}\n"
+OLDER_ARQ_QUEUES = [
+    {"name": "urgent", "priority": 9, "prefetch": 1, "concurrency": 3},
+    {"name": "default", "priority": 5, "prefetch": 4, "concurrency": 2},
+    {"name": "reports", "priority": 2, "prefetch": 8, "concurrency": 1},
+]
+
+
+def before_arq_queue_keys_refused(template: Path) -> None:
+    config = template / "copier.yml"
+    text = config.read_text()
+    start = text.index(ARQ_REFUSAL)
+    end = text.index("          {%- elif", start + len(ARQ_REFUSAL))
+    config.write_text(text[:start] + text[end:])
+
+
+@pytest.mark.slow
+def test_migration_keeps_arq_queues_that_set_priority_or_prefetch(tmp_path: Path) -> None:
+    template = two_releases(tmp_path / "template", OLDER, before_arq_queue_keys_refused)
+    project = tmp_path / "service"
+    queues = yaml.safe_dump(OLDER_ARQ_QUEUES, default_flow_style=True, sort_keys=False)
+    code, output = copier(
+        tmp_path, "copy", "--defaults", "--vcs-ref", OLDER, "-d", "tool=arq", "-d", f"queues={queues}",
+        str(template), str(project),
+    )  # fmt: skip
+    assert code == 0, output
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Render the service")
+    assert answers(project)["queues"] == OLDER_ARQ_QUEUES  # as the older release stored them
+
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code == 0, output
+    assert "removed urgent: priority, prefetch; default: priority, prefetch; reports: priority, prefetch" in output
+    kept = [{"name": queue["name"], "concurrency": queue["concurrency"]} for queue in OLDER_ARQ_QUEUES]
+    assert answers(project)["queues"] == kept and answers(project)["_commit"] == TAG
+    assert conflicts(project) == []
+    # The project is what this release renders from the kept queues, file for file.
+    fresh = tmp_path / "fresh"
+    code, output = copier(
+        tmp_path, "copy", "--defaults", "--vcs-ref", TAG, "-d", "tool=arq",
+        "-d", f"queues={yaml.safe_dump(kept, default_flow_style=True)}", str(template), str(fresh),
+    )  # fmt: skip
+    assert code == 0, output
+    difference = run(tmp_path, "diff", "-r", "-x", ".git", str(fresh), str(project))
+    assert difference.returncode == 0, difference.stdout
+    queues_module = (project / "src" / PACKAGE / "queues.py").read_text()
+    assert all(f'QueueSpec(name="{q["name"]}", concurrency={q["concurrency"]})' in queues_module for q in kept)
+
+
 def test_every_migration_is_for_a_release_up_to_this_one() -> None:
     migrations = template_config()["_migrations"]
     assert migrations and all(Version(migration["version"]) <= Version(TAG) for migration in migrations)
