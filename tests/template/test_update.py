@@ -347,6 +347,41 @@ def test_migration_keeps_arq_queues_that_set_priority_or_prefetch(tmp_path: Path
     assert all(f'QueueSpec(name="{q["name"]}", concurrency={q["concurrency"]})' in queues_module for q in kept)
 
 
+ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+
+
+def migrate_answers(tmp_path: Path, stored: dict[str, Any]) -> tuple[int, str, str]:
+    """Run the v0.3.0 migration script on an answers file holding `stored`."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(ANSWERS_HEADER + yaml.safe_dump(stored, sort_keys=False))
+    script = ROOT / "template-support" / "migrate_arq_queue_keys.py"
+    result = run(tmp_path, sys.executable, str(script), answers_file.name)
+    return result.returncode, result.stderr, answers_file.read_text()
+
+
+def test_arq_queue_migration_drops_only_priority_and_prefetch(tmp_path: Path) -> None:
+    stored = {"_commit": OLDER, "project_name": "Jobs Service", "tool": "arq", "queues": OLDER_ARQ_QUEUES}
+    code, err, text = migrate_answers(tmp_path, stored)
+    assert code == 0 and "removed urgent: priority, prefetch;" in err
+    kept = [{"name": queue["name"], "concurrency": queue["concurrency"]} for queue in OLDER_ARQ_QUEUES]
+    assert text.startswith(ANSWERS_HEADER) and yaml.safe_load(text) == {**stored, "queues": kept}
+
+
+def test_arq_queue_migration_leaves_other_tools_byte_for_byte(tmp_path: Path) -> None:
+    stored = {"_commit": OLDER, "tool": "celery", "queues": OLDER_ARQ_QUEUES}
+    code, err, text = migrate_answers(tmp_path, stored)
+    assert (code, err) == (0, "") and text == ANSWERS_HEADER + yaml.safe_dump(stored, sort_keys=False)
+
+
+def test_arq_queue_migration_refuses_an_unreadable_answers_file(tmp_path: Path) -> None:
+    (tmp_path / ".copier-answers.yml").write_text("tool: [arq\n")
+    script = ROOT / "template-support" / "migrate_arq_queue_keys.py"
+    result = run(tmp_path, sys.executable, str(script), ".copier-answers.yml")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(".copier-answers.yml: cannot read the answers:")
+    assert result.stderr.count("\n") == 1
+
+
 def test_every_migration_is_for_a_release_up_to_this_one() -> None:
     migrations = template_config()["_migrations"]
     assert migrations and all(Version(migration["version"]) <= Version(TAG) for migration in migrations)
