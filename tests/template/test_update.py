@@ -297,6 +297,91 @@ def test_migration_carries_edits_of_depth_py_to_queue_depth_py(tmp_path: Path) -
     assert "from .queue_depth import" in (project / "src" / PACKAGE / "monitoring" / "health.py").read_text()
 
 
+# The v0.3.0 migration: ARQ queues lost priority and prefetch, which older releases accepted.
+ARQ_REFUSAL = "          {%- elif tool == 'arq' and ('priority' in q or 'prefetch' in q) -%}\n"
+OLDER_ARQ_QUEUES = [
+    {"name": "urgent", "priority": 9, "prefetch": 1, "concurrency": 3},
+    {"name": "default", "priority": 5, "prefetch": 4, "concurrency": 2},
+    {"name": "reports", "priority": 2, "prefetch": 8, "concurrency": 1},
+]
+
+
+def before_arq_queue_keys_refused(template: Path) -> None:
+    config = template / "copier.yml"
+    text = config.read_text()
+    start = text.index(ARQ_REFUSAL)
+    end = text.index("          {%- elif", start + len(ARQ_REFUSAL))
+    config.write_text(text[:start] + text[end:])
+
+
+@pytest.mark.slow
+def test_migration_keeps_arq_queues_that_set_priority_or_prefetch(tmp_path: Path) -> None:
+    template = two_releases(tmp_path / "template", OLDER, before_arq_queue_keys_refused)
+    project = tmp_path / "service"
+    queues = yaml.safe_dump(OLDER_ARQ_QUEUES, default_flow_style=True, sort_keys=False)
+    code, output = copier(
+        tmp_path, "copy", "--defaults", "--vcs-ref", OLDER, "-d", "tool=arq", "-d", f"queues={queues}",
+        str(template), str(project),
+    )  # fmt: skip
+    assert code == 0, output
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Render the service")
+    assert answers(project)["queues"] == OLDER_ARQ_QUEUES  # as the older release stored them
+
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code == 0, output
+    assert "removed urgent: priority, prefetch; default: priority, prefetch; reports: priority, prefetch" in output
+    kept = [{"name": queue["name"], "concurrency": queue["concurrency"]} for queue in OLDER_ARQ_QUEUES]
+    assert answers(project)["queues"] == kept and answers(project)["_commit"] == TAG
+    assert conflicts(project) == []
+    # The project is what this release renders from the kept queues, file for file.
+    fresh = tmp_path / "fresh"
+    code, output = copier(
+        tmp_path, "copy", "--defaults", "--vcs-ref", TAG, "-d", "tool=arq",
+        "-d", f"queues={yaml.safe_dump(kept, default_flow_style=True)}", str(template), str(fresh),
+    )  # fmt: skip
+    assert code == 0, output
+    difference = run(tmp_path, "diff", "-r", "-x", ".git", str(fresh), str(project))
+    assert difference.returncode == 0, difference.stdout
+    queues_module = (project / "src" / PACKAGE / "queues.py").read_text()
+    assert all(f'QueueSpec(name="{q["name"]}", concurrency={q["concurrency"]})' in queues_module for q in kept)
+
+
+ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
+
+
+def migrate_answers(tmp_path: Path, stored: dict[str, Any]) -> tuple[int, str, str]:
+    """Run the v0.3.0 migration script on an answers file holding `stored`."""
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(ANSWERS_HEADER + yaml.safe_dump(stored, sort_keys=False))
+    script = ROOT / "template-support" / "migrate_arq_queue_keys.py"
+    result = run(tmp_path, sys.executable, str(script), answers_file.name)
+    return result.returncode, result.stderr, answers_file.read_text()
+
+
+def test_arq_queue_migration_drops_only_priority_and_prefetch(tmp_path: Path) -> None:
+    stored = {"_commit": OLDER, "project_name": "Jobs Service", "tool": "arq", "queues": OLDER_ARQ_QUEUES}
+    code, err, text = migrate_answers(tmp_path, stored)
+    assert code == 0 and "removed urgent: priority, prefetch;" in err
+    kept = [{"name": queue["name"], "concurrency": queue["concurrency"]} for queue in OLDER_ARQ_QUEUES]
+    assert text.startswith(ANSWERS_HEADER) and yaml.safe_load(text) == {**stored, "queues": kept}
+
+
+def test_arq_queue_migration_leaves_other_tools_byte_for_byte(tmp_path: Path) -> None:
+    stored = {"_commit": OLDER, "tool": "celery", "queues": OLDER_ARQ_QUEUES}
+    code, err, text = migrate_answers(tmp_path, stored)
+    assert (code, err) == (0, "") and text == ANSWERS_HEADER + yaml.safe_dump(stored, sort_keys=False)
+
+
+def test_arq_queue_migration_refuses_an_unreadable_answers_file(tmp_path: Path) -> None:
+    (tmp_path / ".copier-answers.yml").write_text("tool: [arq\n")
+    script = ROOT / "template-support" / "migrate_arq_queue_keys.py"
+    result = run(tmp_path, sys.executable, str(script), ".copier-answers.yml")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(".copier-answers.yml: cannot read the answers:")
+    assert result.stderr.count("\n") == 1
+
+
 def test_every_migration_is_for_a_release_up_to_this_one() -> None:
     migrations = template_config()["_migrations"]
     assert migrations and all(Version(migration["version"]) <= Version(TAG) for migration in migrations)
