@@ -110,6 +110,8 @@ def test_a_sub_project_excludes_paths_relative_to_itself(jobs_lint, tmp_path: Pa
     for _ in range(2):  # the second run reuses the remembered walk
         found = _codes(jobs_lint(".", "--output-format", "json", cwd=tmp_path).out, tmp_path)
         assert {path for path, _ in found} == {"sub/src/app.py", "generated/app.py"}
+    shown = jobs_lint("--show-files", ".", cwd=tmp_path).out.split()
+    assert shown == [str(tmp_path / "generated" / "app.py"), str(sub / "src" / "app.py")]
     # From inside the sub-project, its configuration is the top one.
     inside = _codes(jobs_lint(".", "--output-format", "json", cwd=sub).out, sub)
     assert {path for path, _ in inside} == {"src/app.py"}
