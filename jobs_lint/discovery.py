@@ -7,9 +7,11 @@ reached through two links is walked once.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -123,8 +125,16 @@ class Walk:
             return False
 
 
-def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None = None) -> Discovery:
-    """The files under `paths`. `walks` (kept in the cache between runs) remembers walks."""
+# The filters of a directory holding a pyproject.toml, None where its parent's filters hold.
+NestedFilters = Callable[[str], "Filters | None"]
+
+
+def discover(
+    paths: list[str], filters: Filters, walks: dict[Any, Walk] | None = None, nested: NestedFilters | None = None
+) -> Discovery:
+    """The files under `paths`. `walks` (kept in the cache between runs) remembers walks.
+    With `nested`, below a directory holding a pyproject.toml its own exclude patterns apply
+    (relative to it) instead of those above, as in ruff."""
     found = Discovery()
     seen_dirs: set[tuple[int, int]] = set()
     for given in paths:
@@ -132,11 +142,11 @@ def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None =
         if os.path.isdir(path):
             if filters.force_exclude and path != "." and filters.excluded(os.path.abspath(path)):
                 continue
-            key = (os.getcwd(), os.path.abspath(path), filters)
+            key = (os.getcwd(), os.path.abspath(path), filters, nested is not None)
             walk = walks.get(key) if walks is not None else None
             if walk is None or not walk.still_valid():
                 walk = Walk({}, Discovery())
-                _walk(path, filters, walk, seen_dirs)
+                _walk(path, filters, walk, seen_dirs, nested)
                 found.walked = True
                 if walks is not None:
                     walks[key] = walk
@@ -160,7 +170,7 @@ def discover(paths: list[str], filters: Filters, walks: dict[Any, Walk] | None =
     return found
 
 
-def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) -> None:
+def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]], nested: NestedFilters | None) -> None:
     """Depth-first. Paths are built by joining strings, not recomputed, since this runs for
     every file of the tree."""
     found, stamps = walk.found, walk.stamps
@@ -175,10 +185,10 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
     stamps[absolute_top] = stat.st_mtime_ns
     found.tops.append(absolute_top)
     loops: set[tuple[int, int]] = set()
-    stack = [("" if display_top == "." else display_top, absolute_top, chain, (stat.st_dev, stat.st_ino))]
-    excluded = filters.excluded
+    respect_gitignore = filters.respect_gitignore  # the run's, as is the .gitignore chain above
+    stack = [("" if display_top == "." else display_top, absolute_top, chain, (stat.st_dev, stat.st_ino), filters)]
     while stack:
-        display, absolute, chain, key = stack.pop()
+        display, absolute, chain, key, filters = stack.pop()
         if key in seen:
             continue  # reached through another link already
         seen.add(key)
@@ -195,7 +205,13 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
         flags = HAS_PYPROJECT * ("pyproject.toml" in names) | HAS_GIT * (".git" in names)
         if flags:
             found.directories[absolute] = flags
-        if filters.respect_gitignore and ".gitignore" in names:
+        if nested is not None and flags & HAS_PYPROJECT:
+            pyproject = f"{absolute}{os.sep}pyproject.toml"
+            with contextlib.suppress(OSError):  # unreadable: reported when its files are checked
+                stamps[pyproject] = os.stat(pyproject).st_mtime_ns  # its excludes decide this walk
+                filters = nested(absolute) or filters
+        excluded = filters.excluded
+        if respect_gitignore and ".gitignore" in names:
             own = _load_ignore(absolute, stamps)
             if own is not None:
                 chain = (*chain, own)
@@ -233,7 +249,7 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]]) ->
                             )
                         )
                     continue
-                subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino)))
+                subdirectories.append((entry_display, entry_absolute, chain, (info.st_dev, info.st_ino), filters))
                 stamps[entry_absolute] = info.st_mtime_ns
             elif name.endswith((".py", ".pyi")):  # stubs too, as ruff and the pre-commit hook do
                 if chain and _match(chain, entry_absolute, is_dir=False):

@@ -22,7 +22,7 @@ from jobs_lint.cache import Cache, Entry
 from jobs_lint.callees import summarise_callees
 from jobs_lint.checker import UnreadableSource, parse
 from jobs_lint.diagnostics import Diagnostic
-from jobs_lint.discovery import Discovery, discover, display_path
+from jobs_lint.discovery import Discovery, NestedFilters, discover, display_path
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.summaries import ModuleSummary
@@ -44,10 +44,11 @@ class Run:
 def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: PerDirectory | None = None) -> Run:
     """Check `paths`. Each file follows `per_directory`'s settings for it (by default `settings`)."""
     per_directory = per_directory or PerDirectory(settings, fixed=True)
-    targets = discover(list(paths), settings.filters, cache.walks)
+    nested = per_directory.nested_filters
+    targets = discover(list(paths), settings.filters, cache.walks, nested)
     cache.dirty |= targets.walked
     explicit = {display_path(os.path.normpath(p)) for p in paths if os.path.isfile(p)}
-    project = _project_files(paths, targets, settings, cache)
+    project = _project_files(paths, targets, settings, cache, nested)
     per_directory.learn([*project.tops, *targets.tops], {**project.directories, **targets.directories})
     plans: dict[int, passes.Plan] = {}
     chosen: dict[str, int] = {}  # display path -> its plan's number
@@ -126,7 +127,9 @@ def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) ->
     return passes.check_one_source(path, os.path.abspath(path), Source(path, text), passes.Plan.of(settings), index)
 
 
-def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings, cache: Cache) -> Discovery:
+def _project_files(
+    paths: Sequence[str], targets: Discovery, settings: Settings, cache: Cache, nested: NestedFilters | None
+) -> Discovery:
     """The files the index is built from: the whole project, so that cross-module facts hold
     even when only a few files are checked (as pre-commit does)."""
     root = os.path.abspath(settings.root)
@@ -134,7 +137,7 @@ def _project_files(paths: Sequence[str], targets: Discovery, settings: Settings,
         absolute = os.path.abspath(path)
         if os.path.isdir(absolute) and (absolute == root or root.startswith(absolute + os.sep)):
             return targets
-    whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks)
+    whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks, nested)
     cache.dirty |= whole.walked
     whole.files = list(dict.fromkeys([*whole.files, *targets.files]))
     whole.absolute.update(targets.absolute)

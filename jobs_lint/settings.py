@@ -10,7 +10,7 @@ import fnmatch
 import hashlib
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -136,16 +136,36 @@ class PerDirectory:
         self._found: dict[str, Settings] = {}  # directory -> settings of its files
         self._listed: Mapping[str, int] = {}
         self._tops: tuple[str, ...] = ()
+        # pyproject.toml path -> its settings, None when it has no [tool.jobs-lint] table
+        self._loaded: dict[str, Settings | None] = {}
         if top.config_path is not None:
-            self._loaded = {os.path.abspath(top.config_path): top}
-        else:
-            self._loaded = {}
+            self._loaded[os.path.abspath(top.config_path)] = top
 
     def learn(self, tops: list[str], directories: Mapping[str, int]) -> None:
         """What a directory walk saw (`Discovery.tops` and `.directories`): spares two system
         calls per directory."""
         self._tops = tuple(top.rstrip(os.sep) + os.sep for top in tops)
         self._listed = directories
+
+    @property
+    def nested_filters(self) -> Callable[[str], Filters | None] | None:
+        """For the directory walk: the filters of a directory holding a pyproject.toml, so that a
+        sub-project's excludes apply below it; None when one configuration holds everywhere."""
+        return None if self._fixed else self._filters_in
+
+    def _filters_in(self, directory: str) -> Filters | None:
+        own = self._own(directory)
+        return None if own is None else own.filters
+
+    def _own(self, directory: str) -> Settings | None:
+        """The settings of `directory`'s pyproject.toml, which must exist."""
+        candidate = os.path.join(directory, "pyproject.toml")
+        if candidate not in self._loaded:
+            table = _jobs_lint_table(_read_toml(candidate), candidate)
+            self._loaded[candidate] = (
+                None if table is None else _from_table(table, candidate, directory).with_overrides(self._overrides)
+            )
+        return self._loaded[candidate]
 
     def for_file(self, absolute: str) -> Settings:
         if self._fixed:
@@ -157,18 +177,17 @@ class PerDirectory:
         found = self._found.get(directory)
         if found is not None:
             return found
-        candidate = os.path.join(directory, "pyproject.toml")
         parent = directory.rpartition(os.sep)[0] or os.sep
         listed = self._listed.get(directory)
         if listed is None and (directory + os.sep).startswith(self._tops):
             listed = 0  # walked, and holding neither
-        has_pyproject = os.path.isfile(candidate) if listed is None else bool(listed & HAS_PYPROJECT)
-        if has_pyproject and candidate in self._loaded:
-            found = self._loaded[candidate]
-        elif has_pyproject and (table := _jobs_lint_table(_read_toml(candidate), candidate)) is not None:
-            found = self._loaded[candidate] = _from_table(table, candidate, root=directory).with_overrides(
-                self._overrides
-            )
+        if listed is None:
+            has_pyproject = os.path.isfile(os.path.join(directory, "pyproject.toml"))
+        else:
+            has_pyproject = bool(listed & HAS_PYPROJECT)
+        own = self._own(directory) if has_pyproject else None
+        if own is not None:
+            found = own
         elif (
             parent == directory
             or (listed is None and os.path.isdir(os.path.join(directory, ".git")))

@@ -11,7 +11,7 @@ from typing import Any
 
 from jobs_lint.commands import Options
 from jobs_lint.discovery import discover
-from jobs_lint.settings import Settings, load
+from jobs_lint.settings import PerDirectory, Settings, load
 
 
 def show_settings(options: Options) -> int:
@@ -47,7 +47,8 @@ def show_settings(options: Options) -> int:
 def show_files(options: Options) -> int:
     """Every file a run over the paths would consider, absolute and sorted, one a line."""
     settings = _settings(options)
-    found = discover(list(options.paths), settings.filters)
+    nested = PerDirectory(settings, options.overrides, fixed=options.config is not None).nested_filters
+    found = discover(list(options.paths), settings.filters, nested=nested)
     for path in sorted(found.absolute[display] for display in found.files):
         print(path)
     for problem in found.problems:

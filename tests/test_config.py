@@ -94,3 +94,28 @@ def test_a_changed_sub_project_configuration_is_not_hidden_by_the_cache(jobs_lin
     (tmp_path / "reports" / "pyproject.toml").write_text("[tool.jobs-lint]\nselect = ['JL101']\n")
     second = _codes(jobs_lint(".", "--output-format", "json", cwd=tmp_path).out, tmp_path)
     assert {code for path, code in second if path == "reports/src/app.py"} == {"JL101"}
+
+
+def test_a_sub_project_excludes_paths_relative_to_itself(jobs_lint, tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "pyproject.toml").write_text("[tool.jobs-lint]\nextend-exclude = ['legacy/']\n")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "pyproject.toml").write_text("[tool.jobs-lint]\nextend-exclude = ['generated/']\n")
+    for directory in (tmp_path / "legacy", sub / "generated", sub / "src"):
+        directory.mkdir()
+        (directory / "app.py").write_text(PICKLE_APP)
+    (tmp_path / "generated").mkdir()  # the sub-project's pattern is relative to the sub-project
+    (tmp_path / "generated" / "app.py").write_text(PICKLE_APP)
+    for _ in range(2):  # the second run reuses the remembered walk
+        found = _codes(jobs_lint(".", "--output-format", "json", cwd=tmp_path).out, tmp_path)
+        assert {path for path, _ in found} == {"sub/src/app.py", "generated/app.py"}
+    shown = jobs_lint("--show-files", ".", cwd=tmp_path).out.split()
+    assert shown == [str(tmp_path / "generated" / "app.py"), str(sub / "src" / "app.py")]
+    # From inside the sub-project, its configuration is the top one.
+    inside = _codes(jobs_lint(".", "--output-format", "json", cwd=sub).out, sub)
+    assert {path for path, _ in inside} == {"src/app.py"}
+    # A changed exclude is not hidden by the remembered walk.
+    (sub / "pyproject.toml").write_text("[tool.jobs-lint]\nselect = ['JL101']\n")
+    found = _codes(jobs_lint(".", "--output-format", "json", cwd=tmp_path).out, tmp_path)
+    assert {path for path, _ in found} == {"sub/src/app.py", "sub/generated/app.py", "generated/app.py"}
