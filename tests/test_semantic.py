@@ -273,7 +273,7 @@ def test_app_made_by_a_factory_function() -> None:
 
 
 def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
-    from jobs_lint.semantic import django
+    from jobs_lint.semantic.web import django
 
     m = model(
         "from django.db import transaction as tx\nfrom proj.db import locked\nfrom sqlalchemy.orm import sessionmaker\n"
@@ -293,7 +293,7 @@ def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
 
 
 def test_orm_objects() -> None:
-    from jobs_lint.semantic import django
+    from jobs_lint.semantic.web import django
 
     m = model(
         "from django.shortcuts import get_object_or_404\norder = Order.objects.filter(a=1).first()\n"

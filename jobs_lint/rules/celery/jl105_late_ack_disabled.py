@@ -4,9 +4,10 @@ import ast
 from typing import Any
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names, celery_tasks
-from jobs_lint.semantic.celery import SPLAT
-from jobs_lint.semantic.celery_tasks import TaskNode, is_test_path
+from jobs_lint.semantic.celery import names as celery_names
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import TaskNode, is_test_path
 from jobs_lint.semantic.values import UNKNOWN, literal
 
 WORKER_LOST = ("task_reject_on_worker_lost", "task_retry_on_worker_lost")

@@ -4,10 +4,12 @@ import ast
 from typing import Any
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names, celery_tasks
-from jobs_lint.semantic.celery import SPLAT
-from jobs_lint.semantic.celery_tasks import COUNTDOWN, TaskNode, is_number, is_test_module, is_test_path
+from jobs_lint.semantic.celery import names as celery_names
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number, is_test_module, is_test_path
 from jobs_lint.semantic.facts import Signature, TaskInfo
+from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
 
 LIMITS = ("time_limit", "soft_time_limit")
@@ -264,7 +266,7 @@ class MissingTimeLimit(Rule):
 
 def _keyword_class_has_limit(call: ast.Call, rule: MissingTimeLimit) -> bool:
     """`Celery(task_cls=Base)` where `Base` sets a limit for every task."""
-    node = celery_tasks.keyword_node(call, "task_cls")
+    node = keyword_node(call, "task_cls")
     if node is None:
         return False
     path = string_value(node)

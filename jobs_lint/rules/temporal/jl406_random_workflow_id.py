@@ -5,7 +5,7 @@ import os
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.scope import Scope
-from jobs_lint.semantic.temporal import replay_hazard
+from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 # Values that change from one call to the next, but say nothing about the business object.
 # `date.today()` makes a daily key (`report-2026-01-31`): deliberate dedupe, not a fresh id.

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jobs_lint.semantic import celery_names as names
-from jobs_lint.semantic.celery_tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.celery import names
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Imported, Scope
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
@@ -135,7 +135,7 @@ class CeleryModule:
             if not is_task:
                 continue
             options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
-            path = self._path(node.name, scope)
+            path = self.model.def_path(node.name, scope, methods=False)
             base = decorator_base(decorator)
             return TaskInfo(
                 qualname=path,
@@ -177,7 +177,7 @@ class CeleryModule:
         if run is None or not self.is_task_class(node, scope):
             return None
         options = self.class_options(node)
-        path = self._path(node.name, scope)
+        path = self.model.def_path(node.name, scope, methods=False)
         return TaskInfo(
             qualname=path,
             name=options["name"] if isinstance(options.get("name"), str) else path,
@@ -221,13 +221,6 @@ class CeleryModule:
             if name in TASK_OPTIONS and isinstance(bindings[-1], ast.expr):
                 options[name] = literal(bindings[-1])
         return options
-
-    def _path(self, name: str, scope: Scope) -> str:
-        owner = scope.node
-        if owner is None:
-            return f"{self.model.module}.{name}"
-        # Defined inside a function or class: not importable, but still a task of this module.
-        return f"{self.model.module}.<{getattr(owner, 'name', 'local')}>.{name}"
 
     # Configuration ---------------------------------------------------------------------------
 

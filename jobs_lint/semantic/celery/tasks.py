@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
+from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import literal
 
 if TYPE_CHECKING:
@@ -72,18 +73,6 @@ def retry_calls(node: TaskNode, task: TaskInfo) -> list[ast.Call]:
         and isinstance(call.func.value, ast.Name)
         and call.func.value.id == name
     ]
-
-
-def keyword_node(call: ast.Call, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    return None
-
-
-def has_splat(call: ast.Call) -> bool:
-    """Whether `**kwargs` may hold any keyword."""
-    return any(keyword.arg is None for keyword in call.keywords)
 
 
 def is_number(value: Any) -> bool:
