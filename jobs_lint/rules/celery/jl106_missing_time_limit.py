@@ -7,8 +7,9 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
 from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number, is_test_module, is_test_path
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number
 from jobs_lint.semantic.facts import Signature, TaskInfo
+from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
 
@@ -156,7 +157,7 @@ class MissingTimeLimit(Rule):
         path = model.qualname(node.func, self.ctx.scope)
         if path != celery_names.APP_CLASS and path not in model.local_app_classes:
             return
-        if is_test_path(model.path) or self._config_unknown() or self._global_limit():
+        if is_test_module(model.module, model.path) or self._config_unknown() or self._global_limit():
             return
         if _keyword_class_has_limit(node, self):
             return

@@ -89,16 +89,3 @@ def longest_countdown(tree: ast.Module) -> float | None:
             if is_number(seconds):
                 found.append(seconds)
     return max(found, default=None)
-
-
-_TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
-
-
-def is_test_path(path: str) -> bool:
-    """A test file: project-wide findings are not reported at apps defined for tests."""
-    *directories, name = path.replace("\\", "/").split("/")
-    return name == "conftest.py" or name.startswith("test_") or any(d in _TEST_DIRECTORIES for d in directories)
-
-
-def is_test_module(module: str) -> bool:
-    return any(part in _TEST_DIRECTORIES or part.startswith("test_") for part in module.split("."))
