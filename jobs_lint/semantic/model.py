@@ -114,6 +114,16 @@ class ModuleModel:
         """The path of a name defined here: only module-level names have one."""
         return self.index.canonical(f"{self.module}.{name}") if owner.node is None else None
 
+    def imports(self, package: str, *, star: bool = True) -> bool:
+        """Whether any scope of the module imports from a top-level package (`celery`), or, with
+        `star`, the module star-imports from it."""
+        return any(
+            isinstance(binding, Imported) and binding.qualname.split(".")[0] == package
+            for scope in (self.scopes.module, *self.scopes.by_node.values())
+            for bindings in scope.bindings.values()
+            for binding in bindings
+        ) or (star and any(module.split(".")[0] == package for module in self.scopes.star_imports))
+
     def _is_param(self, name: str, scope: Scope | None) -> bool:
         current = scope
         while current is not None:

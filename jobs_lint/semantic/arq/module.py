@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.arq.project import ArqFacts, Job, JobRef, WorkerInfo
 from jobs_lint.semantic.arq.project import project as arq_project
-from jobs_lint.semantic.scope import Imported, Scope
-from jobs_lint.semantic.syntax import NESTED, own_nodes
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.syntax import NESTED, final_name, own_nodes
 from jobs_lint.semantic.values import UNKNOWN, literal
 
 if TYPE_CHECKING:
@@ -75,12 +75,7 @@ class ArqModule:
 
     @cached_property
     def imports_arq(self) -> bool:
-        return any(
-            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "arq"
-            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
-            for bindings in scope.bindings.values()
-            for binding in bindings
-        )
+        return self.model.imports("arq", star=False)
 
     # Workers ---------------------------------------------------------------------------------
 
@@ -280,7 +275,7 @@ class ArqModule:
 
 def _may_be_arq_call(func: ast.expr) -> bool:
     """A cheap filter on the called name before resolving it."""
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    name = final_name(func)
     return name in _CONSTRUCTORS
 
 

@@ -10,7 +10,7 @@ from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
 from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
-from jobs_lint.semantic.scope import Imported, Scope
+from jobs_lint.semantic.scope import Scope
 from jobs_lint.semantic.values import UNKNOWN, literal
 
 if TYPE_CHECKING:
@@ -57,12 +57,7 @@ class CeleryModule:
 
     @cached_property
     def imports_celery(self) -> bool:
-        return any(
-            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "celery"
-            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
-            for bindings in scope.bindings.values()
-            for binding in bindings
-        ) or any(module.split(".")[0] == "celery" for module in self.model.scopes.star_imports)
+        return self.model.imports("celery")
 
     @cached_property
     def apps(self) -> frozenset[str]:

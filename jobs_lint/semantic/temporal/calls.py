@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.syntax import has_splat, keyword_args, parameter_annotation
+from jobs_lint.semantic.syntax import final_name, has_splat, keyword_args, parameter_annotation
 from jobs_lint.semantic.temporal.names import (
     ACTIVITY_FUNCTIONS,
     CLIENT,
@@ -69,7 +69,7 @@ def activity_call(temporal: TemporalModule, call: ast.Call, scope: Scope | None)
     """What a call schedules, if it is `workflow.execute_activity(...)` or a variant, or a
     client's standalone `execute_activity(...)`/`start_activity(...)`."""
     func = call.func
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    name = final_name(func)
     if name not in ACTIVITY_FUNCTIONS:
         return None
     standalone = False

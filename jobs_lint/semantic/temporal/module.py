@@ -46,12 +46,7 @@ class TemporalModule:
 
     @cached_property
     def imports_temporal(self) -> bool:
-        return any(
-            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "temporalio"
-            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
-            for bindings in scope.bindings.values()
-            for binding in bindings
-        ) or any(module.split(".")[0] == "temporalio" for module in self.model.scopes.star_imports)
+        return self.model.imports("temporalio")
 
     # Workflows -------------------------------------------------------------------------------------
 
