@@ -11,7 +11,7 @@ import pytest
 from jobs_lint import gitignore
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import Kind, ModuleModel
-from jobs_lint.semantic.modules import module_name
+from jobs_lint.semantic.modules import is_test_module, module_name
 
 
 def model(code: str, module: str = "proj.tasks", others: dict[str, str] | None = None) -> ModuleModel:
@@ -46,6 +46,26 @@ def expr(m: ModuleModel, source: str) -> ast.expr:
 def test_qualified_names(code: str, name: str, expected: str) -> None:
     m = model(code)
     assert m.qualname(expr(m, name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "expected"),
+    [
+        ("proj.tests.test_tasks", "proj/tests/test_tasks.py", True),  # a test package
+        ("proj.billing_test", "proj/billing_test.py", True),
+        ("conftest", "conftest.py", True),
+        ("settings", "tests/settings.py", True),  # a test directory outside any package
+        ("proj.pytest_plugin", None, True),
+        ("proj.integration_tests.flows", None, True),
+        ("proj.latest", "proj/latest.py", False),
+        ("proj.contest", "proj/contest.py", False),
+        ("top", "top.py", False),
+        # Where the checkout lies is not the project's business.
+        ("proj.tasks", "/tmp/pytest-of-root/pytest-1/test_x0/proj/tasks.py", False),
+    ],
+)
+def test_test_modules(module: str, path: str | None, expected: bool) -> None:
+    assert is_test_module(module, path) is expected
 
 
 def test_parameters_shadow_imports() -> None:

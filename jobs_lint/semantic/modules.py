@@ -46,15 +46,13 @@ def is_test_name(name: str) -> bool:
 
 
 def is_test_module(module: str, path: str | None = None) -> bool:
-    """Test code: a module named for tests or inside a test package, or, given its file, a file in
-    a test directory (`tests/settings.py` outside any package)."""
+    """Test code: a module named for tests or inside a test package, or, given its path as the
+    run shows it, a file named for tests or in a `tests` directory (`tests/settings.py` outside
+    any package). Directories count by their exact name only (`tests`, `test`, `testing`): a
+    checkout under `/tmp/pytest-0/test_x0/` is not test code."""
     if is_test_name(module):
         return True
     if path is None:
         return False
     *directories, name = path.replace("\\", "/").split("/")
-    return (
-        is_test_name(name)
-        or any(directory in _TEST_DIRECTORIES for directory in directories)
-        or is_test_name(os.path.basename(os.path.dirname(os.path.abspath(path))))
-    )
+    return is_test_name(name) or any(directory in _TEST_DIRECTORIES for directory in directories)
