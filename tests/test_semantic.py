@@ -162,6 +162,25 @@ def test_module_names(tmp_path: Path) -> None:
     assert module_name(str(tmp_path / "script.py")) == "script"
 
 
+def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
+    # onyx's layout: a package whose subdirectories have no `__init__.py` (PEP 420), where two
+    # modules share a last name (`apps/light.py`, `configs/light.py`) and must not be one.
+    (tmp_path / "pyproject.toml").write_text("")
+    backend = tmp_path / "backend"
+    for sub in ("apps", "configs"):
+        (backend / "onyx" / "celery" / sub).mkdir(parents=True)
+        (backend / "onyx" / "celery" / sub / "light.py").write_text("")
+    (backend / "onyx" / "__init__.py").write_text("")
+    assert module_name(str(backend / "onyx" / "celery" / "apps" / "light.py")) == "onyx.celery.apps.light"
+    assert module_name(str(backend / "onyx" / "celery" / "configs" / "light.py")) == "onyx.celery.configs.light"
+    (backend / "scripts").mkdir()
+    assert module_name(str(backend / "scripts" / "run.py")) == "run"  # no package above it
+    deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "f"
+    deep.mkdir(parents=True)
+    (tmp_path / "a" / "__init__.py").write_text("")
+    assert module_name(str(deep / "x.py")) == "x"  # too far below the package to be part of it
+
+
 @pytest.mark.parametrize(
     ("path", "is_dir", "expected"),
     [
