@@ -65,6 +65,8 @@ class ModuleFacts:
     config_sources: list[str] = field(default_factory=list)  # modules given to config_from_object
     config_opaque: bool = False  # configuration from something the linter cannot read
     defined_names: list[str] = field(default_factory=list)  # module-level functions and classes
+    # Scalar globals and class attributes other modules' values may name (`constants.py`).
+    constants: dict[str, Any] = field(default_factory=dict)
     # What each function does and calls, for the call graph (`summaries.py`).
     summary: ModuleSummary | None = None
     # Other tools' facts are added here by their semantic modules (ARQ, Temporal).

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jobs_lint.semantic import constants
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 
@@ -60,7 +61,7 @@ class ProjectIndex:
             if module.module in self.config_modules or module.module.endswith("celeryconfig"):
                 entries = entries + module.maybe_config
             for key, value in entries:
-                self.config.setdefault(key, []).append(value)
+                self.config.setdefault(key, []).append(self.resolve(value))
 
     @classmethod
     def collecting(cls) -> ProjectIndex:
@@ -147,6 +148,11 @@ class ProjectIndex:
         """Every value the project gives a setting (empty: never set where we can see)."""
         return self.config.get(key, [])
 
+    def resolve(self, value: Any) -> Any:
+        """A value read from a module, with what it names in other modules resolved
+        (`shared_config.task_acks_late`): literal, or UNKNOWN."""
+        return constants.resolve(self, value)
+
     def merged(self, key: str, merge: Callable[[ProjectIndex], T]) -> T:
         """A tool's project-wide merge of its modules' facts (`arq.project(index)`, ...), made
         once per index."""
@@ -180,6 +186,7 @@ def _without_path(module: ModuleFacts) -> tuple[Any, ...]:
         module.config_sources,
         module.config_opaque,
         module.defined_names,
+        module.constants,
         module.extra,
         module.summary,
     )

@@ -89,8 +89,60 @@ class LateAckDisabled(Rule):
             line=3,
             message="This app never enables late acknowledgement (`task_acks_late=True`)",
         ),
+        Invalid(
+            "from proj import base\n\ntask_acks_late = base.task_acks_late\n",
+            files={"proj/__init__.py": "", "proj/base.py": "task_acks_late = False\n"},
+            path="proj/celeryconfig.py",
+            line=3,
+            message="`task_acks_late=False`",
+        ),
+        Invalid(
+            "from celery import Celery\nfrom proj.settings import settings\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.task_acks_late = settings.celery_acks_late\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/settings.py": "from pydantic_settings import BaseSettings\n\n"
+                "class Settings(BaseSettings):\n    celery_acks_late: bool = False\n\n"
+                "settings = Settings()\n",
+            },
+            path="proj/celery.py",
+            line=5,
+            message="`task_acks_late=False`",
+        ),
     )
     valid = (
+        Valid(
+            "from proj import base\n\n"
+            "task_acks_late = base.task_acks_late\n"
+            "task_reject_on_worker_lost = base.task_reject_on_worker_lost\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/base.py": "task_acks_late = True\ntask_reject_on_worker_lost = True\n",
+            },
+            path="proj/celeryconfig.py",
+        ),
+        Valid(
+            "from celery import Celery\n\napp = Celery('proj')\napp.config_from_object('proj.celeryconfig')\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celeryconfig.py": "from proj import base\n\ntask_acks_late = base.task_acks_late\n",
+                "proj/base.py": "task_acks_late = read_flag('ACKS_LATE')\n",
+            },
+            path="proj/celery.py",
+        ),
+        Valid(
+            "from celery import Celery\nfrom proj.settings import settings\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.task_acks_late = settings.celery_acks_late\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/settings.py": "from pydantic_settings import BaseSettings\n\n"
+                "class Settings(BaseSettings):\n    celery_acks_late: bool = False\n\n"
+                "settings = Settings(celery_acks_late=True)\n",
+            },
+            path="proj/celery.py",
+        ),
         Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"

@@ -28,6 +28,11 @@ register(
         patterns=(
             (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
             (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+            # Lowercase settings at module level (a base config module others copy from), and
+            # settings classes whose defaults configuration may name (`settings.acks_late`).
+            (b"_", re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)),
+            (b"Settings", re.compile(rb"^class[ \t]+\w*Settings\b", re.MULTILINE)),
+            (b"Config", re.compile(rb"^class[ \t]+\w*Config\b", re.MULTILINE)),
         ),
     )
 )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
 from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.constants import module_constants
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Scope
 from jobs_lint.semantic.values import UNKNOWN, literal
@@ -223,8 +224,9 @@ class CeleryModule:
         """Configuration this module certainly writes."""
         entries, maybe, _, _ = self._configuration
         if self.model.module in self.model.index.config_modules or self.model.module.endswith("celeryconfig"):
-            return entries + maybe
-        return entries
+            entries = entries + maybe
+        index = self.model.index
+        return [ConfigEntry(e.key, index.resolve(e.value), e.node) for e in entries]
 
     # Summary ---------------------------------------------------------------------------------
 
@@ -241,6 +243,7 @@ class CeleryModule:
             maybe_config=[(entry.key, entry.value) for entry in maybe],
             config_sources=sources,
             config_opaque=opaque,
+            constants=module_constants(model),
         )
         countdown = longest_countdown(model.tree) if countdowns else None
         if countdown is not None:
