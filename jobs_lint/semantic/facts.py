@@ -46,6 +46,9 @@ class TaskInfo:
     # The object the decorator hangs on (`proj.celery.app` in `@app.task`); None when the
     # decorator itself says it is Celery's (`@shared_task`).
     via: str | None = None
+    # A decorator of another project module that may make tasks (`@job`, `job = shared_task`
+    # there): the index keeps the task only if it does (`celery/factories.py`).
+    decorator: str | None = None
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobs_lint.semantic import constants
-from jobs_lint.semantic.celery import names
+from jobs_lint.semantic.celery import factories, names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ class ProjectIndex:
         self.tasks: dict[str, TaskInfo] = {}
         for module in self.modules.values():
             for task in module.tasks:
-                if self._is_real_task(task):
-                    self.tasks[task.qualname] = task
+                made = self._made(task)
+                if made is not None and self._is_real_task(made):
+                    self.tasks[task.qualname] = made
         self.task_names = {task.name for task in self.tasks.values()}
         self.config: dict[str, list[Any]] = {}
         for module in self.modules.values():
@@ -167,6 +168,13 @@ class ProjectIndex:
         from jobs_lint.semantic.callgraph import CallGraph
 
         return CallGraph(self)
+
+    def _made(self, task: TaskInfo) -> TaskInfo | None:
+        """A task whose decorator is another module's, made by it if it is a task decorator."""
+        if task.decorator is None:
+            return task
+        factory = factories.index_factory(self, task.decorator)
+        return factory.applied(task) if factory is not None else None
 
     def _is_real_task(self, task: TaskInfo) -> bool:
         if task.is_class:

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import TaskNode
+from jobs_lint.semantic.celery.tasks import SPLAT, TaskNode
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.values import UNKNOWN, literal
 
@@ -110,8 +109,29 @@ class LateAckDisabled(Rule):
             line=5,
             message="`task_acks_late=False`",
         ),
+        Invalid(
+            "from proj.celery import task\n\n@task(acks_late=False)\ndef charge(order_id):\n    return order_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery\n\napp = Celery('proj')\n\n"
+                "def task(*args, **options):\n    return app.task(*args, queue='billing', **options)\n",
+            },
+            path="proj/tasks.py",
+            line=3,
+            message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
+        ),
     )
     valid = (
+        Valid(
+            "from proj.celery import task\n\n@task(acks_late=True)\ndef charge(order_id):\n    return order_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import shared_task\n\n"
+                "def task(**options):\n"
+                "    return lambda f: shared_task(reject_on_worker_lost=True, **options)(f)\n",
+            },
+            path="proj/tasks.py",
+        ),
         Valid(
             "from proj import base\n\n"
             "task_acks_late = base.task_acks_late\n"

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, SPLAT, TaskNode, is_number
 from jobs_lint.semantic.facts import Signature, TaskInfo
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.syntax import keyword_node

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import TaskNode, is_number
+from jobs_lint.semantic.celery.tasks import SPLAT, TaskNode, is_number
 from jobs_lint.semantic.syntax import has_splat, keyword_node
 from jobs_lint.semantic.values import literal
 

@@ -86,8 +86,38 @@ class UnknownTaskName(Rule):
             line=4,
             message="A beat schedule entry names `proj.tasks.nightly`, which no task of",
         ),
+        Invalid(
+            "CELERY_BEAT_SCHEDULE = {'a': {'task': 'proj.jobs.refresh_all', 'schedule': 60}}\n",
+            files={
+                **_APP,
+                "proj/celery.py": "from celery import Celery\n\napp = Celery('proj')\njob = app.task\n",
+                "proj/jobs.py": "from proj.celery import job\n\n@job\ndef refresh():\n    pass\n",
+            },
+            path="proj/settings.py",
+            line=1,
+            message="A beat schedule entry names `proj.jobs.refresh_all`, which no task",
+        ),
     )
     valid = (
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {\n"
+            "    'a': {'task': 'proj.jobs.refresh', 'schedule': 60},\n"
+            "    'b': {'task': 'proj.jobs.prune', 'schedule': 60},\n"
+            "    'c': {'task': 'reports.weekly', 'schedule': 60},\n"
+            "}\n",
+            files={
+                **_APP,
+                "proj/celery.py": "from celery import Celery, shared_task\n\n"
+                "app = Celery('proj')\njob = shared_task\n\n"
+                "def periodic(**options):\n"
+                "    def wrap(f):\n        return shared_task(**options)(f)\n    return wrap\n",
+                "proj/jobs.py": "from proj.celery import job, periodic\n\n"
+                "@job\ndef refresh():\n    pass\n\n"
+                "@periodic()\ndef prune():\n    pass\n\n"
+                "@periodic(name='reports.weekly')\ndef weekly():\n    pass\n",
+            },
+            path="proj/settings.py",
+        ),
         Valid(
             "CELERY_BEAT_SCHEDULE = {\n"
             "    'cleanup': {'task': 'proj.tasks.cleanup', 'schedule': 3600},\n"

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.celery.factories import FACTORIES, TaskFactory, index_factory, module_factories
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, decorator_base, longest_countdown, options_of
 from jobs_lint.semantic.constants import module_constants
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Scope
-from jobs_lint.semantic.values import UNKNOWN, literal
+from jobs_lint.semantic.values import literal
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -47,7 +48,6 @@ TASK_OPTIONS = frozenset(
         "typing",
     }
 )
-SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
 
 
 class CeleryModule:
@@ -55,6 +55,7 @@ class CeleryModule:
 
     def __init__(self, model: ModuleModel) -> None:
         self.model = model
+        self._reading_factories = False
 
     @cached_property
     def imports_celery(self) -> bool:
@@ -120,39 +121,60 @@ class CeleryModule:
     def _function_task(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> TaskInfo | None:
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            is_task, via = self._task_decorator(target, scope)
-            if not is_task:
+            made = self.task_decorator(target, scope)
+            if made is None:
                 continue
-            options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
+            options = options_of(decorator.keywords) if isinstance(decorator, ast.Call) else {}
             path = self.model.def_path(node.name, scope, methods=False)
             base = decorator_base(decorator)
-            return TaskInfo(
+            info = TaskInfo(
                 qualname=path,
                 name=options["name"] if isinstance(options.get("name"), str) else path,
                 signature=_signature(node.args, drop_first=options.get("bind") is True),
                 options=options,
                 bases=(self.model.qualname(base, scope) or "",) if base is not None else (),
                 is_async=isinstance(node, ast.AsyncFunctionDef),
-                via=via,
+                decorator=made if isinstance(made, str) else None,
             )
+            return made.applied(info) if isinstance(made, TaskFactory) else info
         return None
 
-    def _task_decorator(self, target: ast.expr, scope: Scope) -> tuple[bool, str | None]:
-        """Whether `target` is a task decorator, and the object it hangs on (`app` of
-        `@app.task`; None for `@shared_task`)."""
+    def task_decorator(self, target: ast.expr, scope: Scope) -> TaskFactory | str | None:
+        """What `@target` makes tasks with: a `TaskFactory` (`shared_task`, `app.task`, or a
+        project's decorator made of them, with the options it fixes), the path of a decorator of
+        another project module that only the project index can judge (while collecting facts),
+        or None when it makes no task."""
         model = self.model
-        if model.qualname(target, scope) == names.SHARED_TASK:
-            return True, None
-        if not (isinstance(target, ast.Attribute) and target.attr == "task"):
-            return False, None
-        owner = model.qualname(target.value, scope)
-        if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
-            return False, None
-        if owner in self.apps or model.is_app(owner):
-            return True, owner
-        if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
-            return False, None  # a module-level object of ours that is not an app
-        return model.index.could_be_app(owner), owner
+        path = model.qualname(target, scope)
+        if path == names.SHARED_TASK:
+            return TaskFactory()
+        if isinstance(target, ast.Attribute) and target.attr == "task":
+            owner = model.qualname(target.value, scope)
+            if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
+                return None
+            if owner in self.apps or model.is_app(owner):
+                return TaskFactory(via=owner)
+            if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
+                return None  # a module-level object of ours that is not an app
+            return TaskFactory(via=owner) if model.index.could_be_app(owner) else None
+        if path is None:
+            return None
+        local = None if self._reading_factories else self.factories.get(path)
+        if local is not None or model.index.complete:
+            return local or index_factory(model.index, path)
+        top = model.module.split(".")[0]
+        # Another module of this project: judged by the index, once every module's facts are in.
+        return path if path.split(".")[0] == top and not path.startswith(f"{model.module}.") else None
+
+    @cached_property
+    def factories(self) -> dict[str, TaskFactory]:
+        """This module's own task decorators (`factories.py`); a factory built on another of
+        this module's is not one (it would be read while they are being found)."""
+        self._reading_factories = True
+        try:
+            return module_factories(self)
+        finally:
+            self._reading_factories = False
 
     def _class_task(self, node: ast.ClassDef, scope: Scope) -> TaskInfo | None:
         run = next(
@@ -248,6 +270,8 @@ class CeleryModule:
         countdown = longest_countdown(model.tree) if countdowns else None
         if countdown is not None:
             facts.extra[COUNTDOWN] = countdown
+        if self.factories:
+            facts.extra[FACTORIES] = dict(sorted(self.factories.items()))
         for node, scope in model.scopes.defs:
             if scope.node is None:
                 facts.defined_names.append(node.name)
@@ -260,24 +284,6 @@ class CeleryModule:
             if len(bindings) == 1 and target is not None and target != own:
                 facts.aliases[own] = target
         return facts
-
-
-def decorator_base(decorator: ast.expr) -> ast.expr | None:
-    if isinstance(decorator, ast.Call):
-        for keyword in decorator.keywords:
-            if keyword.arg == "base":
-                return keyword.value
-    return None
-
-
-def _options(keywords: list[ast.keyword]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for keyword in keywords:
-        if keyword.arg is None:
-            options[SPLAT] = UNKNOWN
-        elif keyword.arg != "base":
-            options[keyword.arg] = literal(keyword.value)
-    return options
 
 
 def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:

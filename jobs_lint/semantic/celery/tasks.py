@@ -6,7 +6,7 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.syntax import keyword_node
-from jobs_lint.semantic.values import literal
+from jobs_lint.semantic.values import UNKNOWN, literal
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.facts import TaskInfo
@@ -16,6 +16,7 @@ TaskNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # `ModuleFacts.extra` key: the longest literal countdown (seconds) a module schedules a task with.
 COUNTDOWN = "celery.countdown"
+SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
 _SCHEDULING = frozenset({"apply_async", "retry", "set", "signature", "s", "si"})
 
 
@@ -28,14 +29,13 @@ def option_nodes(node: TaskNode, task: TaskInfo, model: ModuleModel) -> dict[str
             if isinstance(bindings[-1], ast.expr):
                 found[name] = bindings[-1]
         return found
-    own = set(task.options) - {"**"}
+    scope = model.def_scopes.get(id(node))
     for decorator in node.decorator_list:
-        if isinstance(decorator, ast.Call):
-            written = {
-                keyword.arg: keyword.value for keyword in decorator.keywords if keyword.arg not in (None, "base")
-            }
-            if set(written) == own:  # the task decorator, not another one around it
-                return written
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if scope is not None and model.celery.task_decorator(target, scope) is not None:
+            if isinstance(decorator, ast.Call):  # the task decorator, not another one around it
+                found = {k.arg: k.value for k in decorator.keywords if k.arg not in (None, "base")}
+            break
     return found
 
 
@@ -89,3 +89,21 @@ def longest_countdown(tree: ast.Module) -> float | None:
             if is_number(seconds):
                 found.append(seconds)
     return max(found, default=None)
+
+
+def decorator_base(decorator: ast.expr) -> ast.expr | None:
+    """The `base=` of a task decorator call."""
+    if isinstance(decorator, ast.Call):
+        return keyword_node(decorator, "base")
+    return None
+
+
+def options_of(keywords: list[ast.keyword]) -> dict[str, Any]:
+    """The options a task decorator's keywords give (`base=` apart; `**` may hold any)."""
+    options: dict[str, Any] = {}
+    for keyword in keywords:
+        if keyword.arg is None:
+            options[SPLAT] = UNKNOWN
+        elif keyword.arg != "base":
+            options[keyword.arg] = literal(keyword.value)
+    return options
