@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
+from jobs_lint.semantic.celery.tasks import RENAMES_TASKS
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.values import string_value
 
@@ -26,7 +27,7 @@ class UnknownTaskName(Rule):
     of a `beat_schedule` entry, `app.send_task("...")` and `signature("...")`. It speaks only
     when it can know: the name must point into a module of the project that the linter reads,
     so names of tasks from installed libraries (`celery.backend_cleanup`), of packages it cannot
-    see, or built at run time, are left alone.
+    see, or built at run time (an app that overrides `gen_task_name`), are left alone.
 
     ## Why is this bad?
     A name is only checked when the message reaches a worker. A renamed or moved task, or a
@@ -162,6 +163,19 @@ class UnknownTaskName(Rule):
             },
             path="proj/settings.py",
         ),
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {'cleanup': {'task': 'proj.cleanup', 'schedule': 3600}}\n",
+            files={
+                **_FILES,
+                "proj/__init__.py": "from proj.celery import app as celery_app\n",
+                "proj/celery.py": "from celery import Celery\n\n"
+                "class App(Celery):\n"
+                "    def gen_task_name(self, name, module):\n"
+                "        return super().gen_task_name(name, module.removesuffix('.tasks'))\n\n"
+                "app = App('proj')\n",
+            },
+            path="proj/settings.py",
+        ),
     )
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -192,6 +206,8 @@ class UnknownTaskName(Rule):
         facts = index.modules.get(module)
         if facts is None or not index.uses_celery:
             return
+        if any(module.extra.get(RENAMES_TASKS) for module in index.modules.values()):
+            return  # `gen_task_name` overridden: tasks without `name=` are named at run time
         if any(not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()):
             return  # some task's name is computed: the set of names is not known
         if any(task.qualname.startswith(f"{module}.<") for task in index.tasks.values()):

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
 from jobs_lint.semantic.celery.factories import FACTORIES, TaskFactory, index_factory, module_factories
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, decorator_base, longest_countdown, options_of
+from jobs_lint.semantic.celery.tasks import (
+    COUNTDOWN,
+    RENAMES_TASKS,
+    decorator_base,
+    longest_countdown,
+    options_of,
+    renames_tasks,
+)
 from jobs_lint.semantic.constants import module_constants
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Scope
@@ -272,6 +279,8 @@ class CeleryModule:
             facts.extra[COUNTDOWN] = countdown
         if self.factories:
             facts.extra[FACTORIES] = dict(sorted(self.factories.items()))
+        if renames_tasks(model):
+            facts.extra[RENAMES_TASKS] = True
         for node, scope in model.scopes.defs:
             if scope.node is None:
                 facts.defined_names.append(node.name)

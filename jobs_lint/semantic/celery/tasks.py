@@ -16,6 +16,9 @@ TaskNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 # `ModuleFacts.extra` key: the longest literal countdown (seconds) a module schedules a task with.
 COUNTDOWN = "celery.countdown"
+# `ModuleFacts.extra` key: the module overrides `gen_task_name`, so tasks without `name=` are
+# registered under names the linter cannot compute.
+RENAMES_TASKS = "celery.gen_task_name"
 SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
 _SCHEDULING = frozenset({"apply_async", "retry", "set", "signature", "s", "si"})
 
@@ -107,3 +110,22 @@ def options_of(keywords: list[ast.keyword]) -> dict[str, Any]:
         elif keyword.arg != "base":
             options[keyword.arg] = literal(keyword.value)
     return options
+
+
+def renames_tasks(model: ModuleModel) -> bool:
+    """A Celery subclass defining `gen_task_name`, or `app.gen_task_name = ...` assigned here."""
+    apps = [
+        node
+        for node, _ in model.scopes.defs
+        if isinstance(node, ast.ClassDef) and f"{model.module}.{node.name}" in model.local_app_classes
+    ]
+    if any(
+        isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "gen_task_name"
+        for n in apps
+        for s in n.body
+    ):
+        return True
+    return any(
+        isinstance(target, ast.Attribute) and target.attr == "gen_task_name"
+        for target, _, _ in model.scopes.item_assignments
+    )
