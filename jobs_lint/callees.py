@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
+from jobs_lint.semantic.arq import ArqFacts
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.summaries import ModuleSummary
 
@@ -29,6 +30,7 @@ def summarise_callees(
     `cache(path, entry)` stores an entry that changed."""
     summaries = {}
     roots = []
+    named: set[str] = set()
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
     for path in files:
         entry = entries.get(path)
@@ -39,6 +41,7 @@ def summarise_callees(
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
                 roots.append(facts.module)
+                named.update(registered_jobs(facts))
             continue
         directory, name = os.path.split(path)
         stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
@@ -65,7 +68,19 @@ def summarise_callees(
             added[module] = summary
         return added
 
-    demand.follow_calls(summaries, roots, summarise_modules)
+    demand.follow_calls(summaries, roots, summarise_modules, named)
+
+
+def registered_jobs(facts: ModuleFacts) -> set[str]:
+    """The functions an ARQ worker of this module registers, wherever they are defined."""
+    found: set[str] = set()
+    arq = facts.extra.get("arq")
+    if isinstance(arq, ArqFacts):
+        for worker in arq.workers:
+            found.update(ref.target for ref in worker.jobs)
+        for _, refs in arq.lists:
+            found.update(ref.target for ref in refs)
+    return found
 
 
 def defines_jobs(facts: ModuleFacts) -> bool:

@@ -154,6 +154,7 @@ class ArqModule:
                     fields.update({kw.arg: kw.value for kw in extra if kw.arg})
                     opaque = any(kw.arg is None for kw in extra)
                 found.append(WorkerConfig(node, path, fields, model.scope_of(node), opaque))
+        found += self._dict_settings()
         for call, scope in self._calls:
             if self.name(call.func, scope) == WORKER:
                 fields = {kw.arg: kw.value for kw in call.keywords if kw.arg}
@@ -161,6 +162,41 @@ class ArqModule:
                     fields.setdefault("functions", call.args[0])
                 opaque = any(kw.arg is None for kw in call.keywords)
                 found.append(WorkerConfig(call, "Worker()", fields, scope, opaque))
+        return found
+
+    def _dict_settings(self) -> list[WorkerConfig]:
+        """`run_worker(settings)` with a dict of this module (`settings = dict(functions=...)`
+        or `{"functions": ...}`), which ARQ accepts in place of a settings class."""
+        found = []
+        for call, scope in self._calls:
+            if not call.args or self.name(call.func, scope) not in (RUN_WORKER, CREATE_WORKER):
+                continue
+            first = call.args[0]
+            binding = self.model.lookup(first.id, scope) if isinstance(first, ast.Name) else None
+            if binding is None or len(binding[0]) != 1:
+                continue
+            value, owner = binding[0][0], binding[1]
+            if (
+                isinstance(value, ast.Call)
+                and self.model.qualname(value.func, owner) in ("dict", "builtins.dict")
+                and not value.args
+            ):
+                fields = {kw.arg: kw.value for kw in value.keywords if kw.arg}
+                opaque = any(kw.arg is None for kw in value.keywords)
+            elif isinstance(value, ast.Dict):
+                fields = {
+                    key.value: item
+                    for key, item in zip(value.keys, value.values, strict=True)
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str)
+                }
+                opaque = any(key is None for key in value.keys)
+            else:
+                continue
+            if not any(name in fields for name in _JOB_FIELDS):
+                continue
+            fields.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
+            opaque = opaque or any(kw.arg is None for kw in call.keywords)
+            found.append(WorkerConfig(call, first.id, fields, owner, opaque))  # type: ignore[union-attr]
         return found
 
     def _is_settings_class(self, node: ast.ClassDef) -> bool:

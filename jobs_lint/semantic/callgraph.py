@@ -34,6 +34,7 @@ class Hop:
     path: str  # the file it is defined in
     line: int  # where it calls the next function (or makes the call with the effect)
     calls: str  # what it calls there: the next function's name, or the effect's callee
+    qualname: str = ""  # the function's qualified name
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +172,20 @@ class CallGraph:
             step = nearest[current]
             summary, path = self.functions[current]
             if step.next is None or step.site is None:
-                hops.append(Hop(summary.name, path, step.effect.line, step.effect.callee))
+                hops.append(Hop(summary.name, path, step.effect.line, step.effect.callee, current))
             else:
-                hops.append(Hop(summary.name, path, step.site.line, self.functions[step.next][0].name))
+                hops.append(Hop(summary.name, path, step.site.line, self.functions[step.next][0].name, current))
             current = step.next
         return Reach(step.effect, tuple(hops), function)
+
+    def continues_after(self, reach: Reach) -> bool:
+        """Whether a function on the way has statements after its hop: a failure or a
+        cancellation there comes after the effect, and a re-run repeats it."""
+        for hop in reach.hops:
+            summary = self.summary(hop.qualname)
+            if summary is not None and hop.line < summary.last_statement:
+                return True
+        return False
 
     def _nearest_effects(self, kinds: frozenset[str], passed: bool) -> dict[str, _Step]:
         key = (kinds, passed)

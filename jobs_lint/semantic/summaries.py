@@ -65,6 +65,7 @@ class FunctionSummary:
     returns: str | None = None  # the function it returns, when it returns a plain one
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
+    last_statement: int = 0  # the line its body's last statement starts on
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class _Summariser(Callees):
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
+            last_statement=self.node.body[-1].lineno,
         )
 
     # Effects -------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class BlockingCallInAsyncJob(Rule):
                 "async def report(ctx, path):\n    return render(path)\n",
                 "report",
             ),
-            line=9,
+            line=4,
             message="through `render -> open`",
         ),
         Invalid(
@@ -227,10 +227,11 @@ class BlockingCallInAsyncJob(Rule):
             return
         reach = self.ctx.model.reach_of(node, function, BLOCKS)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                job,
+                reach,
                 f"Async job `{job}` blocks the event loop through `{reach.chain}`: use {reach.effect.what}",
-                related=reach.related,
             )
 
     def _await_sleep(self, call: ast.Call) -> Fix | None:

@@ -61,7 +61,7 @@ class BlockingCallInAsyncActivity(Rule):
             "import subprocess\nfrom temporalio import activity\n\n"
             "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
             "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n",
-            line=9,
+            line=5,
             message="through `render -> subprocess.run`",
         ),
         Invalid(
@@ -77,7 +77,7 @@ class BlockingCallInAsyncActivity(Rule):
             "class Exports:\n"
             "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
             "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n",
-            line=10,
+            line=6,
             message="through `Exports._wait -> time.sleep`",
         ),
         Invalid(
@@ -200,9 +200,10 @@ class BlockingCallInAsyncActivity(Rule):
             return
         reach = self.ctx.model.reach_of(node, function, BLOCKS)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                activity,
+                reach,
                 f"Async activity `{activity}` blocks the worker's event loop through `{reach.chain}`: "
                 f"use {reach.effect.what}",
-                related=reach.related,
             )
