@@ -135,6 +135,11 @@ class _Summariser(Callees):
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)
+        if path is None or blocking.blocking_call(path) is None:
+            aws = blocking.aws_request(call, self.model, self.scope)
+            if aws is not None:
+                yield Effect(BLOCKING, aws, text_of(call.func), line)
+                yield Effect(IO, "", text_of(call.func), line)
         if path is None:
             if isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
                 yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)

@@ -221,6 +221,9 @@ class BlockingCallInAsyncJob(Rule):
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
+        aws = blocking.aws_request(node, self.ctx.model, self.ctx.scope) if instead is None else None
+        if aws is not None:
+            qualname, instead = ast.unparse(node.func), aws
         if instead is not None:
             fix = self._await_sleep(node) if qualname == "time.sleep" and id(node) in self._statements else None
             self.report(node, f"Async job `{job}` blocks the event loop with `{qualname}()`: use {instead}", fix)
