@@ -37,6 +37,7 @@ BLOCKING = "blocking"  # blocks the thread (blocking.py): `what` says what to us
 IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
 WAIT = "wait"  # waits on a Celery result
+HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartbeat`, a heartbeat helper)
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
 _ALLOW_JOIN = "celery.result.allow_join_result"
@@ -132,6 +133,9 @@ class _Summariser(Callees):
 
     def _effects(self, call: ast.Call, path: str | None) -> Iterator[Effect]:
         line = call.lineno
+        called = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if "heartbeat" in called.lower() or called == "raise_complete_async":
+            yield Effect(HEARTBEAT, "", path or text_of(call.func), line)
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)

@@ -19,7 +19,7 @@ from weakref import WeakKeyDictionary
 
 from jobs_lint.semantic.scope import DefNode, Imported, Scope
 from jobs_lint.semantic.side_effects import creating_side_effects, has_idempotency_guard
-from jobs_lint.semantic.values import string_value
+from jobs_lint.semantic.values import literal, string_value
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
@@ -169,6 +169,9 @@ class TemporalFacts:
     bounded: tuple[str, ...] = ()
     # Error type names listed in a `non_retryable_error_types=[...]`.
     non_retryable: tuple[str, ...] = ()
+    # (activity path or registered name, seconds): how long calls without a `heartbeat_timeout`
+    # let it run (`TemporalModule.timeouts`).
+    timeouts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(slots=True)
@@ -181,9 +184,12 @@ class TemporalProject:
     workflow_names: dict[str, WorkflowInfo] = field(default_factory=dict)
     bounded: set[str] = field(default_factory=set)
     non_retryable: set[str] = field(default_factory=set)
+    timeouts: dict[str, float] = field(default_factory=dict)
 
     def add(self, facts: TemporalFacts) -> None:
         self.bounded.update(facts.bounded)
+        for target, seconds in facts.timeouts:
+            self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
         self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
             self.activities[activity.qualname] = activity
@@ -729,6 +735,38 @@ class TemporalModule:
                     bounded.add(target)
         return frozenset(bounded), frozenset(non_retryable)
 
+    @cached_property
+    def timeouts(self) -> dict[str, float]:
+        """How long the activities this module schedules may run, by path or registered name:
+        the longest `start_to_close_timeout` (else `schedule_to_close_timeout`) of the calls that
+        give no `heartbeat_timeout` and whose options the linter sees."""
+        found: dict[str, float] = {}
+        if not self.imports_temporal:
+            return found
+        for call, scope in self._calls():
+            scheduled = self.activity_call(call, scope)
+            if scheduled is None or scheduled.target is None or scheduled.opaque:
+                continue
+            if "heartbeat_timeout" in scheduled.keywords:
+                continue
+            limit = scheduled.keyword("start_to_close_timeout") or scheduled.keyword("schedule_to_close_timeout")
+            seconds = duration(limit, self.model, scope) if limit is not None else None
+            target = string_value(scheduled.target) or self.model.qualname(scheduled.target, scope)
+            if seconds is not None and target is not None:
+                found[target] = max(seconds, found.get(target, 0.0))
+        return found
+
+    def longest_run(self, activity: ActivityInfo) -> float | None:
+        """The longest time a workflow lets an activity run without heartbeat timeout, where
+        one sets it (None: no call the linter sees sets it)."""
+        found = [
+            table[key]
+            for table in (self.timeouts, self.project.timeouts)
+            for key in (activity.qualname, activity.name)
+            if key is not None and key in table
+        ]
+        return max(found, default=None)
+
     def retries_bounded(self, activity: ActivityInfo) -> bool:
         """Whether some call in the project may bound the activity's retries (a retry policy,
         a schedule-to-close timeout, or options the linter cannot see)."""
@@ -754,14 +792,49 @@ class TemporalModule:
 
     def facts(self) -> TemporalFacts | None:
         bounded, non_retryable = self._retry_options
-        if not self._workflows and not self._activities and not bounded and not non_retryable:
+        timeouts = self.timeouts
+        if not self._workflows and not self._activities and not bounded and not non_retryable and not timeouts:
             return None
         return TemporalFacts(
             workflows=tuple(info for _, info in self._workflows.values()),
             activities=tuple(info for _, info in self._activities.values()),
             bounded=tuple(sorted(bounded)),
             non_retryable=tuple(sorted(non_retryable)),
+            timeouts=tuple(sorted(timeouts.items())),
         )
+
+
+# `datetime.timedelta`'s positional parameters, and each unit in seconds.
+_TIMEDELTA_ARGS = ("days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks")
+_TIMEDELTA_UNITS = {
+    "weeks": 604800.0,
+    "days": 86400.0,
+    "hours": 3600.0,
+    "minutes": 60.0,
+    "seconds": 1.0,
+    "milliseconds": 0.001,
+    "microseconds": 0.000001,
+}
+
+
+def duration(node: ast.expr, model: ModuleModel, scope: Scope | None) -> float | None:
+    """The seconds a `timedelta(...)` written with literal values (or a name bound once to
+    one) holds; None for anything else."""
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.Call):
+            return None
+        node, scope = found[0][0], found[1]
+    if not isinstance(node, ast.Call) or model.qualname(node.func, scope) != "datetime.timedelta":
+        return None
+    parts = [*zip(_TIMEDELTA_ARGS, node.args), *((k.arg, k.value) for k in node.keywords)]
+    total = 0.0
+    for unit, value in parts:
+        number = literal(value)
+        if unit not in _TIMEDELTA_UNITS or not isinstance(number, (int, float)) or isinstance(number, bool):
+            return None
+        total += number * _TIMEDELTA_UNITS[unit]
+    return total
 
 
 def _public(path: str | None) -> str | None:
