@@ -827,7 +827,9 @@ def duration(node: ast.expr, model: ModuleModel, scope: Scope | None) -> float |
         node, scope = found[0][0], found[1]
     if not isinstance(node, ast.Call) or model.qualname(node.func, scope) != "datetime.timedelta":
         return None
-    parts = [*zip(_TIMEDELTA_ARGS, node.args), *((k.arg, k.value) for k in node.keywords)]
+    if len(node.args) > len(_TIMEDELTA_ARGS):
+        return None
+    parts = [*zip(_TIMEDELTA_ARGS, node.args, strict=False), *((k.arg, k.value) for k in node.keywords)]
     total = 0.0
     for unit, value in parts:
         number = literal(value)
