@@ -106,7 +106,7 @@ class Job:
 class WorkerConfig:
     """A worker's configuration as written in this module, with the nodes to report at."""
 
-    node: ast.ClassDef | ast.Call
+    node: ast.ClassDef | ast.Call | ast.Dict  # a settings class or dict, or `Worker(...)`
     name: str
     fields: dict[str, ast.expr]
     scope: Scope
@@ -196,7 +196,7 @@ class ArqModule:
                 continue
             fields.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
             opaque = opaque or any(kw.arg is None for kw in call.keywords)
-            found.append(WorkerConfig(call, first.id, fields, owner, opaque))  # type: ignore[union-attr]
+            found.append(WorkerConfig(value, first.id, fields, owner, opaque))  # type: ignore[union-attr]
         return found
 
     def _is_settings_class(self, node: ast.ClassDef) -> bool:
