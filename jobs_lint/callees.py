@@ -15,6 +15,7 @@ from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.arq import ArqFacts
 from jobs_lint.semantic.facts import ModuleFacts
+from jobs_lint.semantic.fastapi import BACKGROUND_TASKS_FACT
 from jobs_lint.semantic.summaries import ModuleSummary
 
 
@@ -84,5 +85,9 @@ def registered_jobs(facts: ModuleFacts) -> set[str]:
 
 
 def defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
-    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra
+    """Tasks, activities, workflows, an ARQ worker or background tasks: where the calls worth
+    following start."""
+    return bool(facts.tasks) or bool(facts.extra.keys() & _JOB_FACTS)
+
+
+_JOB_FACTS = frozenset({"temporal", "arq", BACKGROUND_TASKS_FACT})

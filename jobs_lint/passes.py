@@ -50,6 +50,7 @@ FACT_PATTERNS = (
     (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
     (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
     (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
+    (b"add_task", re.compile(rb"BackgroundTasks")),  # work handed to FastAPI/Starlette background tasks
 )
 
 

@@ -172,7 +172,9 @@ class ArqModule:
             if not call.args or self.name(call.func, scope) not in (RUN_WORKER, CREATE_WORKER):
                 continue
             first = call.args[0]
-            binding = self.model.lookup(first.id, scope) if isinstance(first, ast.Name) else None
+            if not isinstance(first, ast.Name):
+                continue
+            binding = self.model.lookup(first.id, scope)
             if binding is None or len(binding[0]) != 1:
                 continue
             value, owner = binding[0][0], binding[1]
@@ -196,7 +198,7 @@ class ArqModule:
                 continue
             fields.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
             opaque = opaque or any(kw.arg is None for kw in call.keywords)
-            found.append(WorkerConfig(value, first.id, fields, owner, opaque))  # type: ignore[union-attr]
+            found.append(WorkerConfig(value, first.id, fields, owner, opaque))
         return found
 
     def _is_settings_class(self, node: ast.ClassDef) -> bool:

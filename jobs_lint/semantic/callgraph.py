@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
 
 MAX_DEPTH = 6  # calls followed from the function called to the one with the effect
+_MAX_WALKED = 256  # functions a walk over everything a call reaches visits at most
 _MAX_BASES = 8  # base classes followed to find a method
 
 
@@ -178,6 +179,35 @@ class CallGraph:
             current = step.next
         return Reach(step.effect, tuple(hops), function)
 
+    def effects_reached(self, function: str, kinds: frozenset[str]) -> list[tuple[Reach, bool]]:
+        """Every effect of one of `kinds` that a project function has or reaches through the
+        functions it calls (or passes), breadth first, each function visited once, at most
+        `MAX_DEPTH` calls away and `_MAX_WALKED` functions in all: with how it gets there and
+        whether it runs in a loop (of the function that has it, or around a call on the way)."""
+        start = self.resolve(function)
+        if start is None:
+            return []
+        found: list[tuple[Reach, bool]] = []
+        seen = {start}
+        queue: deque[tuple[str, tuple[Hop, ...], bool]] = deque([(start, (), False)])
+        while queue:
+            current, hops, looped = queue.popleft()
+            summary, path = self.functions[current]
+            for effect in summary.effects:
+                if effect.kind in kinds:
+                    hop = Hop(summary.name, path, effect.line, effect.callee, current)
+                    found.append((Reach(effect, (*hops, hop), start), looped or _in_loop(summary, effect.line)))
+            if len(hops) >= MAX_DEPTH:
+                continue
+            for site in summary.calls:
+                callee = self._callee(site)
+                if callee is None or callee in seen or len(seen) >= _MAX_WALKED:
+                    continue
+                seen.add(callee)
+                hop = Hop(summary.name, path, site.line, self.functions[callee][0].name, current)
+                queue.append((callee, (*hops, hop), looped or _in_loop(summary, site.line)))
+        return found
+
     def continues_after(self, reach: Reach) -> bool:
         """Whether a function on the way has statements after its hop: a failure or a
         cancellation there comes after the effect, and a re-run repeats it."""
@@ -241,3 +271,7 @@ class CallGraph:
                     callers.setdefault(callee, []).append((qualname, site))
         self._callers = callers
         return callers
+
+
+def _in_loop(summary: FunctionSummary, line: int) -> bool:
+    return any(first <= line <= last for first, last in summary.loops)

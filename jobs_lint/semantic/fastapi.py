@@ -6,9 +6,11 @@ import ast
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.blocking import blocking_call
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, IO
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.index import ProjectIndex
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
@@ -21,6 +23,11 @@ _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
 _LONG_CALLS = ("subprocess.", "os.system")
 # Job-queue tools whose facts other semantic modules add under `ModuleFacts.extra`.
 _QUEUE_FACTS = ("arq", "temporal")
+# A module fact: the module hands work to `BackgroundTasks.add_task`, whose calls are followed.
+BACKGROUND_TASKS_FACT = "background_tasks"
+_WORK = frozenset({CREATES, IO, BLOCKING})
+# I/O in this many functions of the work's call graph makes it a flow of several steps.
+_FLOW_STEPS = 3
 
 
 def parameter(model: ModuleModel, name: str, scope: Scope) -> tuple[ast.arg, ast.expr | None, Scope] | None:
@@ -153,6 +160,38 @@ def durable_work(model: ModuleModel, node: ast.expr, scope: Scope) -> str | None
                 return f"it runs a long call (`{path}`)"
         elif isinstance(child, (ast.For, ast.AsyncFor, ast.While)) and _does_io(model, child, inner):
             return "it does I/O in a loop"
+    return None
+
+
+def durable_through_calls(model: ModuleModel, node: ast.expr, scope: Scope) -> tuple[str, Reach] | None:
+    """What makes a project function, in any module, durable work, from what it reaches through
+    the functions it calls: a sleep or a long call, I/O or a side effect in a loop, several side
+    effects, or I/O in several functions (a flow of steps). One quick call stays quiet."""
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return None
+    path = model.qualname(node, scope)
+    if path is None:
+        return None
+    reached = model.index.calls.effects_reached(path, _WORK)
+    for reach, _ in reached:
+        callee = reach.effect.callee
+        if callee in _SLEEPS:
+            return f"it sleeps (`{callee}`)", reach
+        if callee.startswith(_LONG_CALLS):
+            return f"it runs a long call (`{callee}`)", reach
+    for reach, looped in reached:
+        if looped:
+            what = reach.effect.what if reach.effect.kind == CREATES else "I/O"
+            return f"it does {what} in a loop", reach
+    created = {
+        (reach.hops[-1].qualname, reach.effect.line): reach for reach, _ in reached if reach.effect.kind == CREATES
+    }
+    if len(created) >= 2:
+        first, second = list(created.values())[:2]
+        return f"it has several side effects ({first.effect.what}, {second.effect.what})", first
+    steps = {reach.hops[-1].qualname: reach for reach, _ in reached}
+    if len(steps) >= _FLOW_STEPS:
+        return f"it runs a flow of {len(steps)} steps that do I/O", next(iter(steps.values()))
     return None
 
 

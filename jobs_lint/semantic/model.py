@@ -333,7 +333,7 @@ class ModuleModel:
     def facts(self, text: bytes | None = None) -> ModuleFacts:
         """What other modules may need to know of this one. Given the module's `text`, parts
         that need a word the text lacks are skipped: most modules mention one tool at most."""
-        from jobs_lint.semantic import django
+        from jobs_lint.semantic import django, fastapi
 
         def mentions(*words: bytes) -> bool:
             return text is None or any(word in text for word in words)
@@ -351,7 +351,10 @@ class ModuleModel:
             arq = self.arq.facts()
             if arq is not None:
                 facts.extra["arq"] = arq
-        if facts.tasks or "temporal" in facts.extra or "arq" in facts.extra:
+        if mentions(b"add_task") and mentions(b"BackgroundTasks"):
+            # What a FastAPI/Starlette background task runs is job code too (JL201).
+            facts.extra[fastapi.BACKGROUND_TASKS_FACT] = True
+        if facts.tasks or any(key in facts.extra for key in ("temporal", "arq", fastapi.BACKGROUND_TASKS_FACT)):
             # Where calls worth following start; other modules are summarised when reached.
             facts.summary = self.summary()
         return facts

@@ -41,6 +41,7 @@ HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartb
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
 _ALLOW_JOIN = "celery.result.allow_join_result"
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # Decorators that run a sync function off the event loop: `sync_to_async`, `run_in_threadpool`.
 _OFFLOADING = re.compile(r"async|thread|executor", re.IGNORECASE)
 
@@ -67,6 +68,7 @@ class FunctionSummary:
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
     last_statement: int = 0  # the line its body's last statement starts on
+    loops: tuple[tuple[int, int], ...] = ()  # (first line, last line) of its loops and comprehensions
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class _Summariser(Callees):
     def summary(self, qualname: str, name: str) -> FunctionSummary:
         effects: list[Effect] = []
         calls: list[CallSite] = []
+        loops: list[tuple[int, int]] = []
         model, scope = self.model, self.scope
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
@@ -115,6 +118,8 @@ class _Summariser(Callees):
                 calls.extend(self.passed(node))
             elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
                 effects.append(Effect(HAZARD, _hazard("os.environ", None) or "", "os.environ", node.lineno))
+            elif isinstance(node, _LOOPS):
+                loops.append((node.lineno, node.end_lineno or node.lineno))
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -127,6 +132,7 @@ class _Summariser(Callees):
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
             last_statement=self.node.body[-1].lineno,
+            loops=tuple(sorted(loops)),
         )
 
     # Effects -------------------------------------------------------------------------------

@@ -242,7 +242,8 @@ class UnboundedActivityRetries(Rule):
         if not self._unlimited(call.keyword("retry_policy"), self.ctx.scope):
             return
         activity = call.activity
-        creates, through, related = activity.creates, "", ()
+        creates, through = activity.creates, ""
+        related: tuple[tuple[str, int, str], ...] = ()
         if creates is None:
             # Through the functions it calls: the activity's own summary is the first hop.
             reach = self.ctx.index.calls.reach(activity.qualname, CREATES_ONLY, passed=True)
