@@ -235,6 +235,25 @@ _FILE_SYSTEM = frozenset(
     }
 )
 _NOT_IO = frozenset({"time.sleep"})
+# Calls that run another program: they take as long as it does.
+_LONG_CALLS = (
+    "subprocess.",
+    "os.system",
+    "os.popen",
+    "asyncio.create_subprocess_exec",
+    "asyncio.create_subprocess_shell",
+)
+
+
+def long_call(qualname: str) -> bool:
+    """Whether a call runs another program (`subprocess.run`, `asyncio.create_subprocess_exec`)."""
+    return qualname.startswith(_LONG_CALLS) and not qualname.endswith(_EXCEPTION_SUFFIXES)
+
+
+def quick_io(qualname: str) -> bool:
+    """File-system calls that return at once (a stat, a listing, a temporary directory): I/O, but
+    never what makes work long."""
+    return qualname in _FILE_SYSTEM or qualname.startswith(("aiofiles.os.", "aiofiles.tempfile."))
 
 
 def io_call(qualname: str | None) -> bool:

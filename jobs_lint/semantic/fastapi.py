@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.blocking import blocking_call
+from jobs_lint.semantic.blocking import blocking_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, CREATES, IO
 from jobs_lint.semantic.values import string_value
 
@@ -20,13 +20,12 @@ BACKGROUND_TASKS = frozenset(
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
-_LONG_CALLS = ("subprocess.", "os.system")
 # Job-queue tools whose facts other semantic modules add under `ModuleFacts.extra`.
 _QUEUE_FACTS = ("arq", "temporal")
 # A module fact: the module hands work to `BackgroundTasks.add_task`, whose calls are followed.
 BACKGROUND_TASKS_FACT = "background_tasks"
 _WORK = frozenset({CREATES, IO, BLOCKING})
-# I/O in this many functions of the work's call graph makes it a flow of several steps.
+# This many calls that do I/O, made by the work's function itself, make it a flow of steps.
 _FLOW_STEPS = 3
 
 
@@ -156,7 +155,7 @@ def durable_work(model: ModuleModel, node: ast.expr, scope: Scope) -> str | None
             path = model.qualname(child.func, inner) or ""
             if path in _SLEEPS:
                 return f"it sleeps (`{path}`)"
-            if path.startswith(_LONG_CALLS):
+            if long_call(path):
                 return f"it runs a long call (`{path}`)"
         elif isinstance(child, (ast.For, ast.AsyncFor, ast.While)) and _does_io(model, child, inner):
             return "it does I/O in a loop"
@@ -172,26 +171,33 @@ def durable_through_calls(model: ModuleModel, node: ast.expr, scope: Scope) -> t
     path = model.qualname(node, scope)
     if path is None:
         return None
-    reached = model.index.calls.effects_reached(path, _WORK)
+    reached = [
+        (reach, looped)
+        for reach, looped in model.index.calls.effects_reached(path, _WORK)
+        if not quick_io(reach.effect.callee)
+    ]
     for reach, _ in reached:
         callee = reach.effect.callee
         if callee in _SLEEPS:
             return f"it sleeps (`{callee}`)", reach
-        if callee.startswith(_LONG_CALLS):
+        if long_call(callee):
             return f"it runs a long call (`{callee}`)", reach
-    for reach, looped in reached:
-        if looped:
-            what = reach.effect.what if reach.effect.kind == CREATES else "I/O"
-            return f"it does {what} in a loop", reach
-    created = {
-        (reach.hops[-1].qualname, reach.effect.line): reach for reach, _ in reached if reach.effect.kind == CREATES
-    }
+    looped = [reach for reach, in_loop in reached if in_loop]
+    if looped:
+        reach = next((reach for reach in looped if reach.effect.kind == CREATES), looped[0])
+        what = reach.effect.what if reach.effect.kind == CREATES else "I/O"
+        return f"it does {what} in a loop", reach
+    created = {(r.hops[-1].qualname, r.effect.line): r for r, _ in reached if r.effect.kind == CREATES}
     if len(created) >= 2:
         first, second = list(created.values())[:2]
         return f"it has several side effects ({first.effect.what}, {second.effect.what})", first
-    steps = {reach.hops[-1].qualname: reach for reach, _ in reached}
+    # The steps of the flow: the calls of the function itself that do I/O or lead to it.
+    steps: dict[int, Reach] = {}
+    for reach, _ in reached:
+        steps.setdefault(reach.hops[0].line, reach)
     if len(steps) >= _FLOW_STEPS:
-        return f"it runs a flow of {len(steps)} steps that do I/O", next(iter(steps.values()))
+        names = ", ".join(f"`{reach.hops[0].calls}`" for reach in steps.values())
+        return f"it runs {len(steps)} steps that do I/O ({names})", next(iter(steps.values()))
     return None
 
 

@@ -165,7 +165,7 @@ class BackgroundTasksForJobs(Rule):
             },
             path="proj/api.py",
             line=9,
-            message="but it runs a flow of 3 steps that do I/O",
+            message="but it runs 3 steps that do I/O (`fetch`, `render`, `store`)",
         ),
     )
     valid = (

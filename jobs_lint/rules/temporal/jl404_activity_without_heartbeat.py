@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.blocking import io_call
+from jobs_lint.semantic.blocking import io_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, HEARTBEAT, IO
 from jobs_lint.semantic.temporal import ActivityInfo
 
@@ -30,7 +30,7 @@ class ActivityWithoutHeartbeat(Rule):
       lets run for 10 minutes or more (its `start_to_close_timeout`, else its
       `schedule_to_close_timeout`) and that does I/O itself or through the functions it calls,
       in any module, without ever heartbeating: reported on the activity's `def`, naming what
-      does the I/O;
+      does the I/O (another program it runs first; quick file-system calls do not count);
     - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call,
       a sleep, or a call to a function that does I/O, in the loop) and never heartbeats, unless
       every workflow that schedules it gives it less than 10 minutes.
@@ -281,9 +281,14 @@ class ActivityWithoutHeartbeat(Rule):
         seconds = temporal.longest_run(activity)
         if seconds is None or seconds < LONG_RUN:
             return
-        work = self.ctx.index.calls.reach(activity.qualname, DOES_IO)
-        if work is None:
-            return
+        reached = [
+            reach
+            for reach, _ in self.ctx.index.calls.effects_reached(activity.qualname, DOES_IO)
+            if not quick_io(reach.effect.callee)
+        ]
+        if not reached:
+            return  # no I/O, or only quick file-system calls: not work that takes long
+        work = next((reach for reach in reached if long_call(reach.effect.callee)), reached[0])
         self._reported.add(activity.qualname)
         name = activity.qualname.rpartition(".")[2]
         through = f" through `{work.chain}`" if len(work.hops) > 1 else f" (`{work.effect.callee}`)"
