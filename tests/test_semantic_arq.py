@@ -123,6 +123,8 @@ def test_boto3_requests_are_calls_on_clients_and_resources() -> None:
     calls = [node for node in ast.walk(function) if isinstance(node, ast.Call)]
     scope = model.scope_of(function)
     requests = sorted(ast.unparse(c.func) for c in calls if blocking.aws_request(c, model, scope))
-    assert requests == ["S3.upload_file", "bucket.put_object"]
+    # Making a resource from a session resolves credentials, as `boto3.client` does.
+    assert requests == ["S3.upload_file", "boto3.session.Session().resource", "bucket.put_object"]
     assert blocking.blocking_call("boto3.s3.transfer.TransferConfig") is None
+    assert blocking.blocking_call("boto3.session.Session") is None
     assert blocking.blocking_call("boto3.client") is not None

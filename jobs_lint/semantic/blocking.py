@@ -62,14 +62,12 @@ _BLOCKING = {
     "redis.StrictRedis": "`redis.asyncio.Redis`",
     "redis.from_url": "`redis.asyncio.from_url(...)`",
     "pymongo.MongoClient": "`motor` or `pymongo.AsyncMongoClient`",
-    # Making a client or a resource reads botocore's data files and may resolve credentials;
-    # the requests are the calls on what they return (`aws_request`). The rest of boto3
-    # (`TransferConfig`, `TypeSerializer`, conditions) builds values without I/O.
+    # Making a client or a resource resolves credentials (a request to the instance metadata
+    # service, at worst) and reads botocore's data files; the requests are the calls on what
+    # they return (`aws_request`). The rest of boto3 (a `Session`, which reads nothing until it
+    # makes a client, `TransferConfig`, `TypeSerializer`, conditions) builds values without I/O.
     "boto3.client": _AWS,
     "boto3.resource": _AWS,
-    "boto3.Session": _AWS,
-    "boto3.session.Session": _AWS,
-    "boto3.setup_default_session": _AWS,
     "smtplib.SMTP": "`aiosmtplib`",
     "smtplib.SMTP_SSL": "`aiosmtplib`",
     "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
@@ -141,11 +139,15 @@ _MAX_BINDINGS = 4  # names followed back to the client they hold
 
 def aws_request(call: ast.Call, model: ModuleModel, scope: Scope) -> str | None:
     """What to use instead when a call sends a request through a boto3 client or resource
-    (`s3.upload_file(...)` on `s3 = boto3.client("s3")`, `boto3.resource("s3").Bucket(b).put_object(...)`);
-    None for anything else, and for calls that build a paginator, a waiter, a presigned URL or a
-    resource's sub-object locally."""
+    (`s3.upload_file(...)` on `s3 = boto3.client("s3")`, `boto3.resource("s3").Bucket(b).put_object(...)`)
+    or makes one from a session (`session.client("s3")`); None for anything else, and for calls
+    that build a paginator, a waiter, a presigned URL or a resource's sub-object locally."""
     func = call.func
-    if not isinstance(func, ast.Attribute) or func.attr in _BOTO3_LOCAL or func.attr in _BOTO3_LAZY:
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr in ("client", "resource"):  # a session making one, as `boto3.client` does
+        return _AWS if _boto3_session(func.value, model, scope, 0) else None
+    if func.attr in _BOTO3_LOCAL or func.attr in _BOTO3_LAZY:
         return None
     return _AWS if _boto3_object(func.value, model, scope, 0) else None
 
