@@ -64,6 +64,7 @@ class Rule:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._reported_lines: set[int] = set()  # lines of findings reached through calls
+        self._calls_by_line: dict[int, list[ast.Call]] | None = None  # the module's, when a finding moves
 
     @classmethod
     def wants(cls, data: bytes, found: dict[Needle, bool] | None = None) -> bool:
@@ -115,7 +116,12 @@ class Rule:
     def _call_on(self, line: int, callee: str) -> ast.Call | None:
         """The call a hop names on a line of this module: the one whose callee ends like the
         hop's (`self.client.post` for `Client.post`), else the first on the line."""
-        on_line = [node for node in ast.walk(self.ctx.model.tree) if isinstance(node, ast.Call) and node.lineno == line]
+        if self._calls_by_line is None:  # indexed once, the first time a finding moves
+            self._calls_by_line = {}
+            for node in ast.walk(self.ctx.model.tree):
+                if isinstance(node, ast.Call):
+                    self._calls_by_line.setdefault(node.lineno, []).append(node)
+        on_line = self._calls_by_line.get(line, [])
         last = callee.rpartition(".")[2]
         named = [node for node in on_line if ast.unparse(node.func).rpartition(".")[2] == last]
         candidates = named or on_line
