@@ -293,7 +293,7 @@ class ActivityWithoutHeartbeat(Rule):
         name = activity.qualname.rpartition(".")[2]
         through = f" through `{work.chain}`" if len(work.hops) > 1 else f" (`{work.effect.callee}`)"
         self.report(
-            node,
+            _def_head(node),
             f"Activity `{name}` may run for {_minutes(seconds)} (the timeout its workflow gives it) and does I/O"
             f"{through} but never heartbeats: a crashed worker is noticed only when the timeout runs out and "
             "cancellation never reaches it; call `activity.heartbeat()` as it works and set a `heartbeat_timeout`",
@@ -334,6 +334,16 @@ class ActivityWithoutHeartbeat(Rule):
             defs = self.ctx.enclosing_defs
             return bool(defs) and self.ctx.model.reach_of(node, defs[-1], DOES_IO) is not None
         return False
+
+
+def _def_head(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+    """`def name` (`async def name`): where a finding about a whole activity is shown."""
+    keyword = "async def " if isinstance(node, ast.AsyncFunctionDef) else "def "
+    head = ast.Name(id=node.name)
+    head.lineno = head.end_lineno = node.lineno
+    head.col_offset = node.col_offset
+    head.end_col_offset = node.col_offset + len(keyword) + len(node.name.encode())
+    return head
 
 
 def _minutes(seconds: float) -> str:
