@@ -13,10 +13,9 @@ from dataclasses import replace
 
 from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
-from jobs_lint.semantic.arq import ArqFacts
 from jobs_lint.semantic.facts import ModuleFacts
-from jobs_lint.semantic.fastapi import BACKGROUND_TASKS_FACT
 from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.semantic.tools import defines_jobs, registered_jobs
 
 
 def summarise_callees(
@@ -70,24 +69,3 @@ def summarise_callees(
         return added
 
     demand.follow_calls(summaries, roots, summarise_modules, named)
-
-
-def registered_jobs(facts: ModuleFacts) -> set[str]:
-    """The functions an ARQ worker of this module registers, wherever they are defined."""
-    found: set[str] = set()
-    arq = facts.extra.get("arq")
-    if isinstance(arq, ArqFacts):
-        for worker in arq.workers:
-            found.update(ref.target for ref in worker.jobs)
-        for _, refs in arq.lists:
-            found.update(ref.target for ref in refs)
-    return found
-
-
-def defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows, an ARQ worker or background tasks: where the calls worth
-    following start."""
-    return bool(facts.tasks) or bool(facts.extra.keys() & _JOB_FACTS)
-
-
-_JOB_FACTS = frozenset({"temporal", "arq", BACKGROUND_TASKS_FACT})

@@ -7,7 +7,8 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.blocking import io_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, HEARTBEAT, IO
-from jobs_lint.semantic.temporal import ActivityInfo
+from jobs_lint.semantic.temporal.project import ActivityInfo
+from jobs_lint.semantic.temporal.timeouts import longest_run
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -278,7 +279,7 @@ class ActivityWithoutHeartbeat(Rule):
         activity = temporal.activity_of(node)
         if activity is None or self._beats(activity):
             return
-        seconds = temporal.longest_run(activity)
+        seconds = longest_run(temporal, activity)
         if seconds is None or seconds < LONG_RUN:
             return
         reached = [
@@ -310,7 +311,7 @@ class ActivityWithoutHeartbeat(Rule):
         activity = temporal.in_activity(self.ctx.enclosing_defs)
         if activity is None or activity.qualname in self._reported or self._beats(activity):
             return
-        seconds = temporal.longest_run(activity)
+        seconds = longest_run(temporal, activity)
         if seconds is not None and seconds < LONG_RUN:
             return
         if isinstance(node, ast.AsyncFor) or any(self._waits(child) for child in ast.walk(node)):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.blocking import blocking_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, CREATES, IO
+from jobs_lint.semantic.tools import tools
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -20,8 +21,6 @@ BACKGROUND_TASKS = frozenset(
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
-# Job-queue tools whose facts other semantic modules add under `ModuleFacts.extra`.
-_QUEUE_FACTS = ("arq", "temporal")
 # A module fact: the module hands work to `BackgroundTasks.add_task`, whose calls are followed.
 BACKGROUND_TASKS_FACT = "background_tasks"
 _WORK = frozenset({CREATES, IO, BLOCKING})
@@ -211,6 +210,11 @@ def _does_io(model: ModuleModel, loop: ast.AST, scope: Scope) -> bool:
 
 def has_job_queue(index: ProjectIndex) -> bool:
     """Whether the project already runs a job queue the work could go to."""
-    return index.uses_celery or any(
-        module.extra.get(tool) for module in index.modules.values() for tool in _QUEUE_FACTS
-    )
+    queues = [tool.name for tool in tools() if tool.defines_jobs and tool.name != BACKGROUND_TASKS_FACT]
+    return index.uses_celery or any(module.extra.get(name) for module in index.modules.values() for name in queues)
+
+
+def background_facts(model: ModuleModel) -> bool:
+    """Whether the module may hand work to FastAPI's or Starlette's `BackgroundTasks` (its text
+    says `add_task`): what the work reaches is followed, as a job's is."""
+    return model.imports("fastapi") or model.imports("starlette")
