@@ -1,1 +1,1 @@
-"""Health checks and metrics."""
+../../../../shared/src/{{ package_name }}/monitoring/__init__.py
