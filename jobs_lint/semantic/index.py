@@ -49,6 +49,7 @@ class ProjectIndex:
         self._canonical: dict[str, str] = {}
         self._merged: dict[str, Any] = {}
         self.apps = {self.canonical(app) for module in self.modules.values() for app in module.apps}
+        self.apps |= factories.factory_apps(self)
         self.tasks: dict[str, TaskInfo] = {}
         for module in self.modules.values():
             for task in module.tasks:

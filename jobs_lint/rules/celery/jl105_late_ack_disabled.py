@@ -120,6 +120,20 @@ class LateAckDisabled(Rule):
             line=3,
             message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
         ),
+        Invalid(
+            "from proj.worker import celery\n\n@celery.task(acks_late=False)\ndef sync(source_id):\n    return source_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/factory.py": "from celery import Celery\n\n"
+                "def make_celery(flask_app):\n"
+                "    app = Celery(flask_app.import_name)\n    app.conf.update(task_acks_late=True)\n    return app\n",
+                "proj/worker.py": "from proj.factory import make_celery\nfrom proj.web import flask_app\n\n"
+                "celery = make_celery(flask_app)\n",
+            },
+            path="proj/tasks.py",
+            line=3,
+            message="Task `sync` is lost when its worker dies mid-run (`acks_late=False`)",
+        ),
     )
     valid = (
         Valid(

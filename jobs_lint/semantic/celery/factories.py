@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from jobs_lint.semantic.scope import Scope
 
 FACTORIES = "celery.factories"  # `ModuleFacts.extra` key: path -> TaskFactory
+# `ModuleFacts.extra` keys: functions returning a new app, and module-level names bound to what a
+# function of another module returns (apps when that function is an app factory).
+APP_FACTORIES = "celery.app_factories"
+APP_CALLS = "celery.app_calls"
 _MAX_DEPTH = 3  # nested defs and lambdas followed inside one factory
 
 
@@ -154,3 +158,24 @@ def _merge(index: ProjectIndex) -> dict[str, TaskFactory]:
     for module in index.modules.values():
         merged.update(module.extra.get(FACTORIES, {}))
     return merged
+
+
+def project_app_factories(index: ProjectIndex) -> frozenset[str]:
+    """Every module's functions that return a new app."""
+    return index.merged(
+        APP_FACTORIES,
+        lambda index: frozenset(
+            path for module in index.modules.values() for path in module.extra.get(APP_FACTORIES, ())
+        ),
+    )
+
+
+def factory_apps(index: ProjectIndex) -> set[str]:
+    """Names bound to what an app factory of another module returns (`celery = make_celery(app)`)."""
+    made = project_app_factories(index)
+    return {
+        name
+        for module in index.modules.values()
+        for name, path in module.extra.get(APP_CALLS, {}).items()
+        if index.canonical(path) in made
+    }

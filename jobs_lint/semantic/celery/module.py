@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
-from jobs_lint.semantic.celery.factories import FACTORIES, TaskFactory, index_factory, module_factories
+from jobs_lint.semantic.celery.factories import (
+    APP_CALLS,
+    APP_FACTORIES,
+    FACTORIES,
+    TaskFactory,
+    index_factory,
+    module_factories,
+    project_app_factories,
+)
 from jobs_lint.semantic.celery.tasks import (
     COUNTDOWN,
     RENAMES_TASKS,
@@ -85,13 +93,41 @@ class CeleryModule:
             if path == names.APP_CLASS or path in model.local_app_classes:
                 return True
             factory = self._local_function(path) if depth < 2 else None
-            return factory is not None and self._returns_app(factory, depth + 1)
+            if factory is not None:
+                return self._returns_app(factory, depth + 1)
+            return path is not None and model.index.complete and path in project_app_factories(model.index)
         if isinstance(binding, ast.Name) and scope is not None:
             found = model.lookup(binding.id, scope)
             return found is not None and all(self._makes_app(b, found[1], depth) for b in found[0])
         if isinstance(binding, (ast.Name, ast.Attribute)):
             return model.qualname(binding, scope) == names.CURRENT_APP
         return False
+
+    @cached_property
+    def app_factories(self) -> list[str]:
+        """Module-level functions of this module that return a new app (`make_celery(flask_app)`)."""
+        model = self.model
+        return sorted(
+            f"{model.module}.{node.name}"
+            for node, scope in model.scopes.defs
+            if isinstance(node, ast.FunctionDef) and scope.node is None and self._returns_app(node, 1)
+        )
+
+    @cached_property
+    def app_calls(self) -> dict[str, str]:
+        """Module-level names bound to what a function of another project module returns
+        (`celery = make_celery(app)`): apps if the index finds that function is an app factory."""
+        model = self.model
+        top = model.module.split(".")[0]
+        found = {}
+        for name, bindings in model.module_scope.bindings.items():
+            call = bindings[0]
+            if len(bindings) != 1 or not isinstance(call, ast.Call) or f"{model.module}.{name}" in self.apps:
+                continue
+            path = model.qualname(call.func)
+            if path is not None and path.split(".")[0] == top and not path.startswith(f"{model.module}."):
+                found[f"{model.module}.{name}"] = path
+        return found
 
     def _local_function(self, path: str | None) -> ast.FunctionDef | None:
         """A module-level function of this module named by `path` (`create_app`)."""
@@ -279,6 +315,10 @@ class CeleryModule:
             facts.extra[COUNTDOWN] = countdown
         if self.factories:
             facts.extra[FACTORIES] = dict(sorted(self.factories.items()))
+        if self.app_factories:
+            facts.extra[APP_FACTORIES] = self.app_factories
+        if self.app_calls:
+            facts.extra[APP_CALLS] = self.app_calls
         if renames_tasks(model):
             facts.extra[RENAMES_TASKS] = True
         for node, scope in model.scopes.defs:
