@@ -121,7 +121,8 @@ class LateAckDisabled(Rule):
             message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
         ),
         Invalid(
-            "from proj.worker import celery\n\n@celery.task(acks_late=False)\ndef sync(source_id):\n    return source_id\n",
+            "from proj.worker import celery\n\n"
+            "@celery.task(acks_late=False)\ndef sync(source_id):\n    return source_id\n",
             files={
                 "proj/__init__.py": "",
                 "proj/factory.py": "from celery import Celery\n\n"
