@@ -204,8 +204,8 @@ class UnknownTaskName(Rule):
             return
         module, _, function = name.rpartition(".")
         facts = index.modules.get(module)
-        if facts is None or not index.uses_celery:
-            return
+        if facts is None or not facts.defined_names or not index.uses_celery:
+            return  # a module not read for its definitions (only summarised, or unparsable)
         if any(module.extra.get(RENAMES_TASKS) for module in index.modules.values()):
             return  # `gen_task_name` overridden: tasks without `name=` are named at run time
         if any(not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()):

@@ -32,7 +32,6 @@ register(
             # settings classes whose defaults configuration may name (`settings.acks_late`).
             (b"_", re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)),
             (b"Settings", re.compile(rb"^class[ \t]+\w*Settings\b", re.MULTILINE)),
-            (b"Config", re.compile(rb"^class[ \t]+\w*Config\b", re.MULTILINE)),
         ),
     )
 )
