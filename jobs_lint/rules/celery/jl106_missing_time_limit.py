@@ -96,6 +96,20 @@ class MissingTimeLimit(Rule):
             message="the default Redis `visibility_timeout` (3600 s) is not above the",
         ),
         Invalid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj', broker='redis://localhost:6379/0')\n"
+            "app.conf.task_time_limit = 300\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/reminders.py": "from proj.tasks import remind\n\n"
+                "LATER = {'countdown': 2 * 24 * 3600, 'queue': 'reminders'}\n\n"
+                "def later(user_id):\n    remind.apply_async((user_id,), **LATER)\n",
+            },
+            path="proj/celery.py",
+            line=3,
+            message="is not above the longest countdown (172800 s)",
+        ),
+        Invalid(
             "from celery import Task\n\n"
             "class Export(Task):\n    time_limit = 60\n    soft_time_limit = 120\n\n"
             "    def run(self, report_id):\n        return report_id\n",
@@ -104,6 +118,20 @@ class MissingTimeLimit(Rule):
         ),
     )
     valid = (
+        Valid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj', broker='redis://localhost:6379/0')\n"
+            "app.conf.task_time_limit = 300\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/reminders.py": "from proj.tasks import remind\n\n"
+                "def later(user_id, options):\n"
+                "    soon = dict(countdown=60)\n"
+                "    remind.apply_async((user_id,), **soon)\n"
+                "    remind.apply_async((user_id,), **options)\n",
+            },
+            path="proj/celery.py",
+        ),
         Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"

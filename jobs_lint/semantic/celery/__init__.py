@@ -22,6 +22,8 @@ register(
             b"Task)",
             b"Task,",  # class-based tasks and their bases
             b"countdown=",  # delays that a broker's visibility timeout must exceed
+            b"'countdown'",
+            b'"countdown"',  # the same in an options dict (`apply_async(**options)`)
         ),
         # Words too common to decide alone: they count only in an import or an assignment, which
         # spares parsing the many modules that mention Celery in passing (half the bytes on real trees).

@@ -310,7 +310,7 @@ class CeleryModule:
             config_opaque=opaque,
             constants=module_constants(model),
         )
-        countdown = longest_countdown(model.tree) if countdowns else None
+        countdown = longest_countdown(model) if countdowns else None
         if countdown is not None:
             facts.extra[COUNTDOWN] = countdown
         if self.factories:
