@@ -620,3 +620,24 @@ def test_configuration_values_through_other_modules() -> None:
     assert entries["worker_prefetch_multiplier"] is UNKNOWN  # computed: never a default
     assert entries["result_expires"] == 3600  # two modules away
     assert m.index.setting("task_acks_late") == [True]
+
+
+def test_the_task_class_an_app_gives_every_task() -> None:
+    others = {
+        "proj.base": "from celery import Task\n\nclass Reliable(Task):\n    acks_late = True\n\n"
+        "class Other(Task):\n    max_retries = 1\n",
+        "proj.worker": "from celery import Celery\nfrom proj.base import Reliable\n\n"
+        "app = Celery('proj')\napp.Task = Reliable\n"
+        "beat = Celery('beat', task_cls='proj.base:Reliable')\n",
+    }
+    m = model(
+        "from celery import shared_task\nfrom proj.worker import app\nfrom proj.base import Other\n\n"
+        "@app.task(max_retries=2)\ndef a():\n    pass\n\n"
+        "@shared_task\ndef b():\n    pass\n\n"
+        "@app.task(base=Other)\ndef c():\n    pass\n",
+        others=others,
+    )
+    a, b, c = (m.task_of(m.tree.body[i]) for i in range(3, 6))
+    assert a is not None and m.index.task_options(a) == {"acks_late": True, "max_retries": 2}
+    assert b is not None and m.index.task_options(b) == {"acks_late": True}  # every app gives Reliable
+    assert c is not None and m.index.task_options(c) == {"max_retries": 1}  # its own base wins

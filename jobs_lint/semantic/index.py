@@ -128,9 +128,11 @@ class ProjectIndex:
         return depth < 8 and any(self.is_task_class(base, depth + 1) for base in entry[0] if base)
 
     def task_options(self, task: TaskInfo) -> dict[str, Any]:
-        """A task's options with those inherited from its base classes (nearest wins)."""
+        """A task's options with those inherited from its base classes (nearest wins), or from
+        the task class its app gives every task."""
         merged: dict[str, Any] = {}
-        for base in reversed(task.bases):
+        given = factories.app_task_class(self, task.via)  # the app's, unless its own bases say
+        for base in reversed(task.bases or ((given,) if given else ())):
             merged.update(self._class_options(base, 0))
         merged.update(task.options)
         return merged

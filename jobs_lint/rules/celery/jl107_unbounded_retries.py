@@ -94,6 +94,17 @@ class UnboundedRetries(Rule):
     )
     valid = (
         Valid(
+            "from proj.celery import app\n\n"
+            "@app.task(autoretry_for=(ConnectionError,))\ndef sync(account_id):\n    return account_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/base.py": "from celery import Task\n\nclass Backoff(Task):\n    retry_backoff = True\n",
+                "proj/celery.py": "from celery import Celery\nfrom proj.base import Backoff\n\n"
+                "app = Celery('proj')\napp.Task = Backoff\n",
+            },
+            path="proj/tasks.py",
+        ),
+        Valid(
             "from celery import shared_task\n\n"
             "@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)\n"
             "def fetch(url):\n    return url\n"

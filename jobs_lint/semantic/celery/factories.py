@@ -27,6 +27,7 @@ FACTORIES = "celery.factories"  # `ModuleFacts.extra` key: path -> TaskFactory
 # function of another module returns (apps when that function is an app factory).
 APP_FACTORIES = "celery.app_factories"
 APP_CALLS = "celery.app_calls"
+APP_TASK_CLASSES = "celery.app_task_classes"  # app -> the task class it gives every task
 _MAX_DEPTH = 3  # nested defs and lambdas followed inside one factory
 
 
@@ -179,3 +180,20 @@ def factory_apps(index: ProjectIndex) -> set[str]:
         for name, path in module.extra.get(APP_CALLS, {}).items()
         if index.canonical(path) in made
     }
+
+
+def app_task_class(index: ProjectIndex, via: str | None) -> str | None:
+    """The task class a task's app gives it (`Celery(task_cls=...)`, `app.Task = ...`); for a
+    shared task, the one every app of the project gives, if they all give the same."""
+    classes: dict[str, str] = index.merged(
+        APP_TASK_CLASSES,
+        lambda index: {
+            index.canonical(app): cls
+            for module in index.modules.values()
+            for app, cls in module.extra.get(APP_TASK_CLASSES, {}).items()
+        },
+    )
+    if via is not None:
+        return classes.get(index.canonical(via))
+    given = {classes.get(app) for app in index.apps}
+    return given.pop() if len(given) == 1 else None

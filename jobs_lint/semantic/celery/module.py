@@ -11,6 +11,7 @@ from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
 from jobs_lint.semantic.celery.factories import (
     APP_CALLS,
     APP_FACTORIES,
+    APP_TASK_CLASSES,
     FACTORIES,
     TaskFactory,
     index_factory,
@@ -28,7 +29,8 @@ from jobs_lint.semantic.celery.tasks import (
 from jobs_lint.semantic.constants import module_constants
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Scope
-from jobs_lint.semantic.values import literal
+from jobs_lint.semantic.syntax import keyword_node
+from jobs_lint.semantic.values import literal, string_value
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -107,6 +109,8 @@ class CeleryModule:
     def app_factories(self) -> list[str]:
         """Module-level functions of this module that return a new app (`make_celery(flask_app)`)."""
         model = self.model
+        if not (self.imports_celery or model.local_app_classes):
+            return []  # an app is made of `Celery`, which such a module cannot name
         return sorted(
             f"{model.module}.{node.name}"
             for node, scope in model.scopes.defs
@@ -128,6 +132,28 @@ class CeleryModule:
             if path is not None and path.split(".")[0] == top and not path.startswith(f"{model.module}."):
                 found[f"{model.module}.{name}"] = path
         return found
+
+    @cached_property
+    def app_task_classes(self) -> dict[str, str]:
+        """The task class each app of this module gives every task it makes: `Celery(...,
+        task_cls=Base)` (a class, or "module:Class") or `app.Task = Base`."""
+        model = self.model
+        found: dict[str, str] = {}
+        for name, bindings in model.module_scope.bindings.items():
+            path = f"{model.module}.{name}"
+            if path in self.apps and len(bindings) == 1 and isinstance(bindings[0], ast.Call):
+                node = keyword_node(bindings[0], "task_cls")
+                text = string_value(node)
+                cls = text.replace(":", ".") if text else model.qualname(node) if node is not None else None
+                if cls:
+                    found[path] = cls
+        for target, value, scope in model.scopes.item_assignments:
+            if isinstance(target, ast.Attribute) and target.attr == "Task":
+                owner = model.qualname(target.value, scope)
+                cls = model.qualname(value, scope)
+                if owner in self.apps and cls:
+                    found[owner] = cls
+        return dict(sorted(found.items()))
 
     def _local_function(self, path: str | None) -> ast.FunctionDef | None:
         """A module-level function of this module named by `path` (`create_app`)."""
@@ -319,6 +345,8 @@ class CeleryModule:
             facts.extra[APP_FACTORIES] = self.app_factories
         if self.app_calls:
             facts.extra[APP_CALLS] = self.app_calls
+        if self.app_task_classes:
+            facts.extra[APP_TASK_CLASSES] = self.app_task_classes
         if renames_tasks(model):
             facts.extra[RENAMES_TASKS] = True
         for node, scope in model.scopes.defs:
