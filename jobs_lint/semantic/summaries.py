@@ -65,6 +65,8 @@ class FunctionSummary:
     returns: str | None = None  # the function it returns, when it returns a plain one
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
+    # What no job message should carry that every `return` gives (`message_values.Unsendable.what`).
+    returns_unsendable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,14 @@ class _Summariser(Callees):
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
+            returns_unsendable=self._returns_unsendable(),
         )
+
+    def _returns_unsendable(self) -> str | None:
+        from jobs_lint.semantic.message_values import returns
+
+        returned = returns(self.model, self.node)
+        return returned.what if returned is not None else None
 
     # Effects -------------------------------------------------------------------------------
 

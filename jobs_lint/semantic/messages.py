@@ -1,0 +1,70 @@
+"""The arguments a call puts in an ARQ job or a Temporal payload (Celery's: `enqueue.py`).
+
+Each answer names the call as a message would (`enqueue_job('send_email')`,
+`workflow.execute_activity()`) and lists the arguments it sends, with the parameter they fill
+when the call names it.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from jobs_lint.semantic.values import string_value
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+    from jobs_lint.semantic.scope import Scope
+
+# `workflow.<name>(workflow, arg, *, args=[...])`: a child workflow's input is a payload too.
+CHILD_WORKFLOW_FUNCTIONS = frozenset({"execute_child_workflow", "start_child_workflow"})
+_WORKFLOW = "temporalio.workflow"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    label: str  # how a finding names the call
+    arguments: tuple[tuple[str | None, ast.expr], ...]  # (parameter name when known, value)
+
+
+def arq_job(call: ast.Call) -> Message | None:
+    """`redis.enqueue_job('name', *args, _job_id=..., **kwargs)`: ARQ's own options start with `_`."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "enqueue_job" and call.args):
+        return None
+    name = string_value(call.args[0])
+    if name is None:
+        return None
+    keywords = tuple((k.arg, k.value) for k in call.keywords if k.arg is not None and not k.arg.startswith("_"))
+    return Message(f"enqueue_job('{name}')", tuple((None, value) for value in call.args[1:]) + keywords)
+
+
+def temporal_input(model: ModuleModel, call: ast.Call, scope: Scope) -> Message | None:
+    """The input of an activity, a workflow or a child workflow that a call starts:
+    `execute_activity(act, arg)`, `start_workflow(Wf.run, arg, id=...)`, `args=[...]`."""
+    temporal = model.temporal
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name is None:
+        return None
+    if temporal.activity_call(call, scope) is None and temporal.workflow_start(call, scope) is None:
+        if name not in CHILD_WORKFLOW_FUNCTIONS or model.qualname(func, scope) != f"{_WORKFLOW}.{name}":
+            return None
+    sent: list[tuple[str | None, ast.expr]] = [(None, value) for value in call.args[1:]]
+    for keyword in call.keywords:
+        if keyword.arg == "arg":
+            sent.append((None, keyword.value))
+        elif keyword.arg == "args" and isinstance(keyword.value, (ast.List, ast.Tuple)):
+            sent.extend((None, value) for value in keyword.value.elts)
+    receiver = func.value if isinstance(func, ast.Attribute) else None
+    owner = "workflow" if model.qualname(func, scope) == f"{_WORKFLOW}.{name}" else _shown(receiver)
+    return Message(f"{owner}.{name}()" if owner else f"{name}()", tuple(sent))
+
+
+def _shown(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
