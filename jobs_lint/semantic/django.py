@@ -191,7 +191,9 @@ def _refines(binding: ast.expr, name: str) -> bool:
     return isinstance(binding, ast.Name) and binding.id == name
 
 
-def _picks_from_orm(model: ModuleModel, node: ast.ListComp | ast.GeneratorExp | ast.SetComp, scope: Scope, depth: int) -> bool:
+def _picks_from_orm(
+    model: ModuleModel, node: ast.ListComp | ast.GeneratorExp | ast.SetComp, scope: Scope, depth: int
+) -> bool:
     """`[user for user in users if ...]`: the elements themselves, of a query or a list of rows."""
     first = node.generators[0]
     return (
@@ -208,6 +210,12 @@ def _is_sqlalchemy_query(model: ModuleModel, node: ast.expr, scope: Scope, depth
     for _ in range(_MAX_DEPTH):
         if isinstance(node, ast.Await):
             node = node.value
+            continue
+        if isinstance(node, ast.Name):  # `result = await session.execute(select(Order))`
+            found = model.lookup(node.id, scope)
+            if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+                return False
+            node, scope = found[0][0], found[1]
             continue
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             return False

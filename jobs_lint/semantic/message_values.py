@@ -40,7 +40,9 @@ USER = Unsendable("the signed-in user object", "send the user's id")
 SESSION = Unsendable("a session object", "send the values the job needs; a database session is opened by the job")
 DUMP = Unsendable("a dump of a whole object", "send its id and let the job load what it needs")
 
-_UPLOAD_TYPES = frozenset({"fastapi.UploadFile", "starlette.datastructures.UploadFile", "fastapi.datastructures.UploadFile"})
+_UPLOAD_TYPES = frozenset(
+    {"fastapi.UploadFile", "starlette.datastructures.UploadFile", "fastapi.datastructures.UploadFile"}
+)
 _REQUEST_TYPES = frozenset(
     {"fastapi.Request", "starlette.requests.Request", "django.http.HttpRequest", "rest_framework.request.Request"}
 )
@@ -249,8 +251,10 @@ def _is_frame(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> b
             annotation = _annotation(node.id, scope)
             return annotation is not None and model.qualname(annotation, scope) in _FRAME_TYPES
         values = [b for b in found[0] if isinstance(b, ast.expr)]
-        return bool(values) and len(values) == len(found[0]) and all(
-            _is_frame(model, value, found[1], depth + 1) for value in values
+        return (
+            bool(values)
+            and len(values) == len(found[0])
+            and all(_is_frame(model, value, found[1], depth + 1) for value in values)
         )
     if not isinstance(node, ast.Call):
         return False
@@ -259,7 +263,9 @@ def _is_frame(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> b
     if path.startswith(_FRAME_MODULES):
         name = path.rpartition(".")[2]
         return name in _FRAME_MAKERS or name.startswith(("read_", "scan_"))
-    return isinstance(func, ast.Attribute) and func.attr in _FRAME_STEPS and _is_frame(model, func.value, scope, depth + 1)
+    return (
+        isinstance(func, ast.Attribute) and func.attr in _FRAME_STEPS and _is_frame(model, func.value, scope, depth + 1)
+    )
 
 
 def _is_request(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> bool:
@@ -275,7 +281,9 @@ def _in_view_class(scope: Scope) -> bool:
     while current is not None:
         if current.is_class and isinstance(current.node, ast.ClassDef):
             return any(
-                (base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")).endswith(("View", "ViewSet"))
+                (base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")).endswith(
+                    ("View", "ViewSet")
+                )
                 for base in current.node.bases
             )
         current = current.parent

@@ -48,9 +48,9 @@ def temporal_input(model: ModuleModel, call: ast.Call, scope: Scope) -> Message 
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     if name is None:
         return None
-    if temporal.activity_call(call, scope) is None and temporal.workflow_start(call, scope) is None:
-        if name not in CHILD_WORKFLOW_FUNCTIONS or model.qualname(func, scope) != f"{_WORKFLOW}.{name}":
-            return None
+    child = name in CHILD_WORKFLOW_FUNCTIONS and model.qualname(func, scope) == f"{_WORKFLOW}.{name}"
+    if not child and temporal.activity_call(call, scope) is None and temporal.workflow_start(call, scope) is None:
+        return None
     sent: list[tuple[str | None, ast.expr]] = [(None, value) for value in call.args[1:]]
     for keyword in call.keywords:
         if keyword.arg == "arg":

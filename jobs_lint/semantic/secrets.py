@@ -11,7 +11,9 @@ import ast
 # Last words of a name that hold a secret (`db_password`, `stripe_api_key`).
 _SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials"})
 _SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key"), ("secret", "key")})
-_PUBLIC_TOKENS = frozenset({"csrf", "page", "next", "continuation", "cancel", "cancellation", "device", "sync"})
+_PUBLIC_TOKENS = frozenset(
+    {"csrf", "page", "next", "continuation", "cancel", "cancellation", "device", "sync", "task", "idempotency"}
+)
 
 
 def secret_argument(param: str | None, value: ast.expr) -> str | None:
@@ -48,4 +50,31 @@ def name_of(value: ast.expr) -> str | None:
         return value.id
     if isinstance(value, ast.Attribute):
         return value.attr
+    return None
+
+
+def secret_inside(value: ast.expr) -> str | None:
+    """A secret passed as a value, or as a field of the object or dict built for a message
+    (`Credentials(api_key=key)`, `{'password': pw}`)."""
+    found = secret_argument(None, value)
+    if found is not None:
+        return found
+    if isinstance(value, ast.Dict):
+        for key, item in zip(value.keys, value.values, strict=True):
+            field = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            found = secret_argument(field, item)
+            if found is not None:
+                return found
+    elif isinstance(value, ast.Call):
+        func = value.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name[:1].isupper() or name == "dict":
+            for keyword in value.keywords:
+                found = secret_argument(keyword.arg, keyword.value)
+                if found is not None:
+                    return found
+            for arg in value.args:
+                found = secret_argument(None, arg)
+                if found is not None:
+                    return found
     return None

@@ -84,9 +84,7 @@ class UnsafeTaskArgument(Rule):
     )
     valid = (
         Valid(
-            "from app.tasks import notify\n\n"
-            "def rotate(user, credential_id):\n"
-            "    notify.delay(credential_id)\n",
+            "from app.tasks import notify\n\ndef rotate(user, credential_id):\n    notify.delay(credential_id)\n",
             files=_FILES,
             path="app/views.py",
         ),

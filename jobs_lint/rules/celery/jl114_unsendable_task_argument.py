@@ -82,9 +82,7 @@ class UnsendableTaskArgument(Rule):
             message="`process.apply_async()` is sent a model instance or QuerySet",
         ),
         Invalid(
-            "from app.tasks import process\n\n"
-            "def upload(request):\n"
-            "    process.delay(request.FILES['file'])\n",
+            "from app.tasks import process\n\ndef upload(request):\n    process.delay(request.FILES['file'])\n",
             files=_FILES,
             path="app/views.py",
             line=4,
