@@ -123,7 +123,8 @@ def _parameter(model: ModuleModel, name: str, scope: Scope) -> Unsendable | None
             return FRAME
         if path in _REQUEST_TYPES:
             return REQUEST
-    return REQUEST if name == "request" else None
+    # Django's views take an unannotated `request`; an annotated one is some other input.
+    return REQUEST if name == "request" and annotation is None else None
 
 
 def _annotation(name: str, scope: Scope) -> ast.expr | None:

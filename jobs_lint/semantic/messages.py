@@ -8,14 +8,19 @@ when the call names it.
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.index import ProjectIndex
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
+
+# `ModuleFacts.extra` key of a module that gives a Temporal data converter a `payload_codec`.
+CODEC = "payload_codec"
 
 # `workflow.<name>(workflow, arg, *, args=[...])`: a child workflow's input is a payload too.
 CHILD_WORKFLOW_FUNCTIONS = frozenset({"execute_child_workflow", "start_child_workflow"})
@@ -60,6 +65,29 @@ def temporal_input(model: ModuleModel, call: ast.Call, scope: Scope) -> Message 
     receiver = func.value if isinstance(func, ast.Attribute) else None
     owner = "workflow" if model.qualname(func, scope) == f"{_WORKFLOW}.{name}" else _shown(receiver)
     return Message(f"{owner}.{name}()" if owner else f"{name}()", tuple(sent))
+
+
+def sets_payload_codec(model: ModuleModel) -> bool:
+    """`DataConverter(payload_codec=...)` or `dataclasses.replace(converter, payload_codec=...)`:
+    payloads are transformed (usually encrypted) before they reach the history."""
+    return any(
+        isinstance(node, ast.keyword)
+        and node.arg == CODEC
+        and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        for node in ast.walk(model.tree)
+    )
+
+
+_encoded: weakref.WeakKeyDictionary[ProjectIndex, bool] = weakref.WeakKeyDictionary()
+
+
+def payloads_encoded(index: ProjectIndex) -> bool:
+    """Whether the project gives Temporal a payload codec anywhere: what its histories hold is
+    then not readable as sent, and whether it is encrypted cannot be told here."""
+    found = _encoded.get(index)
+    if found is None:
+        found = _encoded[index] = any(CODEC in module.extra for module in index.modules.values())
+    return found
 
 
 def _shown(node: ast.expr | None) -> str | None:

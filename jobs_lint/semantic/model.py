@@ -333,7 +333,7 @@ class ModuleModel:
     def facts(self, text: bytes | None = None) -> ModuleFacts:
         """What other modules may need to know of this one. Given the module's `text`, parts
         that need a word the text lacks are skipped: most modules mention one tool at most."""
-        from jobs_lint.semantic import django
+        from jobs_lint.semantic import django, messages
 
         def mentions(*words: bytes) -> bool:
             return text is None or any(word in text for word in words)
@@ -347,6 +347,8 @@ class ModuleModel:
             temporal = self.temporal.facts()
             if temporal is not None:
                 facts.extra["temporal"] = temporal
+            if mentions(messages.CODEC.encode()) and messages.sets_payload_codec(self):
+                facts.extra[messages.CODEC] = True
         if mentions(b"arq", b"WorkerSettings"):
             arq = self.arq.facts()
             if arq is not None:
