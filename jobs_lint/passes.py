@@ -19,6 +19,7 @@ from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode,
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.rules.base import Needle
+from jobs_lint.semantic import carriers
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
@@ -50,6 +51,7 @@ FACT_PATTERNS = (
     (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
     (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
     (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
+    (b"bytes", carriers.NEEDLE),  # classes whose objects carry file contents
 )
 
 

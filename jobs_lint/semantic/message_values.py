@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic import django, payloads
+from jobs_lint.semantic.carriers import carried_bytes, parameter_annotation
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -38,6 +39,7 @@ ROWS = Unsendable("a model instance or QuerySet", "send its id (or ids) and load
 REQUEST = Unsendable("the web request", "send the few values the job needs")
 USER = Unsendable("the signed-in user object", "send the user's id")
 SESSION = Unsendable("a session object", "send the values the job needs; a database session is opened by the job")
+_CARRIED_INSTEAD = "store the files and send their storage keys"
 DUMP = Unsendable("a dump of a whole object", "send its id and let the job load what it needs")
 
 _UPLOAD_TYPES = frozenset(
@@ -77,6 +79,9 @@ def unsendable(model: ModuleModel, node: ast.expr, scope: Scope, depth: int = 0)
         return ROWS
     if isinstance(node, ast.Name) and _is_session(model, node, scope):
         return SESSION
+    carried = carried_bytes(model, node, scope)
+    if carried is not None:
+        return Unsendable(f"objects carrying file contents (`{carried}`)", _CARRIED_INSTEAD)
     if isinstance(node, ast.Name):
         return _name(model, node, scope, depth)
     if isinstance(node, ast.Attribute):
@@ -111,7 +116,7 @@ def _name(model: ModuleModel, node: ast.Name, scope: Scope, depth: int) -> Unsen
 
 def _parameter(model: ModuleModel, name: str, scope: Scope) -> Unsendable | None:
     """A parameter annotated as an upload, a DataFrame or a request; Django's `request`."""
-    annotation = _annotation(name, scope)
+    annotation = parameter_annotation(name, scope)
     if annotation is not None:
         inner = annotation
         if isinstance(inner, ast.Subscript):  # list[UploadFile], Annotated[Request, ...]
@@ -125,20 +130,6 @@ def _parameter(model: ModuleModel, name: str, scope: Scope) -> Unsendable | None
             return REQUEST
     # Django's views take an unannotated `request`; an annotated one is some other input.
     return REQUEST if name == "request" and annotation is None else None
-
-
-def _annotation(name: str, scope: Scope) -> ast.expr | None:
-    current: Scope | None = scope
-    while current is not None:
-        node = current.node
-        if name in current.params and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            args = node.args
-            for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-                if arg.arg == name:
-                    return arg.annotation
-            return None
-        current = current.parent
-    return None
 
 
 def _attribute(model: ModuleModel, node: ast.Attribute, scope: Scope, depth: int) -> Unsendable | None:
@@ -210,7 +201,8 @@ def _returned(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> U
     graph = model.index.calls
     target = graph.resolve(path)
     summary = graph.summary(target) if target is not None else None
-    return _BY_WHAT.get(summary.returns_unsendable or "") if summary is not None else None
+    what = summary.returns_unsendable if summary is not None else None
+    return (_BY_WHAT.get(what) or Unsendable(what, _CARRIED_INSTEAD)) if what else None
 
 
 def returns(model: ModuleModel, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> Unsendable | None:
@@ -249,7 +241,7 @@ def _is_frame(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> b
     if isinstance(node, ast.Name):
         found = model.lookup(node.id, scope)
         if found is None:
-            annotation = _annotation(node.id, scope)
+            annotation = parameter_annotation(node.id, scope)
             return annotation is not None and model.qualname(annotation, scope) in _FRAME_TYPES
         values = [b for b in found[0] if isinstance(b, ast.expr)]
         return (

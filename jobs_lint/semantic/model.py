@@ -333,7 +333,7 @@ class ModuleModel:
     def facts(self, text: bytes | None = None) -> ModuleFacts:
         """What other modules may need to know of this one. Given the module's `text`, parts
         that need a word the text lacks are skipped: most modules mention one tool at most."""
-        from jobs_lint.semantic import django, messages
+        from jobs_lint.semantic import carriers, django, messages
 
         def mentions(*words: bytes) -> bool:
             return text is None or any(word in text for word in words)
@@ -343,6 +343,10 @@ class ModuleModel:
             transactions = django.facts(self)
             if transactions:
                 facts.extra["django"] = transactions
+        if text is None or carriers.NEEDLE.search(text):
+            fields = carriers.facts(self)
+            if fields:
+                facts.extra[carriers.KEY] = fields
         if mentions(b"temporalio"):
             temporal = self.temporal.facts()
             if temporal is not None:

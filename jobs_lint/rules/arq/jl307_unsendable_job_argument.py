@@ -21,6 +21,16 @@ _JOBS = (
 )
 
 
+_SCHEMAS = (
+    "from pydantic import BaseModel\n\n"
+    "class Attachment(BaseModel):\n    name: str\n    content: bytes\n\n"
+    "class Recipient(BaseModel):\n    address: str\n    attachments: list[Attachment] = []\n\n"
+    "class SendModel(BaseModel):\n    subject: str\n    recipients: list[Recipient]\n\n"
+    "class SmsRecipient(BaseModel):\n    number: str\n\n"
+    "class SmsModel(BaseModel):\n    text: str\n    recipients: list[SmsRecipient]\n"
+)
+
+
 class UnsendableJobArgument(Rule):
     """
     ## What it does
@@ -28,7 +38,9 @@ class UnsendableJobArgument(Rule):
     SQLAlchemy mapped object from `session.get(...)` or a query's `.all()`, a Django model
     instance or QuerySet, a list of them, or what a project function returns that is one), file
     contents and open files, uploads (a FastAPI `UploadFile`), whole DataFrames, the web
-    request, a session, and dumps of whole objects (`model_to_dict(...)`, `.dict()` of a row).
+    request, a session, dumps of whole objects (`model_to_dict(...)`, `.dict()` of a row), and
+    objects whose class holds bytes in a field, directly or through its fields' classes (a
+    pydantic model with a list of attachments).
     Values are followed through local variables and project functions.
 
     ## Why is this bad?
@@ -48,6 +60,16 @@ class UnsendableJobArgument(Rule):
     needles = ((b"enqueue_job",),)
 
     invalid = (
+        Invalid(
+            "from app.schemas import SendModel\n\n"
+            "async def send(m: SendModel, redis):\n"
+            "    for recipient in m.recipients:\n"
+            "        await redis.enqueue_job('send_email', recipient, m.subject)\n",
+            files={"app/__init__.py": "", "app/schemas.py": _SCHEMAS},
+            path="app/views.py",
+            line=5,
+            message="`enqueue_job('send_email')` is sent objects carrying file contents (`Attachment.content`)",
+        ),
         Invalid(
             "from fastapi import UploadFile\n\n"
             "async def upload(file: UploadFile, redis):\n"
@@ -97,6 +119,14 @@ class UnsendableJobArgument(Rule):
         ),
     )
     valid = (
+        Valid(
+            "from app.schemas import SmsModel\n\n"
+            "async def send(m: SmsModel, redis):\n"
+            "    for recipient in m.recipients:\n"
+            "        await redis.enqueue_job('send_sms', recipient, m.text)\n",
+            files={"app/__init__.py": "", "app/schemas.py": _SCHEMAS},
+            path="app/views.py",
+        ),
         Valid(
             "from fastapi import UploadFile\n\n"
             "async def upload(file: UploadFile, redis, storage):\n"

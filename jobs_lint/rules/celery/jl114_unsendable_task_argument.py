@@ -27,10 +27,11 @@ class UnsendableTaskArgument(Rule):
     `session.scalars(select(...)).all()`, or what a project function returns that is one), file
     contents and open files (`f.read()`, `path.read_bytes()`), uploads (`request.FILES[...]`, a
     FastAPI `UploadFile`), whole DataFrames, the web request, the signed-in user, a session,
-    and dumps of whole objects (`model_to_dict(...)`, a serializer's `.data`, `.dict()` of a
-    row). It reads `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send
-    later (`.s()`, `.si()`, `.signature()`), following values through local variables and
-    project functions. Secrets in a message are JL109's.
+    dumps of whole objects (`model_to_dict(...)`, a serializer's `.data`, `.dict()` of a row),
+    and objects whose class holds bytes in a field, directly or through its fields' classes. It
+    reads `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later
+    (`.s()`, `.si()`, `.signature()`), following values through local variables and project
+    functions. Secrets in a message are JL109's.
 
     ## Why is this bad?
     Every message is serialized when it is sent and kept by the broker until a worker takes it:

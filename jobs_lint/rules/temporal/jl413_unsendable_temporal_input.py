@@ -33,7 +33,8 @@ class UnsendableTemporalInput(Rule):
     Finds the inputs of activities, workflows and child workflows that do not belong in a
     Temporal payload: file contents (`f.read()`, `path.read_bytes()`), uploads, whole DataFrames,
     ORM rows (a SQLAlchemy mapped object, a Django model instance or QuerySet, a list of them),
-    the web request, a session, dumps of whole objects, and credentials (an argument, or a field
+    the web request, a session, dumps of whole objects, objects whose class holds bytes in a
+    field (directly or through its fields' classes), and credentials (an argument, or a field
     of the object or dict passed, named like a password, a token, an API key or a private key).
     It reads `workflow.execute_activity(...)` and its variants, `execute_child_workflow(...)`,
     a client's `start_workflow(...)`, `execute_workflow(...)`, `execute_activity(...)` and
