@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic import django, payloads
+from jobs_lint.semantic.call_sites import _own_nodes as own_nodes
 from jobs_lint.semantic.carriers import carried_bytes, parameter_annotation
 
 if TYPE_CHECKING:
@@ -61,11 +62,27 @@ _DUMPERS = frozenset({"django.forms.models.model_to_dict", "django.forms.model_t
 _FLASK = {"flask.request": REQUEST, "flask.session": SESSION, "flask_login.current_user": USER}
 _REQUEST_PARTS = {"user": USER, "session": SESSION, "FILES": UPLOAD}
 _MAX_DEPTH = 6
+# What can hold such a value; a constant, an operation or a comparison never does.
+_VALUES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Call,
+    ast.Await,
+    ast.Starred,
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.GeneratorExp,
+)
 
 
 def unsendable(model: ModuleModel, node: ast.expr, scope: Scope, depth: int = 0) -> Unsendable | None:
     """What a message argument is, if it is something no message should carry."""
-    if depth > _MAX_DEPTH:
+    if depth > _MAX_DEPTH or not isinstance(node, _VALUES):
         return None
     if isinstance(node, ast.Await):
         return unsendable(model, node.value, scope, depth + 1)
@@ -196,8 +213,8 @@ def _returned(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> U
             if isinstance(binding, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 return returns(model, binding, depth + 1)
     path = model.qualname(func, scope)
-    if path is None:
-        return None
+    if path is None or not model.index.complete:
+        return None  # while a module's own facts are collected, other modules are unknown
     graph = model.index.calls
     target = graph.resolve(path)
     summary = graph.summary(target) if target is not None else None
@@ -207,27 +224,21 @@ def _returned(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> U
 
 def returns(model: ModuleModel, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> Unsendable | None:
     """What every `return` of a function gives, when it is the same unsendable value."""
+    values = [node.value for node in own_nodes(function) if isinstance(node, ast.Return)]
+    return returned(model, model.scope_of(function), values, depth)
+
+
+def returned(model: ModuleModel, scope: Scope, values: list[ast.expr | None], depth: int = 0) -> Unsendable | None:
+    """What the values a function returns (`values`, read in its `scope`) all are, if they are
+    the same unsendable value."""
     if depth > _MAX_DEPTH:
         return None
-    scope = model.scope_of(function)
     answers: set[Unsendable | None] = set()
-    for node in _own_returns(function):
+    for node in values:
         answers.add(unsendable(model, node, scope, depth + 1) if node is not None else None)
         if None in answers or len(answers) > 1:
             return None
     return answers.pop() if answers else None
-
-
-def _own_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr | None]:
-    found: list[ast.expr | None] = []
-    pending: list[ast.AST] = list(function.body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.Return):
-            found.append(node.value)
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            pending.extend(ast.iter_child_nodes(node))
-    return found
 
 
 _BY_WHAT = {answer.what: answer for answer in (FILE, CONTENT, UPLOAD, FRAME, ROWS, REQUEST, USER, SESSION, DUMP)}

@@ -104,9 +104,12 @@ class _Summariser(Callees):
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        returned: list[ast.expr | None] = []
         for node in self.nodes:
             guarded = guarded or side_effects.is_guard(node)
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.Return):
+                returned.append(node.value)
+            elif isinstance(node, ast.Call):
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
                 site = self.call_site(node, path)
@@ -126,14 +129,14 @@ class _Summariser(Callees):
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
-            returns_unsendable=self._returns_unsendable(),
+            returns_unsendable=self._unsendable(returned),
         )
 
-    def _returns_unsendable(self) -> str | None:
-        from jobs_lint.semantic.message_values import returns
+    def _unsendable(self, values: list[ast.expr | None]) -> str | None:
+        from jobs_lint.semantic.message_values import returned
 
-        returned = returns(self.model, self.node)
-        return returned.what if returned is not None else None
+        found = returned(self.model, self.scope, values) if values else None
+        return found.what if found is not None else None
 
     # Effects -------------------------------------------------------------------------------
 
