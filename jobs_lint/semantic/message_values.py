@@ -40,7 +40,7 @@ ROWS = Unsendable("a model instance or QuerySet", "send its id (or ids) and load
 REQUEST = Unsendable("the web request", "send the few values the job needs")
 USER = Unsendable("the signed-in user object", "send the user's id")
 SESSION = Unsendable("a session object", "send the values the job needs; a database session is opened by the job")
-_CARRIED_INSTEAD = "store the files and send their storage keys"
+CARRIED_INSTEAD = "store the files and send their storage keys"
 DUMP = Unsendable("a dump of a whole object", "send its id and let the job load what it needs")
 
 _UPLOAD_TYPES = frozenset(
@@ -60,6 +60,7 @@ _FRAME_DUMPS = frozenset({"to_dict", "to_json", "to_records", "to_numpy", "to_di
 _OBJECT_DUMPS = frozenset({"dict", "model_dump", "to_dict", "__dict__"})
 _DUMPERS = frozenset({"django.forms.models.model_to_dict", "django.forms.model_to_dict", "vars"})
 _FLASK = {"flask.request": REQUEST, "flask.session": SESSION, "flask_login.current_user": USER}
+_RECEIVER = "django.dispatch.receiver"
 _REQUEST_PARTS = {"user": USER, "session": SESSION, "FILES": UPLOAD}
 _MAX_DEPTH = 6
 # What can hold such a value; a constant, an operation or a comparison never does.
@@ -98,7 +99,7 @@ def unsendable(model: ModuleModel, node: ast.expr, scope: Scope, depth: int = 0)
         return SESSION
     carried = carried_bytes(model, node, scope)
     if carried is not None:
-        return Unsendable(f"objects carrying file contents (`{carried}`)", _CARRIED_INSTEAD)
+        return _carrier(carried)
     if isinstance(node, ast.Name):
         return _name(model, node, scope, depth)
     if isinstance(node, ast.Attribute):
@@ -145,8 +146,23 @@ def _parameter(model: ModuleModel, name: str, scope: Scope) -> Unsendable | None
             return FRAME
         if path in _REQUEST_TYPES:
             return REQUEST
+    if name == "instance" and _in_signal_receiver(model, scope):
+        return ROWS
     # Django's views take an unannotated `request`; an annotated one is some other input.
     return REQUEST if name == "request" and annotation is None else None
+
+
+def _in_signal_receiver(model: ModuleModel, scope: Scope) -> bool:
+    """A Django signal receiver (`@receiver(post_save, sender=Order)`), whose `instance` is the row."""
+    current: Scope | None = scope
+    while current is not None and not isinstance(current.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        current = current.parent
+    if current is None or not isinstance(current.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return any(
+        isinstance(decorator, ast.Call) and model.qualname(decorator.func, current.parent) == _RECEIVER
+        for decorator in current.node.decorator_list
+    )
 
 
 def _attribute(model: ModuleModel, node: ast.Attribute, scope: Scope, depth: int) -> Unsendable | None:
@@ -190,6 +206,14 @@ def _call(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> Unsen
             return UPLOAD if _is_request(model, receiver.value, scope, depth) else None
         if func.attr in _OBJECT_DUMPS and django.is_orm_object(model, receiver, scope):
             return DUMP
+        if func.attr in _OBJECT_DUMPS:
+            carried = carried_bytes(model, receiver, scope)
+            if carried is not None:
+                return _carrier(carried)
+        if func.attr == "get_object" and _is_self(receiver) and _in_view_class(scope):
+            return ROWS  # a generic view's object: the row the URL names
+        if func.attr == "save" and not call.args and _is_serializer(model, receiver, scope, of_object=False):
+            return ROWS  # what a serializer's `save()` returns: the row it created or updated
         if func.attr in _FRAME_DUMPS and _is_frame(model, receiver, scope, depth):
             return FRAME
     returned = _returned(model, call, scope, depth)
@@ -219,7 +243,11 @@ def _returned(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> U
     target = graph.resolve(path)
     summary = graph.summary(target) if target is not None else None
     what = summary.returns_unsendable if summary is not None else None
-    return (_BY_WHAT.get(what) or Unsendable(what, _CARRIED_INSTEAD)) if what else None
+    return (_BY_WHAT.get(what) or Unsendable(what, CARRIED_INSTEAD)) if what else None
+
+
+def _carrier(where: str) -> Unsendable:
+    return Unsendable(f"objects carrying file contents (`{where}`)", CARRIED_INSTEAD)
 
 
 def returns(model: ModuleModel, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> Unsendable | None:
@@ -272,6 +300,10 @@ def _is_frame(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> b
     )
 
 
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
+
+
 def _is_request(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> bool:
     if isinstance(node, ast.Attribute):
         return node.attr == "request" and isinstance(node.value, ast.Name) and node.value.id == "self"
@@ -294,16 +326,21 @@ def _in_view_class(scope: Scope) -> bool:
     return False
 
 
-def _is_serializer(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
-    """A Django REST framework serializer of an object: `OrderSerializer(order)`,
-    `self.get_serializer(orders, many=True)`."""
+def _is_serializer(model: ModuleModel, node: ast.expr, scope: Scope, *, of_object: bool = True) -> bool:
+    """A Django REST framework serializer: `OrderSerializer(order)`, `self.get_serializer(...)`,
+    a view's `serializer` parameter. With `of_object`, only one made around an object: one
+    made from `data=request.data` validates input, and its `.data` is that input."""
     if isinstance(node, ast.Name):
         found = model.lookup(node.id, scope)
-        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+        if found is None:  # `perform_create(self, serializer)` of a view
+            return node.id == "serializer" and not of_object and _in_view_class(scope)
+        if len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
             return False
         node, scope = found[0][0], found[1]
-    if not isinstance(node, ast.Call) or not (node.args or any(k.arg == "instance" for k in node.keywords)):
-        return False  # `OrderSerializer(data=request.data)` validates input: its `.data` is that input
+    if not isinstance(node, ast.Call):
+        return False
+    if of_object and not (node.args or any(k.arg == "instance" for k in node.keywords)):
+        return False
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
     return name.endswith("Serializer") or name == "get_serializer"

@@ -138,8 +138,43 @@ class UnsendableTaskArgument(Rule):
             line=8,
             message="`process.delay()` is sent a model instance or QuerySet",
         ),
+        Invalid(
+            "from django.db.models.signals import post_save\nfrom django.dispatch import receiver\n"
+            "from app.models import Upload\nfrom app.tasks import process\n\n"
+            "@receiver(post_save, sender=Upload)\n"
+            "def uploaded(sender, instance, created, **kwargs):\n"
+            "    if created:\n"
+            "        process.delay(instance)\n",
+            files=_FILES,
+            path="app/signals.py",
+            line=9,
+            message="`process.delay()` is sent a model instance or QuerySet",
+        ),
+        Invalid(
+            "from rest_framework import viewsets\nfrom app.tasks import process\n\n"
+            "class UploadViewSet(viewsets.ModelViewSet):\n"
+            "    def perform_create(self, serializer):\n"
+            "        upload = serializer.save(owner=self.request.user)\n"
+            "        process.delay(upload)\n\n"
+            "    def retry(self, request, pk=None):\n"
+            "        process.delay(self.get_object())\n",
+            files=_FILES,
+            path="app/views.py",
+            line=10,
+            message="`process.delay()` is sent a model instance or QuerySet",
+        ),
     )
     valid = (
+        Valid(
+            "from rest_framework import viewsets\nfrom app.tasks import notify, process\n\n"
+            "class UploadViewSet(viewsets.ModelViewSet):\n"
+            "    def perform_create(self, serializer):\n"
+            "        upload = serializer.save()\n"
+            "        process.delay(upload.pk)\n"
+            "        notify.delay(serializer.validated_data['user_ids'], subject=self.request.user.email)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
         Valid(
             "from app.tasks import process\n\ndef upload_done(upload):\n    process.delay(upload.pk)\n",
             files=_FILES,
