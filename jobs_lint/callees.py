@@ -14,6 +14,7 @@ from dataclasses import replace
 from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
+from jobs_lint.semantic.messages import SENT_CALLS
 from jobs_lint.semantic.summaries import ModuleSummary
 
 
@@ -29,12 +30,15 @@ def summarise_callees(
     `cache(path, entry)` stores an entry that changed."""
     summaries = {}
     roots = []
+    sent: set[str] = set()  # functions whose results are sent in a message
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
     for path in files:
         entry = entries.get(path)
         if entry is None or not entry.digest:
             continue
         facts = entry.facts
+        if facts is not None:
+            sent.update(facts.extra.get(SENT_CALLS, ()))
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
@@ -65,7 +69,7 @@ def summarise_callees(
             added[module] = summary
         return added
 
-    demand.follow_calls(summaries, roots, summarise_modules)
+    demand.follow_calls(summaries, roots, summarise_modules, sent)
 
 
 def defines_jobs(facts: ModuleFacts) -> bool:

@@ -19,7 +19,7 @@ from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode,
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.rules import RULES, Rule
 from jobs_lint.rules.base import Needle
-from jobs_lint.semantic import carriers
+from jobs_lint.semantic import carriers, messages
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
@@ -44,6 +44,7 @@ FACT_NEEDLES = (
     b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
     b"import arq",
     b"WorkerSettings",
+    *messages.SENDING_NEEDLES,  # what a message carries may come from a function elsewhere
 )
 # Words too common to decide alone: they count only in an import or an assignment, which spares
 # parsing the many modules that mention Celery in passing (half the bytes on real trees).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
 
 # `ModuleFacts.extra` key of a module that gives a Temporal data converter a `payload_codec`.
 CODEC = "payload_codec"
+# `ModuleFacts.extra` key: the functions whose results a module sends, to be summarised.
+SENT_CALLS = "sent_calls"
+# Methods that put their arguments in a message, in any tool; and the byte strings that find them.
+SENDING_METHODS = frozenset(
+    {"delay", "apply_async", "send_task", "s", "si", "signature", "enqueue_job", "start_workflow", "execute_workflow"}
+    | {"execute_activity", "start_activity", "execute_child_workflow", "start_child_workflow"}
+)
+SENDING_NEEDLES = (b".delay(", b"apply_async(", b"send_task(", b"enqueue_job(", b"_workflow(", b"_activity(")
 
 # `workflow.<name>(workflow, arg, *, args=[...])`: a child workflow's input is a payload too.
 CHILD_WORKFLOW_FUNCTIONS = frozenset({"execute_child_workflow", "start_child_workflow"})
@@ -65,6 +74,44 @@ def temporal_input(model: ModuleModel, call: ast.Call, scope: Scope) -> Message 
     receiver = func.value if isinstance(func, ast.Attribute) else None
     owner = "workflow" if model.qualname(func, scope) == f"{_WORKFLOW}.{name}" else _shown(receiver)
     return Message(f"{owner}.{name}()" if owner else f"{name}()", tuple(sent))
+
+
+def sent_calls(model: ModuleModel) -> tuple[str, ...]:
+    """The qualified names of the calls whose results this module sends in a message, directly
+    (`process.delay(load(pk))`) or through a local variable: the project functions among them
+    are summarised, so that what they return is known where it is sent."""
+    from jobs_lint.semantic.call_sites import _own_nodes as own_nodes
+
+    found: set[str] = set()
+    for node, _ in model.scopes.defs:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        scope = model.scope_of(node)
+        for call in own_nodes(node):
+            if not isinstance(call, ast.Call):
+                continue
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr in SENDING_METHODS:
+                for argument in (*call.args, *(k.value for k in call.keywords)):
+                    found.update(_called_in(model, argument, scope))
+    return tuple(sorted(found))
+
+
+def _called_in(model: ModuleModel, node: ast.expr, scope: Scope) -> Iterator[str]:
+    """The calls an argument is made of, and those of the local variables it names."""
+    for inner in ast.walk(node):
+        calls: list[ast.Call] = []
+        if isinstance(inner, ast.Call):
+            calls.append(inner)
+        elif isinstance(inner, ast.Name):
+            found = model.lookup(inner.id, scope)
+            if found is not None and found[1] is scope:
+                calls += [b for b in found[0] if isinstance(b, ast.Call)]
+                calls += [b.value for b in found[0] if isinstance(b, ast.Await) and isinstance(b.value, ast.Call)]
+        for call in calls:
+            path = model.qualname(call.func, scope)
+            if path is not None and "." in path:
+                yield path
 
 
 def sets_payload_codec(model: ModuleModel) -> bool:

@@ -357,6 +357,10 @@ class ModuleModel:
             arq = self.arq.facts()
             if arq is not None:
                 facts.extra["arq"] = arq
+        if mentions(*messages.SENDING_NEEDLES):
+            sent = messages.sent_calls(self)
+            if sent:
+                facts.extra[messages.SENT_CALLS] = sent
         if facts.tasks or "temporal" in facts.extra or "arq" in facts.extra:
             # Where calls worth following start; other modules are summarised when reached.
             facts.summary = self.summary()

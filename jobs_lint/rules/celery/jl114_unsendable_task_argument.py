@@ -84,6 +84,16 @@ class UnsendableTaskArgument(Rule):
             message="`process.apply_async()` is sent a model instance or QuerySet",
         ),
         Invalid(
+            "from app.services import load_upload\nfrom app.tasks import process\n\n"
+            "def retry_view(request, upload_id):\n"
+            "    upload = load_upload(upload_id)\n"
+            "    process.delay(upload)\n",
+            files={**_FILES, "app/services.py": _SERVICES},
+            path="app/views.py",
+            line=6,
+            message="`process.delay()` is sent a model instance or QuerySet",
+        ),
+        Invalid(
             "from app.tasks import process\n\ndef upload(request):\n    process.delay(request.FILES['file'])\n",
             files=_FILES,
             path="app/views.py",
