@@ -165,7 +165,7 @@ def is_orm_object(model: ModuleModel, node: ast.expr, scope: Scope, depth: int =
         return is_orm_object(model, node.args[0], scope, depth + 1)
     if not isinstance(func, ast.Attribute):
         return False
-    if func.attr in _SQLALCHEMY_RESULTS and _is_sqlalchemy_query(model, func.value, scope, depth):
+    if func.attr in _SQLALCHEMY_RESULTS and _is_sqlalchemy_query(model, func.value, scope):
         return True
     if (
         (func.attr in _SESSION_GETS and node.args and _is_entity(node.args[0]))
@@ -204,7 +204,7 @@ def _picks_from_orm(
     )
 
 
-def _is_sqlalchemy_query(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> bool:
+def _is_sqlalchemy_query(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
     """`session.query(Order)...`, `session.scalars(select(Order)...)` or
     `(await session.execute(select(Order))).scalars()`: a query whose rows are mapped objects."""
     for _ in range(_MAX_DEPTH):

@@ -57,7 +57,7 @@ _FRAME_STEPS = frozenset(
     {"assign", "copy", "drop", "dropna", "fillna", "join", "merge", "rename", "reset_index", "set_index", "sort_values"}
 )
 _FRAME_DUMPS = frozenset({"to_dict", "to_json", "to_records", "to_numpy", "to_dicts", "values"})
-_OBJECT_DUMPS = frozenset({"dict", "model_dump", "to_dict", "__dict__"})
+_OBJECT_DUMPS = frozenset({"dict", "model_dump", "to_dict"})
 _DUMPERS = frozenset({"django.forms.models.model_to_dict", "django.forms.model_to_dict", "vars"})
 _FLASK = {"flask.request": REQUEST, "flask.session": SESSION, "flask_login.current_user": USER}
 _RECEIVER = "django.dispatch.receiver"
@@ -235,7 +235,7 @@ def _returned(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) -> U
         if found is not None and len(found[0]) == 1:
             binding = found[0][0]
             if isinstance(binding, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                return returns(model, binding, depth + 1)
+                return _returns(model, binding, depth + 1)
     path = model.qualname(func, scope)
     if path is None or not model.index.complete:
         return None  # while a module's own facts are collected, other modules are unknown
@@ -250,7 +250,7 @@ def _carrier(where: str) -> Unsendable:
     return Unsendable(f"objects carrying file contents (`{where}`)", CARRIED_INSTEAD)
 
 
-def returns(model: ModuleModel, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> Unsendable | None:
+def _returns(model: ModuleModel, function: ast.FunctionDef | ast.AsyncFunctionDef, depth: int = 0) -> Unsendable | None:
     """What every `return` of a function gives, when it is the same unsendable value."""
     values = [node.value for node in own_nodes(function) if isinstance(node, ast.Return)]
     return returned(model, model.scope_of(function), values, depth)
