@@ -14,8 +14,9 @@ from dataclasses import replace
 from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
-from jobs_lint.semantic.messages import SENT_CALLS
+from jobs_lint.semantic.messages import sent as messages_sent
 from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.semantic.tools import defines_jobs
 
 
 def summarise_callees(
@@ -38,7 +39,7 @@ def summarise_callees(
             continue
         facts = entry.facts
         if facts is not None:
-            sent.update(facts.extra.get(SENT_CALLS, ()))
+            sent.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
@@ -70,8 +71,3 @@ def summarise_callees(
         return added
 
     demand.follow_calls(summaries, roots, summarise_modules, sent)
-
-
-def defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
-    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra

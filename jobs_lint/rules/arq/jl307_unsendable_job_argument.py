@@ -3,9 +3,9 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.celery_tasks import is_test_path
-from jobs_lint.semantic.message_values import unsendable
-from jobs_lint.semantic.messages import arq_job
+from jobs_lint.semantic.arq.messages import arq_job
+from jobs_lint.semantic.messages.values import unsendable
+from jobs_lint.semantic.modules import is_test_module
 
 _REPO = (
     "from sqlalchemy import select\nfrom sqlalchemy.ext.asyncio import AsyncSession\nfrom app.db import Order\n\n"
@@ -168,7 +168,7 @@ class UnsendableJobArgument(Rule):
         if sent is None:
             return
         ctx = self.ctx
-        if is_test_path(ctx.model.path):  # a test's messages never reach a production broker
+        if is_test_module(ctx.model.module, ctx.model.path):  # a test's messages never reach a production broker
             return
         for _, value in sent.arguments:
             problem = unsendable(ctx.model, value, ctx.scope)

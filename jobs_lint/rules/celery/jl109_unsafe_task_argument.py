@@ -3,8 +3,8 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
-from jobs_lint.semantic.secrets import secret_argument
+from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic.messages.secrets import secret_argument
 
 _TASKS = (
     "from celery import shared_task\n\n"

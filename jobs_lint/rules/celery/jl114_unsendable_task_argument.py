@@ -3,9 +3,9 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.celery_tasks import is_test_path
-from jobs_lint.semantic.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
-from jobs_lint.semantic.message_values import unsendable
+from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic.messages.values import unsendable
+from jobs_lint.semantic.modules import is_test_module
 
 _TASKS = (
     "from celery import shared_task\n\n"
@@ -238,7 +238,7 @@ class UnsendableTaskArgument(Rule):
         if not (isinstance(func, ast.Attribute) and (func.attr in SENDS or func.attr in PARTIALS)):
             return
         ctx = self.ctx
-        if is_test_path(ctx.model.path):  # a test's messages never reach a production broker
+        if is_test_module(ctx.model.module, ctx.model.path):  # a test's messages never reach a production broker
             return
         sent = (signature_of if func.attr in PARTIALS else enqueue_of)(ctx.model, node, ctx.scope)
         if sent is None:

@@ -4,10 +4,10 @@ import ast
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.celery_tasks import is_test_path
-from jobs_lint.semantic.message_values import unsendable
-from jobs_lint.semantic.messages import payloads_encoded, temporal_input
-from jobs_lint.semantic.secrets import secret_inside
+from jobs_lint.semantic.messages.secrets import secret_inside
+from jobs_lint.semantic.messages.values import unsendable
+from jobs_lint.semantic.modules import is_test_module
+from jobs_lint.semantic.temporal.payloads import payloads_encoded, temporal_input
 
 _ACTIVITIES = (
     "from temporalio import activity\n\n"
@@ -171,7 +171,7 @@ class UnsendableTemporalInput(Rule):
         sent = temporal_input(ctx.model, node, ctx.scope)
         if sent is None:
             return
-        if is_test_path(ctx.model.path):  # a test's messages never reach a production broker
+        if is_test_module(ctx.model.module, ctx.model.path):  # a test's messages never reach a production broker
             return
         encoded = payloads_encoded(ctx.index)
         for _, value in sent.arguments:

@@ -16,12 +16,14 @@ import re
 import weakref
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic import syntax
+
 if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
 
-KEY = "fields"  # `ModuleFacts.extra` key: class qualname -> ((field, type, many), ...)
+FACTS_KEY = "fields"  # `ModuleFacts.extra`: class qualname -> ((field, type, many), ...)
 # A module whose text matches this annotates something as bytes: its classes are recorded.
 NEEDLE = re.compile(rb":[ \t]*(?:[\w.]+\[)*bytes\b")
 _BYTES = frozenset({"bytes", "bytearray"})
@@ -85,7 +87,7 @@ class _Project:
     def __init__(self, index: ProjectIndex) -> None:
         self.fields: dict[str, dict[str, tuple[str, bool]]] = {}
         for module in index.modules.values():
-            for cls, fields in module.extra.get(KEY, {}).items():
+            for cls, fields in module.extra.get(FACTS_KEY, {}).items():
                 self.fields[cls] = {name: (path, many) for name, path, many in fields}
         self._carried: dict[str, str | None] = {}
 
@@ -153,9 +155,6 @@ def parameter_annotation(name: str, scope: Scope | None) -> ast.expr | None:
     while current is not None:
         node = current.node
         if name in current.params and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            args = node.args
-            return next(
-                (arg.annotation for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs) if arg.arg == name), None
-            )
+            return syntax.parameter_annotation(node, name)
         current = current.parent
     return None

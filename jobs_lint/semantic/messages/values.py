@@ -17,9 +17,10 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic import django, payloads
-from jobs_lint.semantic.call_sites import _own_nodes as own_nodes
-from jobs_lint.semantic.carriers import carried_bytes, parameter_annotation
+from jobs_lint.semantic import payloads
+from jobs_lint.semantic.messages.carriers import carried_bytes, parameter_annotation
+from jobs_lint.semantic.syntax import own_nodes
+from jobs_lint.semantic.web import django
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel

@@ -1,0 +1,23 @@
+"""Temporal: workflows, the code they replay, activities, and the calls that schedule them
+(`ModuleFacts.extra["temporal"]`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jobs_lint.semantic.temporal import payloads
+from jobs_lint.semantic.temporal.names import FACTS_KEY
+from jobs_lint.semantic.tools import Tool, register
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+    from jobs_lint.semantic.temporal.project import TemporalFacts
+
+
+def _facts(model: ModuleModel) -> TemporalFacts | None:
+    return model.temporal.facts()
+
+
+register(Tool(FACTS_KEY, needles=(b"temporalio",), facts=_facts, words=(b"temporalio",), defines_jobs=True))
+# A data converter with a payload codec: what the history holds is encoded (JL413's credentials).
+register(Tool(payloads.CODEC_KEY, facts=payloads.sets_payload_codec, words=(payloads.CODEC_KEY.encode(),)))
