@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from jobs_lint import noqa
 from jobs_lint.cache import Entry
@@ -68,9 +68,57 @@ class Plan:
         rules = tuple(code for code in sorted(selected) if _runs(RULES[code]))
         return cls(rules, selected, settings, settings.cache_key())
 
-    def wanted_by(self, data: bytes) -> tuple[str, ...]:
-        found: dict[Needle, bool] = {}
+    def wanted_by(self, data: bytes, found: dict[Needle, bool] | None = None) -> tuple[str, ...]:
+        """The rules that want a file with these bytes; `found` (a `searched(data)`) is shared
+        with `needs_facts` so that each needle is searched for once."""
+        found = searched(data) if found is None else found
         return tuple(code for code in self.rules if RULES[code].wants(data, found))
+
+
+class _Searched(dict[Needle, bool]):
+    """The needles searched for in one file so far. A byte string is known absent without a
+    search when a shorter needle inside it is (".task(" when ".task" is): on a tree where most
+    files hold no needle, most of a cold run's searching is for needles that are not there."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+    def get(self, needle: Needle, default: bool | None = None) -> bool | None:  # type: ignore[override]
+        known = dict.get(self, needle)
+        if known is not None or type(needle) is not bytes:
+            return known
+        for part in _parts(needle):
+            present = dict.get(self, part)
+            if present is None:
+                present = self[part] = part in self.data
+            if not present:
+                self[needle] = False
+                return False
+        return default
+
+    def present(self, needle: bytes) -> bool:
+        known = self.get(needle)
+        if known is None:
+            known = self[needle] = needle in self.data
+        return known
+
+
+def searched(data: bytes) -> _Searched:
+    return _Searched(data)
+
+
+def _all_needles() -> frozenset[bytes]:
+    words = {n for rule in RULES.values() for group in rule.needles for n in group if type(n) is bytes}
+    return frozenset({*words, *FACT_NEEDLES, *(word for word, _ in FACT_PATTERNS)})
+
+
+@cache
+def _parts(needle: bytes) -> tuple[bytes, ...]:
+    """The other needles inside `needle`, shortest first."""
+    return tuple(sorted((n for n in _all_needles() if n != needle and n in needle), key=len))
 
 
 _plans: tuple[Plan, ...] = ()
@@ -99,10 +147,11 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest and previous.selection == plan.key:
         return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    wanted = plan.wanted_by(data)
+    found = searched(data)
+    wanted = plan.wanted_by(data, found)
     candidate = bool(wanted) or not _is_text(data)
     facts = None
-    if needs_facts(data):
+    if needs_facts(data, found):
         parsed = _parse(path, data)
         if parsed is not None:
             source, tree = parsed
@@ -139,8 +188,11 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         return ModuleSummary()
 
 
-def needs_facts(data: bytes) -> bool:
-    return any(n in data for n in FACT_NEEDLES) or any(n in data and p.search(data) for n, p in FACT_PATTERNS)
+def needs_facts(data: bytes, found: _Searched | None = None) -> bool:
+    found = searched(data) if found is None else found
+    return any(found.present(n) for n in FACT_NEEDLES) or any(
+        found.present(n) and p.search(data) for n, p in FACT_PATTERNS
+    )
 
 
 def _is_text(data: bytes) -> bool:
