@@ -25,8 +25,8 @@ PROJECTS = (
     ("paperless-ngx/paperless-ngx", "b0e0e8a35373a5d9d588a507cb63c79e50a23403"),
     ("python-arq/arq", "3914e48c530f0e5acf02cb340b1f8f3e201ba895"),
     ("temporalio/samples-python", "e652a4d0e85042a34ec8fc46a4a03e51681fd7f9"),
-    # Job code is most of these: gwcelery is a package of Celery task modules, Mayan EDMS has a
-    # tasks module in each of its apps.
+    # Job code spread over many modules: gwcelery is mostly a package of Celery task modules
+    # (the call graph follows tasks through it), Mayan EDMS has a tasks module in each app.
     ("lpsinger/gwcelery", "0566a6e5be2cbb3b5cc9769757224572c3d862d7"),
     ("mayan-edms/Mayan-EDMS", "71788a5196547c61c1ee457ba386cfee98b77daf"),
 )
