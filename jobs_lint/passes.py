@@ -68,14 +68,14 @@ class Plan:
         rules = tuple(code for code in sorted(selected) if _runs(RULES[code]))
         return cls(rules, selected, settings, settings.cache_key())
 
-    def wanted_by(self, data: bytes, found: dict[Needle, bool] | None = None) -> tuple[str, ...]:
-        """The rules that want a file with these bytes; `found` (a `searched(data)`) is shared
-        with `needs_facts` so that each needle is searched for once."""
-        found = searched(data) if found is None else found
+    def wanted_by(self, data: bytes, found: Searched | None = None) -> tuple[str, ...]:
+        """The rules that want a file with these bytes; `found` is shared with `needs_facts` so
+        that each needle is searched for once."""
+        found = Searched(data) if found is None else found
         return tuple(code for code in self.rules if RULES[code].wants(data, found))
 
 
-class _Searched(dict[Needle, bool]):
+class Searched(dict[Needle, bool]):
     """The needles searched for in one file so far. A byte string is known absent without a
     search when a shorter needle inside it is (".task(" when ".task" is): on a tree where most
     files hold no needle, most of a cold run's searching is for needles that are not there."""
@@ -104,10 +104,6 @@ class _Searched(dict[Needle, bool]):
         if known is None:
             known = self[needle] = needle in self.data
         return known
-
-
-def searched(data: bytes) -> _Searched:
-    return _Searched(data)
 
 
 def _all_needles() -> frozenset[bytes]:
@@ -147,7 +143,7 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest and previous.selection == plan.key:
         return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    found = searched(data)
+    found = Searched(data)
     wanted = plan.wanted_by(data, found)
     candidate = bool(wanted) or not _is_text(data)
     facts = None
@@ -188,8 +184,8 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         return ModuleSummary()
 
 
-def needs_facts(data: bytes, found: _Searched | None = None) -> bool:
-    found = searched(data) if found is None else found
+def needs_facts(data: bytes, found: Searched | None = None) -> bool:
+    found = Searched(data) if found is None else found
     return any(found.present(n) for n in FACT_NEEDLES) or any(
         found.present(n) and p.search(data) for n, p in FACT_PATTERNS
     )
