@@ -76,9 +76,10 @@ class Plan:
 
 
 class Searched(dict[Needle, bool]):
-    """The needles searched for in one file so far. A byte string is known absent without a
-    search when a shorter needle inside it is (".task(" when ".task" is): on a tree where most
-    files hold no needle, most of a cold run's searching is for needles that are not there."""
+    """The needles searched for in one file so far, shared by the rules' prefilters and the
+    index's. The index's byte strings are known absent without a search when a shorter needle
+    inside them is (".task(" when ".task" is): on a tree where most files hold no needle, most
+    of a cold run's searching is for needles that are not there."""
 
     __slots__ = ("data",)
 
@@ -86,23 +87,10 @@ class Searched(dict[Needle, bool]):
         super().__init__()
         self.data = data
 
-    def get(self, needle: Needle, default: bool | None = None) -> bool | None:  # type: ignore[override]
-        known = dict.get(self, needle)
-        if known is not None or type(needle) is not bytes:
-            return known
-        for part in _parts(needle):
-            present = dict.get(self, part)
-            if present is None:
-                present = self[part] = part in self.data
-            if not present:
-                self[needle] = False
-                return False
-        return default
-
     def present(self, needle: bytes) -> bool:
         known = self.get(needle)
         if known is None:
-            known = self[needle] = needle in self.data
+            known = self[needle] = all(self.present(part) for part in _parts(needle)) and needle in self.data
         return known
 
 
