@@ -16,7 +16,7 @@ from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.messages import sent as messages_sent
 from jobs_lint.semantic.summaries import ModuleSummary
-from jobs_lint.semantic.tools import defines_jobs
+from jobs_lint.semantic.tools import defines_jobs, registered_jobs
 
 
 def summarise_callees(
@@ -31,7 +31,9 @@ def summarise_callees(
     `cache(path, entry)` stores an entry that changed."""
     summaries = {}
     roots = []
-    sent: set[str] = set()  # functions whose results are sent in a message
+    # Functions to summarise wherever they are: jobs registered by name, and functions whose
+    # results are sent in a message.
+    named: set[str] = set()
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
     for path in files:
         entry = entries.get(path)
@@ -39,11 +41,12 @@ def summarise_callees(
             continue
         facts = entry.facts
         if facts is not None:
-            sent.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
+            named.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
                 roots.append(facts.module)
+                named.update(registered_jobs(facts))
             continue
         directory, name = os.path.split(path)
         stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
@@ -70,4 +73,4 @@ def summarise_callees(
             added[module] = summary
         return added
 
-    demand.follow_calls(summaries, roots, summarise_modules, sent)
+    demand.follow_calls(summaries, roots, summarise_modules, named)
