@@ -55,7 +55,7 @@ class UnsendableJobArgument(Rule):
     """
 
     code = "JL307"
-    name = "unsendable-job-argument"
+    name = "arq-unsendable-job-argument"
     summary = "An ARQ job is enqueued with ORM rows, a file, an upload, a DataFrame, a request or a dump"
     needles = ((b"enqueue_job",),)
 
