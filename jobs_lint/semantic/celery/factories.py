@@ -5,6 +5,12 @@ functions that return one (`def periodic(**kw): return lambda f: shared_task(**k
 A module's factories are facts (`ModuleFacts.extra[FACTORIES]`), with the options they fix; a
 function decorated with a project decorator that its module cannot judge alone is kept as a
 candidate task (`TaskInfo.decorator`), which the index keeps only if the decorator is a factory.
+Apps are made the same way: a function of one module that returns a new `Celery(...)` makes an
+app of the name another module binds to its result, and the task class an app gives every task
+(`task_cls=`, `app.Task = ...`) is a fact of the app.
+
+A module that uses a project decorator without any Celery word in its text is not read for
+facts (the prefilter cannot know the decorator's name): its tasks stay unknown.
 """
 
 from __future__ import annotations
