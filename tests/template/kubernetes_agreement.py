@@ -31,7 +31,11 @@ from tests.template.kubernetes_checks import (
 
 # The setting that bounds how long running jobs get after SIGTERM, and the job time limits the
 # grace period must outlast (they default in settings.py and may be set in the ConfigMap).
-SHUTDOWN_SETTING = {"celery": "WORKER_SOFT_SHUTDOWN_TIMEOUT", "arq": "SHUTDOWN_TIMEOUT", "temporal": "GRACEFUL_SHUTDOWN_SECONDS"}
+SHUTDOWN_SETTING = {
+    "celery": "WORKER_SOFT_SHUTDOWN_TIMEOUT",
+    "arq": "SHUTDOWN_TIMEOUT",
+    "temporal": "GRACEFUL_SHUTDOWN_SECONDS",
+}
 TIME_LIMITS = {"celery": ("TASK_SOFT_TIME_LIMIT", "TASK_TIME_LIMIT"), "arq": ("JOB_TIMEOUT",), "temporal": ()}
 
 
@@ -72,7 +76,8 @@ def check_workers_match_the_queues(project: Path, answers: dict[str, Any]) -> No
         (exec_start,) = re.findall(r"^ExecStart=(.*)$", unit, re.MULTILINE)
         assert shlex.split(exec_start)[1:] == command[1:], exec_start
     for kind in ("PodDisruptionBudget", "ScaledObject"):
-        assert sorted(item["metadata"]["name"] for item in objects(project, kind) if "worker" in item["metadata"]["name"]) == sorted(workers)
+        names = [item["metadata"]["name"] for item in objects(project, kind)]
+        assert sorted(name for name in names if "-worker-" in name) == sorted(workers), kind
 
 
 def check_autoscaling_matches_the_answers(project: Path, answers: dict[str, Any]) -> None:
@@ -188,7 +193,16 @@ def check_exec_probe(project: Path, package: str, container: dict[str, Any], com
     assert command[:2] == ["sh", "-c"]
     queue = container["command"][-1]
     assert shlex.split(command[2]) == [
-        "exec", "celery", "-A", f"{package}.celery_app", "inspect", "ping", "--timeout", "5", "-d", f"{queue}@$HOSTNAME"
+        "exec",
+        "celery",
+        "-A",
+        f"{package}.celery_app",
+        "inspect",
+        "ping",
+        "--timeout",
+        "5",
+        "-d",
+        f"{queue}@$HOSTNAME",
     ]
     assert "f\"--hostname={'+'.join(names)}@%h\"" in worker
 

@@ -43,6 +43,7 @@ KEDA_METADATA = {
 # A DNS-1123 label: what Kubernetes accepts as the name of a Service, and the longest sensible
 # name of anything else that gets pods.
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 VARIABLE_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
 
@@ -67,11 +68,18 @@ def keda_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(_closed(json.loads(KEDA_SCHEMA.read_text())))
 
 
+@cache
+def _parsed(text: str) -> list[dict[str, Any]]:
+    """The objects of one manifest (parsed once per content: the checks read them often;
+    callers must not change them)."""
+    return [document for document in yaml.load_all(text, Loader=SAFE_LOADER) if document is not None]
+
+
 def manifests(project: Path) -> dict[str, list[dict[str, Any]]]:
     """File name -> the objects in it, for every manifest but kustomization.yaml."""
     directory = project / "deploy" / "kubernetes"
     return {
-        path.name: [document for document in yaml.safe_load_all(path.read_text()) if document is not None]
+        path.name: _parsed(path.read_text())
         for path in sorted(directory.glob("*.yaml"))
         if path.name != "kustomization.yaml"
     }
@@ -115,9 +123,10 @@ def make_env_secrets(project: Path) -> set[str]:
     """The names scripts/make_env.py fills with fresh secrets."""
     tree = ast.parse((project / "scripts" / "make_env.py").read_text())
     for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(getattr(target, "id", "") == "SECRETS" for target in targets):
-            return set(ast.literal_eval(node.value))  # type: ignore[union-attr,arg-type]
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(getattr(target, "id", "") == "SECRETS" for target in targets):
+                return set(ast.literal_eval(node.value))
     raise AssertionError("scripts/make_env.py has no SECRETS")
 
 
@@ -162,6 +171,7 @@ def check_pods_are_locked_down(project: Path) -> None:
     requests and limits, and Deployments that restart a stopped process whatever its exit code."""
     dockerfile = (project / "Dockerfile").read_text()
     (user,) = re.findall(r"^USER (\d+):(\d+)$", dockerfile, re.MULTILINE)
+    claims = objects(project, "PersistentVolumeClaim")
     for owner, container in containers(project):
         pod = owner["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -172,7 +182,10 @@ def check_pods_are_locked_down(project: Path) -> None:
         assert security["capabilities"]["drop"] == ["ALL"]
         mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
         assert mounts["tmp"] == "/tmp"
-        assert {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume} == set(mounts)
+        assert {volume["name"] for volume in pod["volumes"]} == set(mounts)
+        for volume in pod["volumes"]:
+            claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+            assert "emptyDir" in volume or claim in {item["metadata"]["name"] for item in claims}, volume
         resources = container["resources"]
         assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
         assert container["image"] == project_slug(project)
@@ -202,4 +215,3 @@ def check_kustomization(project: Path) -> None:
     kustomization = yaml.safe_load((project / "deploy" / "kubernetes" / "kustomization.yaml").read_text())
     assert sorted(kustomization["resources"]) == sorted(manifests(project))
     assert [image["name"] for image in kustomization["images"]] == [project_slug(project)]
-

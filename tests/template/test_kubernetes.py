@@ -7,6 +7,7 @@ manifest broken the way a careless edit would break it, and each bad answer to b
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,12 @@ def test_each_tool_renders_its_parts(rendered: dict[str, Path]) -> None:
     workers = {f"worker-{name}.yaml" for name in ("critical", "high", "default", "low", "bulk")}
     common = {"kustomization.yaml", "config.yaml"}
     assert files("celery-redis") == common | workers | {"beat.yaml", "api.yaml", "flower.yaml"}
-    assert files("celery-rabbitmq") == common | {"worker-critical.yaml", "worker-default.yaml", "worker-bulk_import.yaml"}
-    assert files("temporal") == common | workers | {"schedules.yaml", "api.yaml"}
+    rabbitmq_workers = {"worker-critical.yaml", "worker-default.yaml", "worker-bulk_import.yaml"}
+    assert files("celery-rabbitmq") == common | rabbitmq_workers
+    assert files("temporal") == common | workers | {"schedules.yaml", "api.yaml", "data.yaml"}
     assert files("arq-minimal") == common | workers
-    (beat,) = [item for item in yaml.safe_load_all((rendered["celery-redis"] / "deploy/kubernetes/beat.yaml").read_text()) if item["kind"] == "Deployment"]
-    assert beat["spec"]["replicas"] == 2
-    assert not (rendered["celery-redis"] / "deploy" / "kubernetes").with_name("kubernetes.yaml").exists()
+    beat = yaml.safe_load_all((rendered["celery-redis"] / "deploy/kubernetes/beat.yaml").read_text())
+    assert [item["spec"].get("replicas") for item in beat] == [2, None]  # the Deployment, its budget
 
 
 def test_arq_queues_with_cron_jobs_keep_a_worker(rendered: dict[str, Path]) -> None:
@@ -115,6 +116,25 @@ def _pod(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return spec
 
 
+def _container(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    container: dict[str, Any] = _pod(documents)["containers"][0]
+    return container
+
+
+def _trigger(documents: list[dict[str, Any]], index: int) -> dict[str, Any]:
+    """The metadata of a trigger of the file's ScaledObject (after its Deployment and budget)."""
+    metadata: dict[str, Any] = documents[2]["spec"]["triggers"][index]["metadata"]
+    return metadata
+
+
+def _add_unlisted_manifest(project: Path) -> None:
+    directory = project / "deploy" / "kubernetes"
+    (directory / "extra.yaml").write_text((directory / "config.yaml").read_text())
+
+
+PING_HIGH = "exec celery -A jobs_service.celery_app inspect ping --timeout 5 -d high@$HOSTNAME"
+
+
 # Each: a careless edit of the default Celery render's manifests, and the error the checks give.
 BREAKAGES: dict[str, tuple[Callable[[Path], None], type[BaseException]]] = {
     "unknown field": (
@@ -126,11 +146,11 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], type[BaseException]]] = {
         jsonschema.ValidationError,
     ),
     "number in KEDA metadata": (
-        _edit("worker-low.yaml", lambda docs: docs[2]["spec"]["triggers"][0]["metadata"].update(listLength=5)),
+        _edit("worker-low.yaml", lambda docs: _trigger(docs, 0).update(listLength=5)),
         jsonschema.ValidationError,
     ),
     "misspelt KEDA metadata": (
-        _edit("worker-low.yaml", lambda docs: docs[2]["spec"]["triggers"][0]["metadata"].update(listname="low")),
+        _edit("worker-low.yaml", lambda docs: _trigger(docs, 0).update(listname="low")),
         AssertionError,
     ),
     "grace period under the shutdown": (
@@ -138,40 +158,44 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], type[BaseException]]] = {
         AssertionError,
     ),
     "wrong Redis list": (
-        _edit("worker-low.yaml", lambda docs: docs[2]["spec"]["triggers"][3]["metadata"].update(listName="low-3")),
+        _edit("worker-low.yaml", lambda docs: _trigger(docs, 3).update(listName="low-3")),
         AssertionError,
     ),
     "depth not the answer": (
-        _edit("worker-low.yaml", lambda docs: docs[2]["spec"]["triggers"][0]["metadata"].update(listLength="7")),
+        _edit("worker-low.yaml", lambda docs: _trigger(docs, 0).update(listLength="7")),
         AssertionError,
     ),
     "secret key make env does not write": (
-        _edit("worker-low.yaml", lambda docs: _pod(docs)["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"].update(key="REDIS_PASS")),
+        _edit("worker-low.yaml", lambda docs: _container(docs)["env"][0]["valueFrom"]["secretKeyRef"].update(key="X")),
         AssertionError,
     ),
     "undefined variable in a URL": (
-        _edit("api.yaml", lambda docs: _pod(docs)["containers"][0]["env"][-1].update(value="redis://:$(REDIS_PASSWD)@$(REDIS_ADDRESS)/0")),
+        _edit(
+            "api.yaml", lambda docs: _container(docs)["env"][-1].update(value="redis://:$(PASSWD)@$(REDIS_ADDRESS)/0")
+        ),
         AssertionError,
     ),
     "probe pings another worker": (
-        _edit("worker-low.yaml", lambda docs: _pod(docs)["containers"][0]["livenessProbe"]["exec"]["command"].__setitem__(2, "exec celery -A jobs_service.celery_app inspect ping --timeout 5 -d high@$HOSTNAME")),
+        _edit(
+            "worker-low.yaml",
+            lambda docs: _container(docs)["livenessProbe"]["exec"]["command"].__setitem__(2, PING_HIGH),
+        ),
         AssertionError,
     ),
     "writable root filesystem": (
-        _edit("beat.yaml", lambda docs: _pod(docs)["containers"][0]["securityContext"].update(readOnlyRootFilesystem=False)),
+        _edit("beat.yaml", lambda docs: _container(docs)["securityContext"].update(readOnlyRootFilesystem=False)),
         AssertionError,
     ),
     "manifest left out of the kustomization": (
-        lambda project: (project / "deploy" / "kubernetes" / "extra.yaml").write_text((project / "deploy" / "kubernetes" / "config.yaml").read_text()),
+        _add_unlisted_manifest,
         AssertionError,
     ),
 }
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES)
-def test_a_broken_manifest_fails_the_checks(template_repo: Path, tmp_path: Path, breakage: str) -> None:
-    project = render(template_repo, tmp_path / "service", {"kubernetes": True})
-    check_manifests(project, {})
+def test_a_broken_manifest_fails_the_checks(rendered: dict[str, Path], tmp_path: Path, breakage: str) -> None:
+    project = shutil.copytree(rendered["celery-redis"], tmp_path / "service")
     breaks, error = BREAKAGES[breakage]
     breaks(project)
     with pytest.raises(error):
@@ -179,6 +203,14 @@ def test_a_broken_manifest_fails_the_checks(template_repo: Path, tmp_path: Path,
 
 
 SCALE = {"min_replicas": 1, "max_replicas": 4, "depth_per_replica": 10}
+ONE_QUEUE: list[dict[str, Any]] = [{"name": "default"}]
+
+
+def _scaling(**change: Any) -> dict[str, Any]:
+    """One queue, "default", with its scaling changed."""
+    return {"queues": ONE_QUEUE, "kubernetes_scaling": {"default": {**SCALE, **change}}}
+
+
 REFUSED = [
     ({"docker": False}, "Kubernetes runs the image the Dockerfile builds"),
     ({"project_slug": "a" * 41}, "longer than 40 characters"),
@@ -188,16 +220,13 @@ REFUSED = [
     ),
     ({"kubernetes_scaling": {"default": SCALE}}, 'kubernetes_scaling has no entry for queue "critical"'),
     ({"kubernetes_scaling": "many"}, "kubernetes_scaling must be a mapping"),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": SCALE, "other": SCALE}}, 'names "other"'),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {"min_replicas": 1}}}, "exactly min_replicas"),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {**SCALE, "max_replicas": "4"}}}, "whole numbers"),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {**SCALE, "min_replicas": 5}}}, "exceeds max_replicas"),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {**SCALE, "max_replicas": 101}}}, "to 100"),
-    ({"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {**SCALE, "depth_per_replica": 0}}}, "at least 1"),
-    (
-        {"queues": [{"name": "default"}], "kubernetes_scaling": {"default": {**SCALE, "min_replicas": 0}}},
-        "min_replicas 0 is for bulk queues only",
-    ),
+    ({"queues": ONE_QUEUE, "kubernetes_scaling": {"default": SCALE, "other": SCALE}}, 'names "other"'),
+    ({"queues": ONE_QUEUE, "kubernetes_scaling": {"default": {"min_replicas": 1}}}, "exactly min_replicas"),
+    (_scaling(max_replicas="4"), "whole numbers"),
+    (_scaling(min_replicas=5), "exceeds max_replicas"),
+    (_scaling(max_replicas=101), "to 100"),
+    (_scaling(depth_per_replica=0), "at least 1"),
+    (_scaling(min_replicas=0), "min_replicas 0 is for bulk queues only"),
     (
         {
             "tool": "arq",
