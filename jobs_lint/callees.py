@@ -15,6 +15,7 @@ from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.semantic.tools import defines_jobs
 
 
 def summarise_callees(
@@ -66,8 +67,3 @@ def summarise_callees(
         return added
 
     demand.follow_calls(summaries, roots, summarise_modules)
-
-
-def defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
-    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.semantic import blocking
-from jobs_lint.semantic.arq import ArqProject
+from jobs_lint.semantic.arq.project import ArqProject
+from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.values import UNKNOWN
@@ -22,7 +23,7 @@ def models(modules: dict[str, str]) -> dict[str, ModuleModel]:
 
 
 def project(modules: dict[str, str]) -> ArqProject:
-    return next(iter(models(modules).values())).index.arq
+    return arq_project(next(iter(models(modules).values())).index)
 
 
 def test_registrations_and_their_tries() -> None:

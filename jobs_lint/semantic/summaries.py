@@ -23,10 +23,11 @@ from jobs_lint.semantic.call_sites import (
     CallSite,
     ClassSummary,
     class_summary,
-    decorator_name,
     instances,
     text_of,
 )
+from jobs_lint.semantic.syntax import decorator_name
+from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -112,7 +113,7 @@ class _Summariser(Callees):
                     calls.append(site)
                 calls.extend(self.passed(node))
             elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
-                effects.append(Effect(HAZARD, _hazard("os.environ", None) or "", "os.environ", node.lineno))
+                effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -142,7 +143,7 @@ class _Summariser(Callees):
             yield Effect(BLOCKING, instead, path, line)
         if io:
             yield Effect(IO, "", path, line)
-        hazard = _hazard(path, call) if hazardous else None
+        hazard = replay_hazard(path, call) if hazardous else None
         if hazard is not None:
             yield Effect(HAZARD, hazard, path, line)
         if path == _ALLOW_JOIN:
@@ -161,13 +162,7 @@ class _Summariser(Callees):
 def _library_effects(path: str) -> tuple[str | None, bool, bool]:
     """What calling a qualified name does whatever its arguments: what to use instead if it
     blocks, whether it does I/O, whether it may differ on replay. Cached: names repeat a lot."""
-    return blocking.blocking_call(path), blocking.io_call(path), _hazard(path, None) is not None
-
-
-def _hazard(path: str, call: ast.Call | None) -> str | None:
-    from jobs_lint.semantic.temporal import replay_hazard
-
-    return replay_hazard(path, call)
+    return blocking.blocking_call(path), blocking.io_call(path), replay_hazard(path, None) is not None
 
 
 def _names_environ(node: ast.AST) -> TypeGuard[ast.Attribute | ast.Name]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import arq
+from jobs_lint.semantic.arq import module as arq
+from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.values import UNKNOWN
 
 _NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
@@ -138,7 +139,7 @@ class ArqPickleByDefault(Rule):
         module = self.ctx.model.arq
         for config in module.workers:
             self._pair(config.node, config.fields, config.opaque, f"`{config.name.rpartition('.')[2]}`")
-        project = self.ctx.index.arq.worker_serializers
+        project = arq_project(self.ctx.index).worker_serializers
         for call, scope in module.pools:
             fields = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
             opaque = any(keyword.arg is None for keyword in call.keywords)

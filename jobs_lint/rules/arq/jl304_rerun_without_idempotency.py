@@ -4,7 +4,7 @@ import ast
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import arq
+from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard
 
 _SETTINGS = "\n\nclass WorkerSettings:\n    functions = [{job}]\n"

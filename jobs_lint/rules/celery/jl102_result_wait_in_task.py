@@ -4,7 +4,7 @@ import ast
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names
+from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.summaries import WAIT
 

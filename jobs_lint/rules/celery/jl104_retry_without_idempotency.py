@@ -5,9 +5,9 @@ from typing import Any
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_tasks
 from jobs_lint.semantic.blocking import blocking_call
-from jobs_lint.semantic.celery_tasks import FunctionNode, TaskNode
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
 from jobs_lint.semantic.summaries import CREATES

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import fastapi
+from jobs_lint.semantic.web import fastapi
 
 _QUEUE = {
     "proj/__init__.py": "",

@@ -8,7 +8,8 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
 from jobs_lint.semantic.summaries import HAZARD
-from jobs_lint.semantic.temporal import WorkflowInfo, replay_hazard
+from jobs_lint.semantic.temporal.hazards import replay_hazard
+from jobs_lint.semantic.temporal.project import WorkflowInfo
 
 HAZARDS = frozenset({HAZARD})
 

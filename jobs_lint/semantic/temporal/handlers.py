@@ -11,6 +11,8 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.syntax import NESTED, own_nodes
+
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
 
@@ -18,7 +20,6 @@ ALL_HANDLERS_FINISHED = "temporalio.workflow.all_handlers_finished"
 WAIT_CONDITION = "temporalio.workflow.wait_condition"
 SLEEPS = frozenset({"asyncio.sleep", "temporalio.workflow.sleep"})
 FOREVER = "asyncio.Future"
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 Method = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -47,7 +48,7 @@ class WorkflowHandlers:
         it awaits. Putting into an unbounded queue and `sleep(0)` only yield."""
         pending, seen = [handler], {id(handler)}
         while pending:
-            for node in _own_nodes(pending.pop()):
+            for node in own_nodes(pending.pop()):
                 if isinstance(node, (ast.AsyncWith, ast.AsyncFor)):
                     return True
                 if not isinstance(node, ast.Await):
@@ -67,17 +68,17 @@ class WorkflowHandlers:
         watched = self._watched_by(run)
         tail: list[ast.stmt] = []
         for statement in reversed(handler.body):
-            if any(isinstance(n, (ast.Await, ast.AsyncWith, ast.AsyncFor)) for n in _own_nodes(statement)):
+            if any(isinstance(n, (ast.Await, ast.AsyncWith, ast.AsyncFor)) for n in own_nodes(statement)):
                 break
             tail.append(statement)
-        return any(_set_self_attribute(node) & watched for statement in tail for node in _own_nodes(statement))
+        return any(_set_self_attribute(node) & watched for statement in tail for node in own_nodes(statement))
 
     def released_by_run(self, handler: Method, run: Method) -> bool:
         """Whether the handler only waits for state the run method sets and then goes on waiting
         itself (`self.started = True`, `self.started.set()` then `await ...`): the handler is
         done before run returns."""
         watched: set[str] = set()
-        for node in _own_nodes(handler):
+        for node in own_nodes(handler):
             if isinstance(node, (ast.AsyncWith, ast.AsyncFor)):
                 return False
             if isinstance(node, ast.Await):
@@ -86,8 +87,8 @@ class WorkflowHandlers:
                     return False
                 watched |= waited
         for position, statement in enumerate(run.body):
-            if any(_set_self_attribute(node) & watched for node in _own_nodes(statement)):
-                return any(isinstance(n, ast.Await) for later in run.body[position + 1 :] for n in _own_nodes(later))
+            if any(_set_self_attribute(node) & watched for node in own_nodes(statement)):
+                return any(isinstance(n, ast.Await) for later in run.body[position + 1 :] for n in own_nodes(later))
         return False
 
     def never_returns(self, run: Method) -> bool:
@@ -148,7 +149,7 @@ class WorkflowHandlers:
     def _watched_by(self, run: Method) -> set[str]:
         """`self` attributes the run method's `workflow.wait_condition(lambda: ...)` read."""
         watched: set[str] = set()
-        for node in _own_nodes(run):
+        for node in own_nodes(run):
             if isinstance(node, ast.Call) and self._is_wait_condition(node):
                 watched |= _self_attributes(node.args[0])
         return watched
@@ -160,19 +161,6 @@ class WorkflowHandlers:
             and isinstance(call.args[0], ast.Lambda)
             and self.model.temporal.qualname(call.func, self.scope) == WAIT_CONDITION
         )
-
-
-def _own_nodes(root: ast.AST) -> list[ast.AST]:
-    """The nodes of a function's (or statement's) own code, not of defs and lambdas in it."""
-    found: list[ast.AST] = []
-    pending: list[ast.AST] = [*root.body] if isinstance(root, (ast.FunctionDef, ast.AsyncFunctionDef)) else [root]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, _NESTED):
-            continue
-        found.append(node)
-        pending.extend(ast.iter_child_nodes(node))
-    return found
 
 
 def _self_attributes(condition: ast.expr) -> set[str]:
@@ -223,7 +211,7 @@ def _exits(loop: ast.While) -> bool:
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "continue_as_new":
             return True
-        if not isinstance(node, (*_NESTED, ast.For, ast.AsyncFor, ast.While)):
+        if not isinstance(node, (*NESTED, ast.For, ast.AsyncFor, ast.While)):
             pending.extend(ast.iter_child_nodes(node))
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
             # A `break` in an inner loop ends that loop only; a `return` still ends the run.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
+from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import literal
 
 if TYPE_CHECKING:
@@ -74,18 +75,6 @@ def retry_calls(node: TaskNode, task: TaskInfo) -> list[ast.Call]:
     ]
 
 
-def keyword_node(call: ast.Call, name: str) -> ast.expr | None:
-    for keyword in call.keywords:
-        if keyword.arg == name:
-            return keyword.value
-    return None
-
-
-def has_splat(call: ast.Call) -> bool:
-    """Whether `**kwargs` may hold any keyword."""
-    return any(keyword.arg is None for keyword in call.keywords)
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -100,16 +89,3 @@ def longest_countdown(tree: ast.Module) -> float | None:
             if is_number(seconds):
                 found.append(seconds)
     return max(found, default=None)
-
-
-_TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
-
-
-def is_test_path(path: str) -> bool:
-    """A test file: project-wide findings are not reported at apps defined for tests."""
-    *directories, name = path.replace("\\", "/").split("/")
-    return name == "conftest.py" or name.startswith("test_") or any(d in _TEST_DIRECTORIES for d in directories)
-
-
-def is_test_module(module: str) -> bool:
-    return any(part in _TEST_DIRECTORIES or part.startswith("test_") for part in module.split("."))

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jobs_lint.semantic.scope import Imported, Scope
+from jobs_lint.semantic.arq.project import ArqFacts, Job, JobRef, WorkerInfo
+from jobs_lint.semantic.arq.project import project as arq_project
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.syntax import NESTED, final_name, own_nodes
 from jobs_lint.semantic.values import UNKNOWN, literal
 
 if TYPE_CHECKING:
-    from jobs_lint.semantic.facts import ModuleFacts
     from jobs_lint.semantic.model import ModuleModel
 
 WORKER = "arq.worker.Worker"
@@ -40,66 +42,14 @@ _CANONICAL = {
     "arq.ArqRedis": "arq.connections.ArqRedis",
 }
 SERIALIZER_FIELDS = ("job_serializer", "job_deserializer")
-DEFAULT_MAX_TRIES = 5  # `Worker(max_tries=5)`
-CRON_MAX_TRIES = 1  # `cron(max_tries=1)`: a cron job is not run again unless told to
 _JOB_FIELDS = ("functions", "cron_jobs")
 _CONSTRUCTORS = frozenset({"Worker", "create_pool", "run_worker", "create_worker"})
 _MAX_DEPTH = 8
 _PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def canonical(path: str | None) -> str | None:
     return _CANONICAL.get(path, path) if path else None
-
-
-@dataclass(frozen=True, slots=True)
-class JobRef:
-    """One entry of a worker's `functions` or `cron_jobs`."""
-
-    target: str  # the coroutine function's qualified name (or the import string `func` was given)
-    via: str  # "functions", "func" or "cron"
-    max_tries: Any = None  # what `func`/`cron` was given: int, UNKNOWN, or None when not given
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerInfo:
-    """A `WorkerSettings` class or a `Worker(...)` call."""
-
-    name: str  # the class's qualified name, or `Worker()`
-    jobs: tuple[JobRef, ...]
-    lists: tuple[str, ...]  # job lists defined in other modules (`functions = ALL_JOBS`)
-    max_tries: Any  # int, UNKNOWN, or None when not given (ARQ's default)
-    retry_jobs: Any  # False switches `Retry` off
-    serializer: Any  # the `job_serializer` qualified name, None when absent, UNKNOWN if unreadable
-
-
-@dataclass(frozen=True, slots=True)
-class ArqFacts:
-    workers: tuple[WorkerInfo, ...] = ()
-    lists: tuple[tuple[str, tuple[JobRef, ...]], ...] = ()  # module-level lists of jobs by name
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A registration of a job function by one worker, with what decides whether it runs again."""
-
-    ref: JobRef
-    worker: WorkerInfo
-
-    @property
-    def max_tries(self) -> Any:
-        """How many times ARQ may run it: int, or UNKNOWN."""
-        if self.ref.max_tries is not None:
-            return self.ref.max_tries
-        if self.ref.via == "cron":
-            return CRON_MAX_TRIES
-        return DEFAULT_MAX_TRIES if self.worker.max_tries is None else self.worker.max_tries
-
-    @property
-    def max_tries_set(self) -> bool:
-        """Whether the project chose a number of tries (on the job or its worker)."""
-        return self.ref.max_tries is not None or self.worker.max_tries is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +75,7 @@ class ArqModule:
 
     @cached_property
     def imports_arq(self) -> bool:
-        return any(
-            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "arq"
-            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
-            for bindings in scope.bindings.values()
-            for binding in bindings
-        )
+        return self.model.imports("arq", star=False)
 
     # Workers ---------------------------------------------------------------------------------
 
@@ -188,9 +133,9 @@ class ArqModule:
         for scope_node, scope in ((None, self.model.module_scope), *self._def_scopes()):
             body = self.model.tree.body if scope_node is None else scope_node.body
             for statement in body:
-                if isinstance(statement, _SCOPES):
+                if type(statement) in NESTED:
                     continue
-                for node in _walk_same_scope(statement):
+                for node in own_nodes(statement):
                     if isinstance(node, ast.Call) and _may_be_arq_call(node.func):
                         found.append((node, scope))
         return found
@@ -318,7 +263,7 @@ class ArqModule:
     @cached_property
     def _jobs_by_node(self) -> dict[int, list[Job]]:
         model = self.model
-        project = model.index.arq
+        project = arq_project(model.index)
         found = {}
         for node, scope in model.scopes.defs:
             if scope.node is None and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -328,68 +273,10 @@ class ArqModule:
         return found
 
 
-class ArqProject:
-    """Every module's ARQ facts, merged: which functions are jobs, and of which workers."""
-
-    def __init__(self, modules: list[ModuleFacts]) -> None:
-        self.workers: list[WorkerInfo] = []
-        lists: dict[str, tuple[JobRef, ...]] = {}
-        for module in modules:
-            facts = module.extra.get("arq")
-            if isinstance(facts, ArqFacts):
-                self.workers += facts.workers
-                lists.update(facts.lists)
-        self._jobs: dict[str, list[Job]] = {}
-        for worker in self.workers:
-            refs = list(worker.jobs)
-            for path in worker.lists:
-                refs += lists.get(path, ())
-            for ref in refs:
-                self._jobs.setdefault(ref.target, []).append(Job(ref, worker))
-
-    def jobs_for(self, module: str, name: str) -> list[Job]:
-        """Registrations of `module.name`, also under a package that re-exports it, or under a
-        longer path when this module's directory is a namespace package (`src.jobs.email` for
-        `jobs.email`: without `__init__.py` files the module's full path is unknown)."""
-        path = f"{module}.{name}"
-        jobs = self._jobs.get(path)
-        if jobs:
-            return jobs
-        parts = module.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            jobs = self._jobs.get(".".join([*parts[:cut], name]))
-            if jobs:
-                return jobs
-        targets = [target for target in self._by_name.get(name, ()) if target.endswith(f".{path}")]
-        return [job for target in targets for job in self._jobs[target]]
-
-    @cached_property
-    def _by_name(self) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for target in self._jobs:
-            found.setdefault(target.rpartition(".")[2], []).append(target)
-        return found
-
-    @cached_property
-    def worker_serializers(self) -> set[Any]:
-        return {worker.serializer for worker in self.workers if worker.jobs or worker.lists}
-
-
 def _may_be_arq_call(func: ast.expr) -> bool:
     """A cheap filter on the called name before resolving it."""
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    name = final_name(func)
     return name in _CONSTRUCTORS
-
-
-def _walk_same_scope(node: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a statement, not descending into nested defs, classes or lambdas."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, _SCOPES):
-                stack.append(child)
 
 
 # Exceptions that say "try again later": a network that failed, a timeout, a lost connection.

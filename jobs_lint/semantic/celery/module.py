@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from jobs_lint.semantic import celery_names as names
-from jobs_lint.semantic.celery_tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.celery import names
+from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
-from jobs_lint.semantic.scope import Imported, Scope
-from jobs_lint.semantic.values import UNKNOWN, literal, string_value
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.values import UNKNOWN, literal
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -49,13 +49,6 @@ TASK_OPTIONS = frozenset(
 SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigEntry:
-    key: str  # the lowercase setting name (`task_serializer`)
-    value: Any  # its literal value, or UNKNOWN
-    node: ast.expr  # where the value is written
-
-
 class CeleryModule:
     """Computed lazily, fact by fact, so that resolving one fact may consult another."""
 
@@ -64,12 +57,7 @@ class CeleryModule:
 
     @cached_property
     def imports_celery(self) -> bool:
-        return any(
-            isinstance(binding, Imported) and binding.qualname.split(".")[0] == "celery"
-            for scope in (self.model.module_scope, *self.model.scopes.by_node.values())
-            for bindings in scope.bindings.values()
-            for binding in bindings
-        ) or any(module.split(".")[0] == "celery" for module in self.model.scopes.star_imports)
+        return self.model.imports("celery")
 
     @cached_property
     def apps(self) -> frozenset[str]:
@@ -135,7 +123,7 @@ class CeleryModule:
             if not is_task:
                 continue
             options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
-            path = self._path(node.name, scope)
+            path = self.model.def_path(node.name, scope, methods=False)
             base = decorator_base(decorator)
             return TaskInfo(
                 qualname=path,
@@ -177,7 +165,7 @@ class CeleryModule:
         if run is None or not self.is_task_class(node, scope):
             return None
         options = self.class_options(node)
-        path = self._path(node.name, scope)
+        path = self.model.def_path(node.name, scope, methods=False)
         return TaskInfo(
             qualname=path,
             name=options["name"] if isinstance(options.get("name"), str) else path,
@@ -222,18 +210,11 @@ class CeleryModule:
                 options[name] = literal(bindings[-1])
         return options
 
-    def _path(self, name: str, scope: Scope) -> str:
-        owner = scope.node
-        if owner is None:
-            return f"{self.model.module}.{name}"
-        # Defined inside a function or class: not importable, but still a task of this module.
-        return f"{self.model.module}.<{getattr(owner, 'name', 'local')}>.{name}"
-
     # Configuration ---------------------------------------------------------------------------
 
     @cached_property
     def _configuration(self) -> tuple[list[ConfigEntry], list[ConfigEntry], list[str], bool]:
-        reader = _ConfigReader(self.model)
+        reader = ConfigReader(self.model)
         reader.read()
         return reader.entries, reader.maybe, reader.sources, reader.opaque
 
@@ -307,157 +288,3 @@ def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:
         varargs=args.vararg is not None,
         varkw=args.kwarg is not None,
     )
-
-
-class _ConfigReader:
-    """Finds configuration wherever it is written (see `CeleryModule.config`)."""
-
-    def __init__(self, model: ModuleModel) -> None:
-        self.model = model
-        self.entries: list[ConfigEntry] = []
-        self.maybe: list[ConfigEntry] = []
-        self.sources: list[str] = []
-        self.opaque = False
-        self.namespaced_classes: set[int] = set()  # classes whose CELERY_ attributes were read
-
-    def read(self) -> None:
-        for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.ClassDef) and scope.node is None:
-                self.namespaced_class_settings(node)
-        for call, scope in self.model.scopes.statement_calls:
-            self.call(call, scope)
-        for target, value, scope in self.model.scopes.item_assignments:
-            self.assignment(target, value, scope)
-        for name, bindings in self.model.module_scope.bindings.items():
-            bound = bindings[-1]
-            if not isinstance(bound, ast.expr):
-                continue
-            key = names.setting_name(name, namespaced=True)
-            if key is not None:
-                self.entries.append(ConfigEntry(key, literal(bound), bound))
-            elif names.setting_name(name, namespaced=False) is not None:
-                self.maybe.append(ConfigEntry(name, literal(bound), bound))
-
-    def call(self, call: ast.Call, scope: Scope) -> None:
-        model = self.model
-        path = model.qualname(call.func, scope)
-        if path == names.APP_CLASS or path in model.local_app_classes:
-            self.keywords(call.keywords, constructor=True)
-            return
-        func = call.func
-        if not isinstance(func, ast.Attribute):
-            return
-        if func.attr == "update" and self._is_conf(func.value, scope):
-            for arg in call.args:
-                self.mapping(arg)
-            self.keywords(call.keywords, constructor=False)
-        elif func.attr in ("config_from_object", "config_from_envvar") and self._is_app(func.value, scope):
-            self.source(call, scope)
-
-    def keywords(self, keywords: list[ast.keyword], *, constructor: bool) -> None:
-        for keyword in keywords:
-            if keyword.arg is None:
-                self.opaque = True
-                continue
-            raw = keyword.arg
-            if constructor:
-                raw = {"broker": "broker_url", "backend": "result_backend"}.get(raw, raw)
-            key = names.setting_name(raw, namespaced=False) or (raw if raw.islower() else None)
-            if key is not None and not (constructor and key in _CONSTRUCTOR_ARGUMENTS):
-                self.entries.append(ConfigEntry(key, literal(keyword.value), keyword.value))
-
-    def mapping(self, node: ast.expr) -> None:
-        if not isinstance(node, ast.Dict):
-            self.opaque = True
-            return
-        for key_node, value in zip(node.keys, node.values, strict=True):
-            key = string_value(key_node)
-            if key is None:
-                self.opaque = True
-                continue
-            setting = names.setting_name(key, namespaced=False) or key
-            self.entries.append(ConfigEntry(setting, literal(value), value))
-
-    def assignment(self, target: ast.Attribute | ast.Subscript, value: ast.expr, scope: Scope) -> None:
-        if isinstance(target, ast.Attribute) and self._is_conf(target.value, scope):
-            key: str | None = target.attr
-        elif isinstance(target, ast.Subscript) and self._is_conf(target.value, scope):
-            key = string_value(target.slice)
-        else:
-            return
-        if key is not None:
-            setting = names.setting_name(key, namespaced=False) or key
-            self.entries.append(ConfigEntry(setting, literal(value), value))
-
-    def source(self, call: ast.Call, scope: Scope) -> None:
-        target = call.args[0] if call.args else None
-        text = string_value(target)
-        if call.func.attr == "config_from_envvar" or target is None:  # type: ignore[attr-defined]
-            self.opaque = True
-        elif text is not None:
-            if ":" not in text:  # "django.conf:settings" is read through its CELERY_ globals
-                self.sources.append(text)
-        elif isinstance(target, ast.Name):
-            found = self.model.lookup(target.id, scope)
-            binding = found[0][-1] if found else None
-            if isinstance(binding, ast.ClassDef):
-                self.class_settings(binding)
-            elif isinstance(binding, Imported):
-                self.sources.append(binding.qualname)
-            else:
-                self.opaque = True
-        else:
-            self.opaque = True
-
-    def namespaced_class_settings(self, node: ast.ClassDef) -> None:
-        """Django settings written as class attributes (django-configurations: `CELERY_X = ...`)."""
-        self.namespaced_classes.add(id(node))
-        for name, bindings in self.model.scope_of(node).bindings.items():
-            value = bindings[-1]
-            key = names.setting_name(name, namespaced=True) if name.startswith("CELERY") else None
-            if key is not None and isinstance(value, ast.expr):
-                self.entries.append(ConfigEntry(key, literal(value), value))
-
-    def class_settings(self, node: ast.ClassDef) -> None:
-        for name, bindings in self.model.scope_of(node).bindings.items():
-            if id(node) in self.namespaced_classes and name.startswith("CELERY"):
-                continue  # already read
-            key = names.setting_name(name, namespaced=False)
-            value = bindings[-1]
-            if key is not None and isinstance(value, ast.expr):
-                self.entries.append(ConfigEntry(key, literal(value), value))
-
-    def _is_conf(self, node: ast.expr, scope: Scope) -> bool:
-        return isinstance(node, ast.Attribute) and node.attr == "conf" and self._is_app(node.value, scope)
-
-    def _is_app(self, node: ast.expr, scope: Scope) -> bool:
-        """An app, or an object we cannot see in a module that uses Celery (`self.app`)."""
-        from jobs_lint.semantic.model import Kind
-
-        value = self.model.value_of(node, scope)
-        if value is not None:
-            return value.kind is Kind.APP
-        return self.model.celery.imports_celery or self.model.index.uses_celery
-
-
-# Keywords of `Celery(...)` that are not settings.
-_CONSTRUCTOR_ARGUMENTS = frozenset(
-    {
-        "main",
-        "loader",
-        "amqp",
-        "events",
-        "log",
-        "control",
-        "set_as_current",
-        "tasks",
-        "include",
-        "changes",
-        "config_source",
-        "fixups",
-        "task_cls",
-        "autofinalize",
-        "namespace",
-        "strict_typing",
-    }
-)

@@ -167,6 +167,9 @@ def _binds_orm_object(model: ModuleModel, binding: object, owner: Scope, depth: 
 # Project facts ---------------------------------------------------------------------------------
 
 
+FACTS_KEY = "django"  # the key of these facts in `ModuleFacts.extra`
+
+
 def facts(model: ModuleModel) -> dict[str, list[str]]:
     """This module's context managers that open a Django transaction, for `ModuleFacts.extra`."""
     wrappers = sorted(local_atomic_wrappers(model))
@@ -174,7 +177,6 @@ def facts(model: ModuleModel) -> dict[str, list[str]]:
 
 
 _local: weakref.WeakKeyDictionary[ModuleModel, frozenset[str]] = weakref.WeakKeyDictionary()
-_project: weakref.WeakKeyDictionary[ProjectIndex, frozenset[str]] = weakref.WeakKeyDictionary()
 
 
 def local_atomic_wrappers(model: ModuleModel) -> frozenset[str]:
@@ -204,15 +206,16 @@ def _yields_inside_atomic(model: ModuleModel, node: ast.FunctionDef | ast.AsyncF
 
 
 def atomic_wrappers(index: ProjectIndex) -> frozenset[str]:
-    found = _project.get(index)
-    if found is None:
-        found = frozenset(
-            wrapper
-            for module in index.modules.values()
-            for wrapper in module.extra.get("django", {}).get("atomic_wrappers", ())
-        )
-        _project[index] = found
-    return found
+    """Every module's transaction context managers, merged once per index."""
+    return index.merged(FACTS_KEY, _merge)
+
+
+def _merge(index: ProjectIndex) -> frozenset[str]:
+    return frozenset(
+        wrapper
+        for module in index.modules.values()
+        for wrapper in module.extra.get(FACTS_KEY, {}).get("atomic_wrappers", ())
+    )
 
 
 def _callee(node: ast.expr) -> ast.expr:

@@ -6,6 +6,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.blocking import blocking_call
+from jobs_lint.semantic.tools import tools
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ BACKGROUND_TASKS = frozenset(
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
 _LONG_CALLS = ("subprocess.", "os.system")
-# Job-queue tools whose facts other semantic modules add under `ModuleFacts.extra`.
-_QUEUE_FACTS = ("arq", "temporal")
 
 
 def parameter(model: ModuleModel, name: str, scope: Scope) -> tuple[ast.arg, ast.expr | None, Scope] | None:
@@ -167,5 +166,5 @@ def _does_io(model: ModuleModel, loop: ast.AST, scope: Scope) -> bool:
 def has_job_queue(index: ProjectIndex) -> bool:
     """Whether the project already runs a job queue the work could go to."""
     return index.uses_celery or any(
-        module.extra.get(tool) for module in index.modules.values() for tool in _QUEUE_FACTS
+        module.extra.get(tool.name) for module in index.modules.values() for tool in tools() if tool.defines_jobs
     )
