@@ -12,6 +12,7 @@ from jobs_lint import gitignore
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import Kind, ModuleModel
 from jobs_lint.semantic.modules import is_test_module, module_name
+from jobs_lint.semantic.temporal.timeouts import longest_run
 
 
 def model(code: str, module: str = "proj.tasks", others: dict[str, str] | None = None) -> ModuleModel:
@@ -495,6 +496,30 @@ def test_temporal_retry_bounds_across_modules() -> None:
     assert m.temporal.retries_bounded(found["charge"])
     assert not m.temporal.retries_bounded(found["send"])
     assert m.temporal.non_retryable("InvalidOrder") and not m.temporal.non_retryable("ValueError")
+
+
+def test_temporal_activity_timeouts_across_modules() -> None:
+    m = model(
+        TEMPORAL_ACTIVITIES,
+        module="proj.activities",
+        others={
+            "proj.workflows": "from datetime import timedelta\nfrom temporalio import workflow\n"
+            "from proj.activities import charge, send\n\n"
+            "LONG = timedelta(hours=1, minutes=30)\n\n"
+            "async def run() -> None:\n"
+            "    await workflow.execute_activity(charge, start_to_close_timeout=timedelta(minutes=2))\n"
+            "    await workflow.execute_activity(charge, schedule_to_close_timeout=LONG)\n"
+            "    await workflow.execute_activity('send-mail', start_to_close_timeout=timedelta(0, 90))\n"
+            "    await workflow.execute_activity(\n"
+            "        'send-mail', start_to_close_timeout=timedelta(hours=9), heartbeat_timeout=timedelta(seconds=30)\n"
+            "    )\n"
+            "    await workflow.execute_activity('render', start_to_close_timeout=timedelta(minutes=n))\n",
+        },
+    )
+    found = {info.qualname.rpartition(".")[2]: info for _, info in m.temporal.activities}
+    assert longest_run(m.temporal, found["charge"]) == 5400.0
+    assert longest_run(m.temporal, found["send"]) == 90.0  # the call with a heartbeat timeout is not counted
+    assert longest_run(m.temporal, found["render"]) is None  # computed: unknown
 
 
 def test_temporal_names_of_the_sdk_itself_are_public() -> None:

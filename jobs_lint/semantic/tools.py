@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,9 @@ class Tool:
     facts: Callable[[ModuleModel], Any] | None = None
     words: tuple[bytes, ...] = ()
     defines_jobs: bool = False  # facts of this tool mean jobs whose calls are worth following
+    # The functions its facts register by name, wherever they are defined (ARQ's `functions`):
+    # their calls are followed too.
+    named_jobs: Callable[[Any], Iterable[str]] | None = None
 
 
 _registered: list[Tool] = []
@@ -52,6 +55,16 @@ def tools() -> tuple[Tool, ...]:
         if info.ispkg:
             importlib.import_module(info.name)
     return tuple(_registered)
+
+
+def registered_jobs(facts: ModuleFacts) -> set[str]:
+    """The functions a module's facts register as jobs by name, wherever they are defined."""
+    found: set[str] = set()
+    for tool in tools():
+        extra = facts.extra.get(tool.name)
+        if tool.named_jobs is not None and extra:
+            found.update(tool.named_jobs(extra))
+    return found
 
 
 def defines_jobs(facts: ModuleFacts) -> bool:

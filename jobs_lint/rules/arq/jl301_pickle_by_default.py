@@ -45,6 +45,17 @@ class ArqPickleByDefault(Rule):
             message="`WorkerSettings` sets no `job_serializer`/`job_deserializer`",
         ),
         Invalid(
+            "from arq import run_worker\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "worker_settings = dict(\n"
+            "    functions=(send_email,),\n"
+            "    max_tries=3,\n"
+            ")\n\n"
+            "def main():\n    run_worker(worker_settings)\n",
+            line=6,
+            message="`worker_settings` sets no `job_serializer`/`job_deserializer`",
+        ),
+        Invalid(
             "from arq import create_pool\nfrom arq.connections import RedisSettings\n\n"
             "async def enqueue(user_id):\n"
             "    redis = await create_pool(RedisSettings())\n"
@@ -92,6 +103,16 @@ class ArqPickleByDefault(Rule):
         ),
     )
     valid = (
+        Valid(
+            "import json\nfrom arq import run_worker\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "worker_settings = {\n"
+            "    'functions': [send_email],\n"
+            "    'job_serializer': json.dumps,\n"
+            "    'job_deserializer': json.loads,\n"
+            "}\n\n"
+            "def main():\n    run_worker(worker_settings)\n"
+        ),
         Valid(
             "import json\nfrom arq.connections import RedisSettings\n\n"
             "async def send_email(ctx, user_id):\n    ...\n\n"
@@ -155,7 +176,9 @@ class ArqPickleByDefault(Rule):
                 f"{workers}: they cannot read these jobs",
             )
 
-    def _pair(self, node: ast.ClassDef | ast.Call, fields: dict[str, ast.expr], opaque: bool, what: str) -> bool:
+    def _pair(
+        self, node: ast.ClassDef | ast.Call | ast.Dict, fields: dict[str, ast.expr], opaque: bool, what: str
+    ) -> bool:
         """Report a missing serializer pair; True when something was reported."""
         if opaque:
             return False

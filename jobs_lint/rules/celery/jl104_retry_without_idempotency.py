@@ -260,12 +260,14 @@ class RetryWithoutIdempotency(Rule):
             return
         effect = effects[0]
         through = f" through `{effect.reach.chain}`" if effect.reach else ""
-        self.report(
-            effect.node,
+        message = (
             f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
-            "make it idempotent (an idempotency key, `get_or_create`, a done check)",
-            related=effect.reach.related if effect.reach else (),
+            "make it idempotent (an idempotency key, `get_or_create`, a done check)"
         )
+        if effect.reach is not None:
+            self.report_reach(effect.node, function.name, effect.reach, message)
+        else:
+            self.report(effect.node, message)
 
     visit_AsyncFunctionDef = visit_FunctionDef
     visit_ClassDef = visit_FunctionDef

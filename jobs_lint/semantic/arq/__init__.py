@@ -16,6 +16,13 @@ def _facts(model: ModuleModel) -> ArqFacts | None:
     return model.arq.facts()
 
 
+def _named_jobs(facts: ArqFacts) -> set[str]:
+    """The functions the module's workers and job lists register, wherever they are defined."""
+    found = {ref.target for worker in facts.workers for ref in worker.jobs}
+    found.update(ref.target for _, refs in facts.lists for ref in refs)
+    return found
+
+
 register(
     Tool(
         FACTS_KEY,
@@ -23,5 +30,6 @@ register(
         facts=_facts,
         words=(b"arq", b"WorkerSettings"),
         defines_jobs=True,
+        named_jobs=_named_jobs,
     )
 )

@@ -56,7 +56,7 @@ def canonical(path: str | None) -> str | None:
 class WorkerConfig:
     """A worker's configuration as written in this module, with the nodes to report at."""
 
-    node: ast.ClassDef | ast.Call
+    node: ast.ClassDef | ast.Call | ast.Dict  # a settings class or dict, or `Worker(...)`
     name: str
     fields: dict[str, ast.expr]
     scope: Scope
@@ -99,6 +99,7 @@ class ArqModule:
                     fields.update({kw.arg: kw.value for kw in extra if kw.arg})
                     opaque = any(kw.arg is None for kw in extra)
                 found.append(WorkerConfig(node, path, fields, model.scope_of(node), opaque))
+        found += self._dict_settings()
         for call, scope in self._calls:
             if self.name(call.func, scope) == WORKER:
                 fields = {kw.arg: kw.value for kw in call.keywords if kw.arg}
@@ -106,6 +107,43 @@ class ArqModule:
                     fields.setdefault("functions", call.args[0])
                 opaque = any(kw.arg is None for kw in call.keywords)
                 found.append(WorkerConfig(call, "Worker()", fields, scope, opaque))
+        return found
+
+    def _dict_settings(self) -> list[WorkerConfig]:
+        """`run_worker(settings)` with a dict of this module (`settings = dict(functions=...)`
+        or `{"functions": ...}`), which ARQ accepts in place of a settings class."""
+        found = []
+        for call, scope in self._calls:
+            if not call.args or self.name(call.func, scope) not in (RUN_WORKER, CREATE_WORKER):
+                continue
+            first = call.args[0]
+            if not isinstance(first, ast.Name):
+                continue
+            binding = self.model.lookup(first.id, scope)
+            if binding is None or len(binding[0]) != 1:
+                continue
+            value, owner = binding[0][0], binding[1]
+            if (
+                isinstance(value, ast.Call)
+                and self.model.qualname(value.func, owner) in ("dict", "builtins.dict")
+                and not value.args
+            ):
+                fields = {kw.arg: kw.value for kw in value.keywords if kw.arg}
+                opaque = any(kw.arg is None for kw in value.keywords)
+            elif isinstance(value, ast.Dict):
+                fields = {
+                    key.value: item
+                    for key, item in zip(value.keys, value.values, strict=True)
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str)
+                }
+                opaque = any(key is None for key in value.keys)
+            else:
+                continue
+            if not any(name in fields for name in _JOB_FIELDS):
+                continue
+            fields.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
+            opaque = opaque or any(kw.arg is None for kw in call.keywords)
+            found.append(WorkerConfig(value, first.id, fields, owner, opaque))
         return found
 
     def _is_settings_class(self, node: ast.ClassDef) -> bool:

@@ -29,6 +29,7 @@ from jobs_lint.semantic.temporal.names import (
     public,
 )
 from jobs_lint.semantic.temporal.project import ActivityInfo, TemporalFacts, TemporalProject, WorkflowInfo, project
+from jobs_lint.semantic.temporal.timeouts import activity_timeouts
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -272,6 +273,11 @@ class TemporalModule:
     def _retry_options(self) -> tuple[frozenset[str], frozenset[str]]:
         return calls.retry_options(self)
 
+    @cached_property
+    def timeouts(self) -> dict[str, float]:
+        """How long the activities this module schedules may run (`timeouts.activity_timeouts`)."""
+        return activity_timeouts(self)
+
     def retries_bounded(self, activity: ActivityInfo) -> bool:
         """Whether some call in the project may bound the activity's retries (a retry policy,
         a schedule-to-close timeout, or options the linter cannot see)."""
@@ -363,13 +369,15 @@ class TemporalModule:
 
     def facts(self) -> TemporalFacts | None:
         bounded, non_retryable = self._retry_options
-        if not self._workflows and not self._activities and not bounded and not non_retryable:
+        timeouts = self.timeouts
+        if not self._workflows and not self._activities and not bounded and not non_retryable and not timeouts:
             return None
         return TemporalFacts(
             workflows=tuple(info for _, info in self._workflows.values()),
             activities=tuple(info for _, info in self._activities.values()),
             bounded=tuple(sorted(bounded)),
             non_retryable=tuple(sorted(non_retryable)),
+            timeouts=tuple(sorted(timeouts.items())),
         )
 
 

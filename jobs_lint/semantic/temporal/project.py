@@ -45,6 +45,9 @@ class TemporalFacts:
     bounded: tuple[str, ...] = ()
     # Error type names listed in a `non_retryable_error_types=[...]`.
     non_retryable: tuple[str, ...] = ()
+    # (activity path or registered name, seconds): how long calls without a `heartbeat_timeout`
+    # let it run (`timeouts.activity_timeouts`).
+    timeouts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(slots=True)
@@ -57,9 +60,12 @@ class TemporalProject:
     workflow_names: dict[str, WorkflowInfo] = field(default_factory=dict)
     bounded: set[str] = field(default_factory=set)
     non_retryable: set[str] = field(default_factory=set)
+    timeouts: dict[str, float] = field(default_factory=dict)
 
     def add(self, facts: TemporalFacts) -> None:
         self.bounded.update(facts.bounded)
+        for target, seconds in facts.timeouts:
+            self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
         self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
             self.activities[activity.qualname] = activity

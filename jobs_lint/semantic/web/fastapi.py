@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.blocking import blocking_call
+from jobs_lint.semantic.blocking import blocking_call, long_call, quick_io
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, IO
 from jobs_lint.semantic.tools import tools
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.index import ProjectIndex
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
@@ -19,7 +21,11 @@ BACKGROUND_TASKS = frozenset(
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends"})
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
-_LONG_CALLS = ("subprocess.", "os.system")
+# A module fact: the module hands work to `BackgroundTasks.add_task`, whose calls are followed.
+BACKGROUND_TASKS_FACT = "background_tasks"
+_WORK = frozenset({CREATES, IO, BLOCKING})
+# This many calls that do I/O, made by the work's function itself, make it a flow of steps.
+_FLOW_STEPS = 3
 
 
 def parameter(model: ModuleModel, name: str, scope: Scope) -> tuple[ast.arg, ast.expr | None, Scope] | None:
@@ -148,10 +154,49 @@ def durable_work(model: ModuleModel, node: ast.expr, scope: Scope) -> str | None
             path = model.qualname(child.func, inner) or ""
             if path in _SLEEPS:
                 return f"it sleeps (`{path}`)"
-            if path.startswith(_LONG_CALLS):
+            if long_call(path):
                 return f"it runs a long call (`{path}`)"
         elif isinstance(child, (ast.For, ast.AsyncFor, ast.While)) and _does_io(model, child, inner):
             return "it does I/O in a loop"
+    return None
+
+
+def durable_through_calls(model: ModuleModel, node: ast.expr, scope: Scope) -> tuple[str, Reach] | None:
+    """What makes a project function, in any module, durable work, from what it reaches through
+    the functions it calls: a sleep or a long call, I/O or a side effect in a loop, several side
+    effects, or I/O in several functions (a flow of steps). One quick call stays quiet."""
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return None
+    path = model.qualname(node, scope)
+    if path is None:
+        return None
+    reached = [
+        (reach, looped)
+        for reach, looped in model.index.calls.effects_reached(path, _WORK)
+        if not quick_io(reach.effect.callee)
+    ]
+    for reach, _ in reached:
+        callee = reach.effect.callee
+        if callee in _SLEEPS:
+            return f"it sleeps (`{callee}`)", reach
+        if long_call(callee):
+            return f"it runs a long call (`{callee}`)", reach
+    looped = [reach for reach, in_loop in reached if in_loop]
+    if looped:
+        reach = next((reach for reach in looped if reach.effect.kind == CREATES), looped[0])
+        what = reach.effect.what if reach.effect.kind == CREATES else "I/O"
+        return f"it does {what} in a loop", reach
+    created = {(r.hops[-1].qualname, r.effect.line): r for r, _ in reached if r.effect.kind == CREATES}
+    if len(created) >= 2:
+        first, second = list(created.values())[:2]
+        return f"it has several side effects ({first.effect.what}, {second.effect.what})", first
+    # The steps of the flow: the calls of the function itself that do I/O or lead to it.
+    steps: dict[int, Reach] = {}
+    for reach, _ in reached:
+        steps.setdefault(reach.hops[0].line, reach)
+    if len(steps) >= _FLOW_STEPS:
+        names = ", ".join(f"`{reach.hops[0].calls}`" for reach in steps.values())
+        return f"it runs {len(steps)} steps that do I/O ({names})", next(iter(steps.values()))
     return None
 
 
@@ -165,6 +210,11 @@ def _does_io(model: ModuleModel, loop: ast.AST, scope: Scope) -> bool:
 
 def has_job_queue(index: ProjectIndex) -> bool:
     """Whether the project already runs a job queue the work could go to."""
-    return index.uses_celery or any(
-        module.extra.get(tool.name) for module in index.modules.values() for tool in tools() if tool.defines_jobs
-    )
+    queues = [tool.name for tool in tools() if tool.defines_jobs and tool.name != BACKGROUND_TASKS_FACT]
+    return index.uses_celery or any(module.extra.get(name) for module in index.modules.values() for name in queues)
+
+
+def background_facts(model: ModuleModel) -> bool:
+    """Whether the module may hand work to FastAPI's or Starlette's `BackgroundTasks` (its text
+    says `add_task`): what the work reaches is followed, as a job's is."""
+    return model.imports("fastapi") or model.imports("starlette")
