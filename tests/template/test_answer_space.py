@@ -134,7 +134,7 @@ def assert_files_parse(project: Path) -> None:
         if path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(text)
+            list(yaml.safe_load_all(text))  # Kubernetes manifests hold several documents
         elif path.suffix == ".json":
             json.loads(text)
         elif path.suffix == ".py":
