@@ -15,6 +15,7 @@ from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.semantic.tools import defines_jobs, registered_jobs
 
 
 def summarise_callees(
@@ -29,6 +30,7 @@ def summarise_callees(
     `cache(path, entry)` stores an entry that changed."""
     summaries = {}
     roots = []
+    named: set[str] = set()
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
     for path in files:
         entry = entries.get(path)
@@ -39,6 +41,7 @@ def summarise_callees(
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
                 roots.append(facts.module)
+                named.update(registered_jobs(facts))
             continue
         directory, name = os.path.split(path)
         stem = os.path.basename(directory) if name == "__init__.py" else name[:-3]
@@ -65,9 +68,4 @@ def summarise_callees(
             added[module] = summary
         return added
 
-    demand.follow_calls(summaries, roots, summarise_modules)
-
-
-def defines_jobs(facts: ModuleFacts) -> bool:
-    """Tasks, activities, workflows or an ARQ worker: where the calls worth following start."""
-    return bool(facts.tasks) or "temporal" in facts.extra or "arq" in facts.extra
+    demand.follow_calls(summaries, roots, summarise_modules, named)

@@ -4,8 +4,8 @@ The cache lives in the project tree, so whoever controls the tree controls its b
 must not be able to run code, as unpickling can. Values are JSON; what JSON lacks is written as a
 one-key object whose key says the type (`{"(": [...]}` is a tuple). Objects decode only into the
 classes of `_registry()`: jobs-lint's own dataclasses and enums, found by scanning its modules
-once, so a class added to `jobs_lint/semantic/` can be cached with nothing to register. A name in
-the file is looked up in that table; it is never imported.
+once, so a class added to `jobs_lint/semantic/` or a tool's package in it can be cached with
+nothing to register. A name in the file is looked up in that table; it is never imported.
 
 Sets are written sorted, so equal values always give equal bytes (the index digest relies on it).
 """
@@ -47,7 +47,8 @@ def _registry() -> dict[str, type]:
     """Tag -> class. A class's tag is its name, or `module.name` when two classes share a name."""
     import jobs_lint.semantic
 
-    modules = [*_MODULES, *(f"jobs_lint.semantic.{m.name}" for m in pkgutil.iter_modules(jobs_lint.semantic.__path__))]
+    semantic = pkgutil.walk_packages(jobs_lint.semantic.__path__, prefix="jobs_lint.semantic.")
+    modules = [*_MODULES, *(info.name for info in semantic)]
     found: list[type] = []
     for name in dict.fromkeys(modules):
         module = importlib.import_module(name)

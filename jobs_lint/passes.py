@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -24,33 +23,16 @@ from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.modules import module_name
 from jobs_lint.semantic.summaries import ModuleSummary
+from jobs_lint.semantic.tools import tools
 from jobs_lint.settings import Settings
 from jobs_lint.source import Source
 
 Item = tuple[str, str, int]  # display path, absolute path, size
 
-# Files containing none of these define nothing the index needs (tasks, apps, configuration).
-FACT_NEEDLES = (
-    b"shared_task",
-    b".task(",
-    b".task\n",
-    b".task\r",
-    b".task ",  # @app.task, not self.tasks or .task_id
-    b"Task)",
-    b"Task,",  # class-based tasks and their bases
-    b"countdown=",  # delays that a broker's visibility timeout must exceed
-    b"temporalio",  # Temporal workflows and activities
-    b"from arq",  # ARQ workers, job lists and pools (`ModuleFacts.extra["arq"]`)
-    b"import arq",
-    b"WorkerSettings",
-)
-# Words too common to decide alone: they count only in an import or an assignment, which spares
-# parsing the many modules that mention Celery in passing (half the bytes on real trees).
-FACT_PATTERNS = (
-    (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
-    (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
-    (b"atomic", re.compile(rb"contextmanager")),  # context managers that wrap a Django transaction
-)
+# Files containing none of these define nothing the index needs (tasks, apps, configuration,
+# workers, workflows): each tool says which words its facts need.
+FACT_NEEDLES = tuple(needle for tool in tools() for needle in tool.needles)
+FACT_PATTERNS = tuple(pattern for tool in tools() for pattern in tool.patterns)
 
 
 @dataclass(frozen=True, slots=True)

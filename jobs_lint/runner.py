@@ -26,7 +26,7 @@ from jobs_lint.discovery import Discovery, NestedFilters, discover, display_path
 from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.summaries import ModuleSummary
-from jobs_lint.settings import PerDirectory, Settings
+from jobs_lint.settings import ConfigError, PerDirectory, Settings
 from jobs_lint.source import Source
 
 # Below this many files, forking workers costs more than it saves.
@@ -133,11 +133,20 @@ def _project_files(
     """The files the index is built from: the whole project, so that cross-module facts hold
     even when only a few files are checked (as pre-commit does)."""
     root = os.path.abspath(settings.root)
+    inside = False
     for path in paths:
         absolute = os.path.abspath(path)
         if os.path.isdir(absolute) and (absolute == root or root.startswith(absolute + os.sep)):
-            return targets
-    whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks, nested)
+            return targets  # they hold the whole project
+        inside |= absolute.startswith(root + os.sep)
+    if not inside:
+        return targets  # the root (the working directory, when nothing marks one) holds none of them
+    try:
+        whole = discover([settings.root], replace(settings.filters, force_exclude=False), cache.walks, nested)
+    except ConfigError:
+        # A broken sub-project configuration outside the checked paths: as in ruff, a run that
+        # checks none of its files does not fail on it; the index is then the checked files'.
+        return targets
     cache.dirty |= whole.walked
     whole.files = list(dict.fromkeys([*whole.files, *targets.files]))
     whole.absolute.update(targets.absolute)

@@ -211,3 +211,24 @@ def test_modules_are_summarised_on_demand_and_as_far_whatever_is_cached() -> Non
     cold = follow({"p.m0"})
     assert cold == [f"p.m{i}" for i in range(DEMAND_DEPTH + 1)]
     assert follow({"p.m0", "p.m1", "p.m2"}) == cold
+
+
+def test_effects_reached_know_their_loops() -> None:
+    calls = graph(
+        {
+            "proj.notify": "import requests\n\n"
+            "def everyone(ids):\n"
+            "    for user in ids:\n        one(user)\n"
+            "    audit(ids)\n\n"
+            "def one(user):\n    requests.post('https://mail.example', json={'to': user}, timeout=5)\n\n"
+            "def audit(ids):\n    requests.post('https://audit.example', json=ids, timeout=5)\n",
+        }
+    )
+    found = [
+        (reach.chain, looped) for reach, looped in calls.effects_reached("proj.notify.everyone", frozenset({CREATES}))
+    ]
+    assert found == [("everyone -> one -> requests.post", True), ("everyone -> audit -> requests.post", False)]
+    first = calls.reach("proj.notify.everyone", frozenset({CREATES}))
+    assert first is not None and calls.continues_after(first)  # `audit` comes after the loop
+    last = calls.reach("proj.notify.audit", frozenset({CREATES}))
+    assert last is not None and not calls.continues_after(last)

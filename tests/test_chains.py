@@ -77,3 +77,49 @@ def test_a_cached_run_reports_the_same_chain(jobs_lint, chained: Path) -> None:
     (chained / "proj" / "billing.py").write_text(FILES["proj/billing.py"].replace("requests.post", "requests.get"))
     third = jobs_lint(".", "--select", "JL104", "--output-format", "json", cwd=chained)
     assert json.loads(third.out) == []  # a GET creates nothing: the helper's change reaches the task
+
+
+SAME_MODULE = {
+    "proj/__init__.py": "",
+    "proj/activities.py": "import time\n"
+    "from temporalio import activity\n\n\n"
+    "def wait(seconds):\n"
+    "    time.sleep(seconds)  # noqa: JL407\n\n\n"
+    "def settle(seconds):\n"
+    "    time.sleep(seconds)\n\n\n"
+    "@activity.defn\n"
+    "async def first(seconds: float) -> None:\n"
+    "    settle(seconds)\n"
+    "    wait(seconds)\n\n\n"
+    "@activity.defn\n"
+    "async def second(seconds: float) -> None:\n"
+    "    settle(seconds)\n",
+}
+
+
+@pytest.fixture
+def same_module(tmp_path: Path) -> Path:
+    for name, text in SAME_MODULE.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_an_effect_in_the_checked_module_is_reported_on_its_line_once(jobs_lint, same_module: Path) -> None:
+    result = jobs_lint(".", "--select", "JL407", "--no-cache", "--output-format", "json", cwd=same_module)
+    # Two activities reach `settle`'s sleep: one finding, on the sleep; `wait`'s sleep has a noqa.
+    (entry,) = json.loads(result.out)
+    assert entry["location"]["row"] == 10
+    assert "Async activity `first` blocks the worker's event loop through `settle -> time.sleep`" in entry["message"]
+    assert [(r["location"]["row"], r["message"]) for r in entry["related"]] == [
+        (15, "`first` calls `settle`"),
+        (10, "`settle` calls `time.sleep`"),
+    ]
+
+
+def test_sarif_flow_of_an_effect_reported_on_its_line_starts_at_the_job(jobs_lint, same_module: Path) -> None:
+    result = jobs_lint(".", "--select", "JL407", "--no-cache", "--output-format", "sarif", cwd=same_module)
+    (entry,) = json.loads(result.out)["runs"][0]["results"]
+    steps = entry["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [step["location"]["physicalLocation"]["region"]["startLine"] for step in steps] == [15, 10]

@@ -119,3 +119,27 @@ def test_a_sub_project_excludes_paths_relative_to_itself(jobs_lint, tmp_path: Pa
     (sub / "pyproject.toml").write_text("[tool.jobs-lint]\nselect = ['JL101']\n")
     found = _codes(jobs_lint(".", "--output-format", "json", cwd=tmp_path).out, tmp_path)
     assert {path for path, _ in found} == {"sub/src/app.py", "sub/generated/app.py", "generated/app.py"}
+
+
+@pytest.mark.parametrize("marker", ["", ".git"])
+def test_a_broken_sibling_configuration_does_not_fail_a_run_that_checks_none_of_its_files(
+    jobs_lint, tmp_path: Path, marker: str
+) -> None:
+    """As in ruff, a sub-project's pyproject.toml is read for the files it governs; checking
+    another directory neither fails on it nor (without a project root) walks the working directory."""
+    if marker:
+        (tmp_path / marker).mkdir()
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "tasks.py").write_text(PICKLE_APP)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "pyproject.toml").write_text("[tool.jobs-lint]\nbogus = 1\n")
+    result = jobs_lint("app", "--select", "JL101", "--output-format", "json", cwd=tmp_path)
+    assert result.code == 1, result.err
+    found = [
+        (os.path.relpath(d["filename"], tmp_path), d["location"]["row"], d["code"]) for d in json.loads(result.out)
+    ]
+    assert found == [(os.path.join("app", "tasks.py"), 2, "JL101")]
+    # Checking the broken sub-project itself, or the tree holding it, still refuses it.
+    for target in ("other", "."):
+        refused = jobs_lint(target, cwd=tmp_path)
+        assert refused.code == 2 and "Unknown key `bogus`" in refused.err, target

@@ -11,7 +11,8 @@ import pytest
 from jobs_lint import gitignore
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import Kind, ModuleModel
-from jobs_lint.semantic.modules import module_name
+from jobs_lint.semantic.modules import is_test_module, module_name
+from jobs_lint.semantic.temporal.timeouts import longest_run
 
 
 def model(code: str, module: str = "proj.tasks", others: dict[str, str] | None = None) -> ModuleModel:
@@ -46,6 +47,26 @@ def expr(m: ModuleModel, source: str) -> ast.expr:
 def test_qualified_names(code: str, name: str, expected: str) -> None:
     m = model(code)
     assert m.qualname(expr(m, name)) == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "expected"),
+    [
+        ("proj.tests.test_tasks", "proj/tests/test_tasks.py", True),  # a test package
+        ("proj.billing_test", "proj/billing_test.py", True),
+        ("conftest", "conftest.py", True),
+        ("settings", "tests/settings.py", True),  # a test directory outside any package
+        ("proj.pytest_plugin", None, True),
+        ("proj.integration_tests.flows", None, True),
+        ("proj.latest", "proj/latest.py", False),
+        ("proj.contest", "proj/contest.py", False),
+        ("top", "top.py", False),
+        # Where the checkout lies is not the project's business.
+        ("proj.tasks", "/tmp/pytest-of-root/pytest-1/test_x0/proj/tasks.py", False),
+    ],
+)
+def test_test_modules(module: str, path: str | None, expected: bool) -> None:
+    assert is_test_module(module, path) is expected
 
 
 def test_parameters_shadow_imports() -> None:
@@ -273,7 +294,7 @@ def test_app_made_by_a_factory_function() -> None:
 
 
 def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
-    from jobs_lint.semantic import django
+    from jobs_lint.semantic.web import django
 
     m = model(
         "from django.db import transaction as tx\nfrom proj.db import locked\nfrom sqlalchemy.orm import sessionmaker\n"
@@ -293,7 +314,7 @@ def test_transactions_through_project_wrappers_and_sqlalchemy() -> None:
 
 
 def test_orm_objects() -> None:
-    from jobs_lint.semantic import django
+    from jobs_lint.semantic.web import django
 
     m = model(
         "from django.shortcuts import get_object_or_404\norder = Order.objects.filter(a=1).first()\n"
@@ -475,6 +496,30 @@ def test_temporal_retry_bounds_across_modules() -> None:
     assert m.temporal.retries_bounded(found["charge"])
     assert not m.temporal.retries_bounded(found["send"])
     assert m.temporal.non_retryable("InvalidOrder") and not m.temporal.non_retryable("ValueError")
+
+
+def test_temporal_activity_timeouts_across_modules() -> None:
+    m = model(
+        TEMPORAL_ACTIVITIES,
+        module="proj.activities",
+        others={
+            "proj.workflows": "from datetime import timedelta\nfrom temporalio import workflow\n"
+            "from proj.activities import charge, send\n\n"
+            "LONG = timedelta(hours=1, minutes=30)\n\n"
+            "async def run() -> None:\n"
+            "    await workflow.execute_activity(charge, start_to_close_timeout=timedelta(minutes=2))\n"
+            "    await workflow.execute_activity(charge, schedule_to_close_timeout=LONG)\n"
+            "    await workflow.execute_activity('send-mail', start_to_close_timeout=timedelta(0, 90))\n"
+            "    await workflow.execute_activity(\n"
+            "        'send-mail', start_to_close_timeout=timedelta(hours=9), heartbeat_timeout=timedelta(seconds=30)\n"
+            "    )\n"
+            "    await workflow.execute_activity('render', start_to_close_timeout=timedelta(minutes=n))\n",
+        },
+    )
+    found = {info.qualname.rpartition(".")[2]: info for _, info in m.temporal.activities}
+    assert longest_run(m.temporal, found["charge"]) == 5400.0
+    assert longest_run(m.temporal, found["send"]) == 90.0  # the call with a heartbeat timeout is not counted
+    assert longest_run(m.temporal, found["render"]) is None  # computed: unknown
 
 
 def test_temporal_names_of_the_sdk_itself_are_public() -> None:

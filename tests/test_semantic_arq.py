@@ -5,7 +5,8 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.semantic import blocking
-from jobs_lint.semantic.arq import ArqProject
+from jobs_lint.semantic.arq.project import ArqProject
+from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.values import UNKNOWN
@@ -22,7 +23,7 @@ def models(modules: dict[str, str]) -> dict[str, ModuleModel]:
 
 
 def project(modules: dict[str, str]) -> ArqProject:
-    return next(iter(models(modules).values())).index.arq
+    return arq_project(next(iter(models(modules).values())).index)
 
 
 def test_registrations_and_their_tries() -> None:
@@ -91,3 +92,40 @@ def test_exception_classes_do_not_block() -> None:
     assert blocking.blocking_call("requests.exceptions.HTTPError") is None
     assert blocking.blocking_call("requests.HTTPError") is None
     assert blocking.blocking_call("psycopg2.sql.SQL") is None
+
+
+def test_settings_dict_given_to_run_worker() -> None:
+    arq = project(
+        {
+            "proj.worker": "from arq import run_worker\nfrom proj.jobs import send\n\n"
+            "settings = dict(functions=(send,), max_tries=4)\n\n"
+            "def main():\n    run_worker(settings, job_serializer=None)\n",
+        }
+    )
+    assert [job.max_tries for job in arq.jobs_for("proj.jobs", "send")] == [4]
+    (worker,) = arq.workers
+    assert worker.name == "settings"
+
+
+def test_boto3_requests_are_calls_on_clients_and_resources() -> None:
+    (model,) = models(
+        {
+            "proj.store": "import boto3\nfrom boto3.s3.transfer import TransferConfig\n\n"
+            "S3 = boto3.client('s3')\n\n"
+            "def save(path):\n"
+            "    config = TransferConfig(use_threads=False)\n"
+            "    S3.upload_file(path, 'b', path, Config=config)\n"
+            "    url = S3.generate_presigned_url('get_object')\n"
+            "    bucket = boto3.session.Session().resource('s3').Bucket('b')\n"
+            "    bucket.put_object(Key=path, Body=b'')\n",
+        }
+    ).values()
+    function = model.tree.body[-1]
+    calls = [node for node in ast.walk(function) if isinstance(node, ast.Call)]
+    scope = model.scope_of(function)
+    requests = sorted(ast.unparse(c.func) for c in calls if blocking.aws_request(c, model, scope))
+    # Making a resource from a session resolves credentials, as `boto3.client` does.
+    assert requests == ["S3.upload_file", "boto3.session.Session().resource", "bucket.put_object"]
+    assert blocking.blocking_call("boto3.s3.transfer.TransferConfig") is None
+    assert blocking.blocking_call("boto3.session.Session") is None
+    assert blocking.blocking_call("boto3.client") is not None

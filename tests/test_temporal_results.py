@@ -9,7 +9,7 @@ import pytest
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.payloads import large_annotation, large_value
-from jobs_lint.semantic.temporal_handlers import WorkflowHandlers
+from jobs_lint.semantic.temporal.handlers import WorkflowHandlers
 
 
 def _model(code: str) -> ModuleModel:

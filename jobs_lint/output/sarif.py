@@ -86,7 +86,8 @@ def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[
     }
     if d.related:
         # A finding reached through calls: each hop is a related location, and the whole chain,
-        # from the reported call to the call with the effect, one code flow.
+        # from the reported call to the call with the effect, one code flow. A finding reported
+        # on the effect itself lists the hops from the job's call on: they are the flow.
         hops = [
             {
                 "physicalLocation": {
@@ -98,7 +99,8 @@ def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[
             for path, line, text in d.related
         ]
         result["relatedLocations"] = [{"id": number, **hop} for number, hop in enumerate(hops, 1)]
-        steps = [{**location, "message": {"text": d.message}}, *hops]
+        on_effect = (d.path, d.line) in {(path, line) for path, line, _ in d.related}
+        steps = hops if on_effect else [{**location, "message": {"text": d.message}}, *hops]
         result["codeFlows"] = [{"threadFlows": [{"locations": [{"location": step} for step in steps]}]}]
     return result
 

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from jobs_lint.diagnostics import Applicability, Fix
 
-Needle = bytes | re.Pattern[bytes]
-
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
+    from jobs_lint.semantic.callgraph import Reach
+
+Needle = bytes | re.Pattern[bytes]
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Rule:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._reported_lines: set[int] = set()  # lines of findings reached through calls
+        self._calls_by_line: dict[int, list[ast.Call]] | None = None  # the module's, when a finding moves
 
     @classmethod
     def wants(cls, data: bytes, found: dict[Needle, bool] | None = None) -> bool:
@@ -88,6 +91,41 @@ class Rule:
         """Report a finding at `node`; `related` lists the hops of a chain of calls that leads to
         it (`Reach.related`), for the outputs to show."""
         self.ctx.report(self.code, node, message, fix, related)
+
+    def report_reach(self, call: ast.Call, caller: str, reach: Reach, message: str) -> None:
+        """Report a finding that `call`, in the body of `caller` (a job, a task, an activity),
+        reaches through the functions it calls: on the line of the effect when the effect lies in
+        this module, else on the deepest call of the chain made in this module, else on `call`.
+        The hops are the related locations, from `caller`'s call on when the finding moved. One
+        finding per rule and line: several jobs reaching one effect share it."""
+        path = self.ctx.source.path
+        deepest = next((hop for hop in reversed(reach.hops) if hop.path == path), None)
+        node: ast.AST = call
+        related = reach.related
+        if deepest is not None:
+            node = self._call_on(deepest.line, deepest.calls) or call
+        if node is not call:
+            first = (path, call.lineno, f"`{caller}` calls `{reach.hops[0].function}`")
+            related = (first, *related)
+        line = getattr(node, "lineno", 0)
+        if line in self._reported_lines:
+            return
+        self._reported_lines.add(line)
+        self.ctx.report(self.code, node, message, None, related)
+
+    def _call_on(self, line: int, callee: str) -> ast.Call | None:
+        """The call a hop names on a line of this module: the one whose callee ends like the
+        hop's (`self.client.post` for `Client.post`), else the first on the line."""
+        if self._calls_by_line is None:  # indexed once, the first time a finding moves
+            self._calls_by_line = {}
+            for node in ast.walk(self.ctx.model.tree):
+                if isinstance(node, ast.Call):
+                    self._calls_by_line.setdefault(node.lineno, []).append(node)
+        on_line = self._calls_by_line.get(line, [])
+        last = callee.rpartition(".")[2]
+        named = [node for node in on_line if ast.unparse(node.func).rpartition(".")[2] == last]
+        candidates = named or on_line
+        return min(candidates, key=lambda node: node.col_offset) if candidates else None
 
     def finish(self) -> None:
         """Called once after the module has been walked."""

@@ -6,6 +6,14 @@ agree on what blocks and what to use instead.
 
 from __future__ import annotations
 
+import ast
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+    from jobs_lint.semantic.scope import Scope
+
+_AWS = "`aioboto3`, or `asyncio.to_thread(...)`"
 # Canonical qualified name (or a prefix ending in ".") -> what to use instead.
 _BLOCKING = {
     "time.sleep": "`await asyncio.sleep(...)`",
@@ -54,7 +62,12 @@ _BLOCKING = {
     "redis.StrictRedis": "`redis.asyncio.Redis`",
     "redis.from_url": "`redis.asyncio.from_url(...)`",
     "pymongo.MongoClient": "`motor` or `pymongo.AsyncMongoClient`",
-    "boto3.": "`aioboto3`, or `asyncio.to_thread(...)`",
+    # Making a client or a resource resolves credentials (a request to the instance metadata
+    # service, at worst) and reads botocore's data files; the requests are the calls on what
+    # they return (`aws_request`). The rest of boto3 (a `Session`, which reads nothing until it
+    # makes a client, `TransferConfig`, `TypeSerializer`, conditions) builds values without I/O.
+    "boto3.client": _AWS,
+    "boto3.resource": _AWS,
     "smtplib.SMTP": "`aiosmtplib`",
     "smtplib.SMTP_SSL": "`aiosmtplib`",
     "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
@@ -89,7 +102,6 @@ _ASYNC_EXCEPTIONS = (
     "psycopg2.errors.",
     "psycopg2.extras.Json",
     "psycopg2.extensions.",
-    "boto3.dynamodb.conditions.",
     "filelock.Timeout",
 )
 # Exception classes are called to be raised, not to do I/O (`requests.HTTPError(...)`).
@@ -104,6 +116,70 @@ def blocking_call(qualname: str | None) -> str | None:
     if found is not None or not qualname.startswith(_PREFIXES):
         return found
     return next(instead for prefix, instead in _BLOCKING.items() if prefix in _PREFIXES and qualname.startswith(prefix))
+
+
+_BOTO3_FACTORIES = frozenset({"boto3.client", "boto3.resource"})
+_BOTO3_SESSIONS = frozenset({"boto3.Session", "boto3.session.Session"})
+# Calls on a client or resource that build something locally: no request is sent.
+_BOTO3_LOCAL = frozenset(
+    {
+        "get_paginator",
+        "get_waiter",
+        "can_paginate",
+        "generate_presigned_url",
+        "generate_presigned_post",
+        "close",
+    }
+)
+# Resource sub-objects (`s3.Bucket("b")`, `table = dynamodb.Table("t")`) are made lazily, without
+# a request: their actions are the requests.
+_BOTO3_LAZY = frozenset({"Bucket", "Object", "Table", "Queue", "Topic", "Instance", "Volume", "ObjectSummary"})
+_MAX_BINDINGS = 4  # names followed back to the client they hold
+
+
+def aws_request(call: ast.Call, model: ModuleModel, scope: Scope) -> str | None:
+    """What to use instead when a call sends a request through a boto3 client or resource
+    (`s3.upload_file(...)` on `s3 = boto3.client("s3")`, `boto3.resource("s3").Bucket(b).put_object(...)`)
+    or makes one from a session (`session.client("s3")`); None for anything else, and for calls
+    that build a paginator, a waiter, a presigned URL or a resource's sub-object locally."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr in ("client", "resource"):  # a session making one, as `boto3.client` does
+        return _AWS if _boto3_session(func.value, model, scope, 0) else None
+    if func.attr in _BOTO3_LOCAL or func.attr in _BOTO3_LAZY:
+        return None
+    return _AWS if _boto3_object(func.value, model, scope, 0) else None
+
+
+def _boto3_object(node: ast.expr, model: ModuleModel, scope: Scope, depth: int) -> bool:
+    """Whether an expression holds a boto3 client or resource (or a resource's sub-object)."""
+    if depth > _MAX_BINDINGS:
+        return False
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.Call):
+            return False
+        return _boto3_object(found[0][0], model, found[1], depth + 1)
+    if not isinstance(node, ast.Call):
+        return False
+    if model.qualname(node.func, scope) in _BOTO3_FACTORIES:
+        return True
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return False
+    if func.attr in ("client", "resource"):
+        return _boto3_session(func.value, model, scope, depth + 1)
+    return func.attr in _BOTO3_LAZY and _boto3_object(func.value, model, scope, depth + 1)
+
+
+def _boto3_session(node: ast.expr, model: ModuleModel, scope: Scope, depth: int) -> bool:
+    if isinstance(node, ast.Name) and depth <= _MAX_BINDINGS:
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.Call):
+            return False
+        node, scope = found[0][0], found[1]
+    return isinstance(node, ast.Call) and model.qualname(node.func, scope) in _BOTO3_SESSIONS
 
 
 # I/O that is fine on an event loop but still I/O: what a Temporal workflow must leave to activities.
@@ -161,6 +237,25 @@ _FILE_SYSTEM = frozenset(
     }
 )
 _NOT_IO = frozenset({"time.sleep"})
+# Calls that run another program: they take as long as it does.
+_LONG_CALLS = (
+    "subprocess.",
+    "os.system",
+    "os.popen",
+    "asyncio.create_subprocess_exec",
+    "asyncio.create_subprocess_shell",
+)
+
+
+def long_call(qualname: str) -> bool:
+    """Whether a call runs another program (`subprocess.run`, `asyncio.create_subprocess_exec`)."""
+    return qualname.startswith(_LONG_CALLS) and not qualname.endswith(_EXCEPTION_SUFFIXES)
+
+
+def quick_io(qualname: str) -> bool:
+    """File-system calls that return at once (a stat, a listing, a temporary directory): I/O, but
+    never what makes work long."""
+    return qualname in _FILE_SYSTEM or qualname.startswith(("aiofiles.os.", "aiofiles.tempfile."))
 
 
 def io_call(qualname: str | None) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.syntax import decorator_name, own_nodes, parameter_annotation
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -50,7 +51,7 @@ def call_sites(model: ModuleModel, function: FunctionNode) -> list[tuple[ast.Cal
     owner = model.owner_class(function)
     callees = Callees(model, function, class_summary(model, owner) if owner is not None else None)
     found = []
-    for node in _own_nodes(function):
+    for node in own_nodes(function):
         if isinstance(node, ast.Call):
             site = callees.call_site(node, model.qualname(node.func, callees.scope))
             if site is not None:
@@ -63,7 +64,7 @@ def calls_on_lines(function: FunctionNode, lines: set[int]) -> dict[int, list[tu
     """The calls a function makes itself on some lines, with the texts a call site of theirs can
     have (the callee, a partial's function, an argument): to find the node of a summary's site."""
     found: dict[int, list[tuple[ast.Call, set[str]]]] = {}
-    for node in _own_nodes(function):
+    for node in own_nodes(function):
         if isinstance(node, ast.Call) and node.lineno in lines:
             texts = {text_of(node.func), *(text_of(argument) for argument in node.args)}
             texts.update(text_of(keyword.value) for keyword in node.keywords)
@@ -134,7 +135,7 @@ class Callees:
     def nodes(self) -> list[ast.AST]:
         """The function's own nodes, collected once: its body is read several times."""
         if self._nodes is None:
-            self._nodes = _own_nodes(self.node)
+            self._nodes = own_nodes(self.node)
         return self._nodes
 
     # Calls ---------------------------------------------------------------------------------
@@ -211,7 +212,7 @@ class Callees:
 
     def _name_class(self, name: str) -> str | None:
         model, scope = self.model, self.scope
-        annotation = _parameter_annotation(self.node, name)
+        annotation = parameter_annotation(self.node, name)
         if annotation is not None:
             return _annotated_class(model, annotation, scope.parent or model.module_scope)
         found = model.lookup(name, scope)
@@ -265,43 +266,6 @@ class Callees:
         return found.pop() if len(found) == 1 else None
 
 
-def _own_nodes(function: FunctionNode) -> list[ast.AST]:
-    """The nodes of a function's own body, not of the defs, classes and lambdas nested in it.
-    Every summarised function is read this way: fields are looked up once per node type."""
-    found: list[ast.AST] = []
-    pending: list[ast.AST] = list(function.body)
-    push, pop, append = pending.append, pending.pop, found.append
-    while pending:
-        node = pop()
-        kind = type(node)
-        if kind in _NESTED:
-            continue
-        append(node)
-        fields = _FIELDS.get(kind)
-        if fields is None:
-            fields = _FIELDS[kind] = tuple(name for name in kind._fields if name not in _LEAF_FIELDS)
-        for name in fields:
-            value = getattr(node, name, None)
-            if type(value) is list:
-                pending.extend(child for child in value if isinstance(child, ast.AST))
-            elif isinstance(value, ast.AST):
-                push(value)
-    return found
-
-
-_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
-_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "conversion", "is_async", "level"})
-_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: (), ast.Name: ()}
-
-
-def _parameter_annotation(function: FunctionNode, name: str) -> ast.expr | None:
-    args = function.args
-    for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs):
-        if arg.arg == name:
-            return arg.annotation
-    return None
-
-
 def _annotated_class(model: ModuleModel, annotation: ast.expr | None, scope: Scope) -> str | None:
     """`Billing`, `Billing | None`, `Optional[Billing]`, `"Billing"`: the one class named."""
     if annotation is None:
@@ -331,16 +295,6 @@ def _looks_like_class(path: str) -> bool:
 
 def _is_self_attribute(node: ast.expr) -> bool:
     return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
-
-
-def decorator_name(node: ast.expr) -> str:
-    if isinstance(node, ast.Call):
-        return decorator_name(node.func)
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""
 
 
 def text_of(node: ast.expr) -> str:

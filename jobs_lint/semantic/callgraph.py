@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
 
 MAX_DEPTH = 6  # calls followed from the function called to the one with the effect
+_MAX_WALKED = 256  # functions a walk over everything a call reaches visits at most
 _MAX_BASES = 8  # base classes followed to find a method
 
 
@@ -34,6 +35,7 @@ class Hop:
     path: str  # the file it is defined in
     line: int  # where it calls the next function (or makes the call with the effect)
     calls: str  # what it calls there: the next function's name, or the effect's callee
+    qualname: str = ""  # the function's qualified name
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +173,49 @@ class CallGraph:
             step = nearest[current]
             summary, path = self.functions[current]
             if step.next is None or step.site is None:
-                hops.append(Hop(summary.name, path, step.effect.line, step.effect.callee))
+                hops.append(Hop(summary.name, path, step.effect.line, step.effect.callee, current))
             else:
-                hops.append(Hop(summary.name, path, step.site.line, self.functions[step.next][0].name))
+                hops.append(Hop(summary.name, path, step.site.line, self.functions[step.next][0].name, current))
             current = step.next
         return Reach(step.effect, tuple(hops), function)
+
+    def effects_reached(self, function: str, kinds: frozenset[str]) -> list[tuple[Reach, bool]]:
+        """Every effect of one of `kinds` that a project function has or reaches through the
+        functions it calls (or passes), breadth first, each function visited once, at most
+        `MAX_DEPTH` calls away and `_MAX_WALKED` functions in all: with how it gets there and
+        whether it runs in a loop (of the function that has it, or around a call on the way)."""
+        start = self.resolve(function)
+        if start is None:
+            return []
+        found: list[tuple[Reach, bool]] = []
+        seen = {start}
+        queue: deque[tuple[str, tuple[Hop, ...], bool]] = deque([(start, (), False)])
+        while queue:
+            current, hops, looped = queue.popleft()
+            summary, path = self.functions[current]
+            for effect in summary.effects:
+                if effect.kind in kinds:
+                    hop = Hop(summary.name, path, effect.line, effect.callee, current)
+                    found.append((Reach(effect, (*hops, hop), start), looped or _in_loop(summary, effect.line)))
+            if len(hops) >= MAX_DEPTH:
+                continue
+            for site in summary.calls:
+                callee = self._callee(site)
+                if callee is None or callee in seen or len(seen) >= _MAX_WALKED:
+                    continue
+                seen.add(callee)
+                hop = Hop(summary.name, path, site.line, self.functions[callee][0].name, current)
+                queue.append((callee, (*hops, hop), looped or _in_loop(summary, site.line)))
+        return found
+
+    def continues_after(self, reach: Reach) -> bool:
+        """Whether a function on the way has statements after its hop: a failure or a
+        cancellation there comes after the effect, and a re-run repeats it."""
+        for hop in reach.hops:
+            summary = self.summary(hop.qualname)
+            if summary is not None and hop.line < summary.last_statement:
+                return True
+        return False
 
     def _nearest_effects(self, kinds: frozenset[str], passed: bool) -> dict[str, _Step]:
         key = (kinds, passed)
@@ -231,3 +271,7 @@ class CallGraph:
                     callers.setdefault(callee, []).append((qualname, site))
         self._callers = callers
         return callers
+
+
+def _in_loop(summary: FunctionSummary, line: int) -> bool:
+    return any(first <= line <= last for first, last in summary.loops)

@@ -19,13 +19,16 @@ MAX_DEPTH = 3
 Summarise = Callable[[set[str]], dict[str, ModuleSummary]]
 
 
-def follow_calls(summaries: dict[str, ModuleSummary], roots: Iterable[str], summarise: Summarise) -> None:
-    """Follow the calls of the functions of the `roots` modules, breadth first, up to
+def follow_calls(
+    summaries: dict[str, ModuleSummary], roots: Iterable[str], summarise: Summarise, named: Iterable[str] = ()
+) -> None:
+    """Follow the calls of the functions of the `roots` modules and the functions `named` (jobs
+    registered by name in another module, like ARQ's), breadth first, up to
     `MAX_DEPTH` calls away; `summarise(modules)` parses the project's modules among those names
     (any dotted prefix of a called name) and returns their summaries, which are added to
     `summaries`. What is followed depends on the project alone, not on what was summarised
     before (by an earlier run whose summaries were cached)."""
-    level: set[str] = set()
+    level: set[str] = set(named)
     for root in roots:
         level |= _named_by(summaries[root], None)
     followed: set[str] = set()

@@ -7,16 +7,17 @@ with what signature? is a time limit configured anywhere?) for every file's mode
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 
 if TYPE_CHECKING:
-    from jobs_lint.semantic.arq import ArqProject
     from jobs_lint.semantic.callgraph import CallGraph
+
+T = TypeVar("T")
 
 _MAX_ALIAS_HOPS = 10
 
@@ -45,6 +46,7 @@ class ProjectIndex:
             self.uses_celery |= module.imports_celery
             self.config_opaque |= module.config_opaque
         self._canonical: dict[str, str] = {}
+        self._merged: dict[str, Any] = {}
         self.apps = {self.canonical(app) for module in self.modules.values() for app in module.apps}
         self.tasks: dict[str, TaskInfo] = {}
         for module in self.modules.values():
@@ -145,11 +147,13 @@ class ProjectIndex:
         """Every value the project gives a setting (empty: never set where we can see)."""
         return self.config.get(key, [])
 
-    @cached_property
-    def arq(self) -> ArqProject:
-        from jobs_lint.semantic.arq import ArqProject
-
-        return ArqProject(list(self.modules.values()))
+    def merged(self, key: str, merge: Callable[[ProjectIndex], T]) -> T:
+        """A tool's project-wide merge of its modules' facts (`arq.project(index)`, ...), made
+        once per index."""
+        if key not in self._merged:
+            self._merged[key] = merge(self)
+        found: T = self._merged[key]
+        return found
 
     @cached_property
     def calls(self) -> CallGraph:

@@ -15,17 +15,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic import call_sites, summaries
-from jobs_lint.semantic import celery_names as names
+from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
+from jobs_lint.semantic.tools import defines_jobs, tools
 
 if TYPE_CHECKING:
-    from jobs_lint.semantic.arq import ArqModule
+    from jobs_lint.semantic.arq.module import ArqModule
     from jobs_lint.semantic.callgraph import Reach
-    from jobs_lint.semantic.celery import CeleryModule
+    from jobs_lint.semantic.celery.module import CeleryModule
     from jobs_lint.semantic.summaries import ModuleSummary
-    from jobs_lint.semantic.temporal import TemporalModule
+    from jobs_lint.semantic.temporal.module import TemporalModule
 
 _MAX_DEPTH = 12  # how far aliases and assignments are followed before giving up
 
@@ -112,6 +113,16 @@ class ModuleModel:
     def _own_path(self, name: str, owner: Scope) -> str | None:
         """The path of a name defined here: only module-level names have one."""
         return self.index.canonical(f"{self.module}.{name}") if owner.node is None else None
+
+    def imports(self, package: str, *, star: bool = True) -> bool:
+        """Whether any scope of the module imports from a top-level package (`celery`), or, with
+        `star`, the module star-imports from it."""
+        return any(
+            isinstance(binding, Imported) and binding.qualname.split(".")[0] == package
+            for scope in (self.scopes.module, *self.scopes.by_node.values())
+            for bindings in scope.bindings.values()
+            for binding in bindings
+        ) or (star and any(module.split(".")[0] == package for module in self.scopes.star_imports))
 
     def _is_param(self, name: str, scope: Scope | None) -> bool:
         current = scope
@@ -230,7 +241,7 @@ class ModuleModel:
 
     @cached_property
     def celery(self) -> CeleryModule:
-        from jobs_lint.semantic.celery import CeleryModule
+        from jobs_lint.semantic.celery.module import CeleryModule
 
         return CeleryModule(self)
 
@@ -257,7 +268,7 @@ class ModuleModel:
 
     @cached_property
     def temporal(self) -> TemporalModule:
-        from jobs_lint.semantic.temporal import TemporalModule
+        from jobs_lint.semantic.temporal.module import TemporalModule
 
         return TemporalModule(self)
 
@@ -265,23 +276,34 @@ class ModuleModel:
 
     def owner_class(self, node: DefNode) -> ast.ClassDef | None:
         """The class a def is a method of, if it is one."""
-        owner = self._def_scopes.get(id(node))
+        owner = self.def_scopes.get(id(node))
         return owner.node if owner is not None and isinstance(owner.node, ast.ClassDef) else None
 
     @cached_property
-    def _def_scopes(self) -> dict[int, Scope]:
+    def def_scopes(self) -> dict[int, Scope]:
+        """The scope each def or class is defined in."""
         return {id(node): scope for node, scope in self.scopes.defs}
+
+    def def_path(self, name: str, scope: Scope, *, methods: bool = True) -> str:
+        """Where the def or class `name` defined in `scope` is: `module.name` at module level,
+        `module.Class.name` for a method (`module.<Class>.name` without `methods`), and
+        `module.<f>.name` inside a function: not importable, but still of this module."""
+        owner = scope.node
+        if owner is None:
+            return f"{self.module}.{name}"
+        outer = self.def_scopes.get(id(owner))
+        if methods and isinstance(owner, ast.ClassDef) and outer is not None:
+            return f"{self.def_path(owner.name, outer)}.{name}"
+        return f"{self.module}.<{getattr(owner, 'name', 'local')}>.{name}"
 
     def function_qualname(self, node: DefNode) -> str | None:
         """`module.function` or `module.Class.method` for defs that have a summary."""
-        scope = self._def_scopes.get(id(node))
+        scope = self.def_scopes.get(id(node))
         if scope is None:
             return None
-        if scope.node is None:
-            return f"{self.module}.{node.name}"
-        owner = self.owner_class(node)
-        if owner is not None and self._def_scopes.get(id(owner)) is self.scopes.module:
-            return f"{self.module}.{owner.name}.{node.name}"
+        owner = scope.node
+        if owner is None or (isinstance(owner, ast.ClassDef) and self.def_scopes.get(id(owner)) is self.scopes.module):
+            return self.def_path(node.name, scope)
         return None
 
     def reaches(
@@ -333,32 +355,24 @@ class ModuleModel:
     def facts(self, text: bytes | None = None) -> ModuleFacts:
         """What other modules may need to know of this one. Given the module's `text`, parts
         that need a word the text lacks are skipped: most modules mention one tool at most."""
-        from jobs_lint.semantic import django
 
         def mentions(*words: bytes) -> bool:
             return text is None or any(word in text for word in words)
 
         facts = self.celery.facts(countdowns=mentions(b"countdown"))
-        if mentions(b"atomic"):
-            transactions = django.facts(self)
-            if transactions:
-                facts.extra["django"] = transactions
-        if mentions(b"temporalio"):
-            temporal = self.temporal.facts()
-            if temporal is not None:
-                facts.extra["temporal"] = temporal
-        if mentions(b"arq", b"WorkerSettings"):
-            arq = self.arq.facts()
-            if arq is not None:
-                facts.extra["arq"] = arq
-        if facts.tasks or "temporal" in facts.extra or "arq" in facts.extra:
+        for tool in tools():
+            if tool.facts is not None and mentions(*tool.words):
+                found = tool.facts(self)
+                if found:
+                    facts.extra[tool.name] = found
+        if defines_jobs(facts):
             # Where calls worth following start; other modules are summarised when reached.
             facts.summary = self.summary()
         return facts
 
     @cached_property
     def arq(self) -> ArqModule:
-        from jobs_lint.semantic.arq import ArqModule
+        from jobs_lint.semantic.arq.module import ArqModule
 
         return ArqModule(self)
 

@@ -1,8 +1,14 @@
-"""Dotted module names for files, the way Python would import them."""
+"""Dotted module names for files, the way Python would import them, and which of them are tests."""
 
 from __future__ import annotations
 
 import os
+import re
+
+# A word that says "test" in a module, directory or function name: `test_x`, `x_test`, `tests`,
+# `conftest`, `testing`, `pytest_plugin`, `unittest_helpers`.
+_TEST_WORD = re.compile(r"(^|[^a-z])(tests?|testing|conftest|pytest|unittest)([^a-z]|$)", re.IGNORECASE)
+_TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
 
 
 def module_name(path: str) -> str:
@@ -32,3 +38,21 @@ def resolve_relative(current_module: str, is_package: bool, level: int, target: 
     if target:
         parts.append(target)
     return ".".join(part for part in parts if part)
+
+
+def is_test_name(name: str) -> bool:
+    """A module, directory or function named for tests."""
+    return _TEST_WORD.search(name) is not None
+
+
+def is_test_module(module: str, path: str | None = None) -> bool:
+    """Test code: a module named for tests or inside a test package, or, given its path as the
+    run shows it, a file named for tests or in a `tests` directory (`tests/settings.py` outside
+    any package). Directories count by their exact name only (`tests`, `test`, `testing`): a
+    checkout under `/tmp/pytest-0/test_x0/` is not test code."""
+    if is_test_name(module):
+        return True
+    if path is None:
+        return False
+    *directories, name = path.replace("\\", "/").split("/")
+    return is_test_name(name) or any(directory in _TEST_DIRECTORIES for directory in directories)

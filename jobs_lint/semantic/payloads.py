@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.syntax import final_name
+
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
@@ -75,7 +77,7 @@ def _call_value(model: ModuleModel, call: ast.Call, scope: Scope, depth: int) ->
             return "file contents"
         if attr == "getvalue" and _made_by(model, receiver, scope, MEMORY_FILES, depth):
             return "an in-memory file's contents"
-    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    name = final_name(func)
     if name[:1].isupper() or path in _CONTAINER_CALLS:
         # An object or container built around the data carries it too.
         return _first(model, [*call.args, *(k.value for k in call.keywords)], scope, depth)

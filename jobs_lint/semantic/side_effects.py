@@ -27,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.syntax import final_name
+
 if TYPE_CHECKING:
     from jobs_lint.semantic.callgraph import Reach
     from jobs_lint.semantic.model import ModuleModel
@@ -124,7 +126,7 @@ def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
 def guarded_by_decorator(func: FunctionNode) -> bool:
     """A lock decorator (`@redis_lock`, `@single_instance`)."""
     return any(
-        is_lock_name(_final_name(decorator.func if isinstance(decorator, ast.Call) else decorator))
+        is_lock_name(final_name(decorator.func if isinstance(decorator, ast.Call) else decorator))
         for decorator in func.decorator_list
     )
 
@@ -172,13 +174,13 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
         return "a payment"
     if path is not None and path.split(".")[-1] == "insert" and path.startswith("sqlalchemy."):
         return None  # building a statement; executing it is the side effect
-    name = _final_name(func)
+    name = final_name(func)
     if name in _CREATING_METHODS:
         return _CREATING_METHODS[name]
     if not isinstance(func, ast.Attribute):
         return None
     receiver = func.value
-    if name in ("create", "acreate") and _final_name(receiver) == "objects":
+    if name in ("create", "acreate") and final_name(receiver) == "objects":
         return "an ORM create"
     if name in ("bulk_create", "abulk_create") and not _has_true_keyword(call, "ignore_conflicts", "update_conflicts"):
         return "an ORM bulk create"
@@ -195,7 +197,7 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     if (
         name == "create"
         and isinstance(receiver, ast.Attribute)
-        and (receiver.attr, _final_name(receiver.value))
+        and (receiver.attr, final_name(receiver.value))
         == (
             "messages",
             "client",
@@ -252,12 +254,12 @@ def _constructor_of(receiver: ast.expr, scope: Scope, model: ModuleModel) -> str
 
 
 def _is_guard_call(call: ast.Call) -> bool:
-    name = _final_name(call.func)
+    name = final_name(call.func)
     if name in _GUARD_METHODS or is_lock_name(name):
         return True
     if name == "set" and _has_true_keyword(call, "nx"):
         return True
-    if name == "add" and _final_name(getattr(call.func, "value", None)) == "cache":
+    if name == "add" and final_name(getattr(call.func, "value", None)) == "cache":
         return True  # Django's `cache.add` sets only when absent
     return any(keyword.arg is not None and "idempoten" in keyword.arg for keyword in call.keywords)
 
@@ -277,9 +279,9 @@ def _exits_early(body: list[ast.stmt]) -> bool:
 
 def _mentions_done(test: ast.expr) -> bool:
     for node in ast.walk(test):
-        if isinstance(node, (ast.Name, ast.Attribute)) and _DONE_WORDS.search(_final_name(node)):
+        if isinstance(node, (ast.Name, ast.Attribute)) and _DONE_WORDS.search(final_name(node)):
             return True
-        if isinstance(node, ast.Call) and _final_name(node.func) in ("exists", "aexists", "filter", "first", "count"):
+        if isinstance(node, ast.Call) and final_name(node.func) in ("exists", "aexists", "filter", "first", "count"):
             return True
     return False
 
@@ -287,20 +289,12 @@ def _mentions_done(test: ast.expr) -> bool:
 # Names -----------------------------------------------------------------------------------------
 
 
-def _final_name(node: ast.AST | None) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Name):
-        return node.id
-    return ""
-
-
 def _identifier(node: ast.AST) -> str:
     if isinstance(node, ast.arg):
         return node.arg.lower()
     if isinstance(node, ast.keyword):
         return (node.arg or "").lower()
-    return _final_name(node).lower()
+    return final_name(node).lower()
 
 
 def _first_string(call: ast.Call) -> str | None:

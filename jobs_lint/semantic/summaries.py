@@ -23,10 +23,11 @@ from jobs_lint.semantic.call_sites import (
     CallSite,
     ClassSummary,
     class_summary,
-    decorator_name,
     instances,
     text_of,
 )
+from jobs_lint.semantic.syntax import decorator_name
+from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -37,9 +38,11 @@ BLOCKING = "blocking"  # blocks the thread (blocking.py): `what` says what to us
 IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
 WAIT = "wait"  # waits on a Celery result
+HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartbeat`, a heartbeat helper)
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
 _ALLOW_JOIN = "celery.result.allow_join_result"
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # Decorators that run a sync function off the event loop: `sync_to_async`, `run_in_threadpool`.
 _OFFLOADING = re.compile(r"async|thread|executor", re.IGNORECASE)
 
@@ -65,6 +68,8 @@ class FunctionSummary:
     returns: str | None = None  # the function it returns, when it returns a plain one
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
+    last_statement: int = 0  # the line its body's last statement starts on
+    loops: tuple[tuple[int, int], ...] = ()  # (first line, last line) of its loops and comprehensions
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class _Summariser(Callees):
     def summary(self, qualname: str, name: str) -> FunctionSummary:
         effects: list[Effect] = []
         calls: list[CallSite] = []
+        loops: list[tuple[int, int]] = []
         model, scope = self.model, self.scope
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
@@ -112,7 +118,9 @@ class _Summariser(Callees):
                     calls.append(site)
                 calls.extend(self.passed(node))
             elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
-                effects.append(Effect(HAZARD, _hazard("os.environ", None) or "", "os.environ", node.lineno))
+                effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
+            elif isinstance(node, _LOOPS):
+                loops.append((node.lineno, node.end_lineno or node.lineno))
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -124,15 +132,25 @@ class _Summariser(Callees):
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
+            last_statement=self.node.body[-1].lineno,
+            loops=tuple(sorted(loops)),
         )
 
     # Effects -------------------------------------------------------------------------------
 
     def _effects(self, call: ast.Call, path: str | None) -> Iterator[Effect]:
         line = call.lineno
+        called = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if "heartbeat" in called.lower() or called == "raise_complete_async":
+            yield Effect(HEARTBEAT, "", path or text_of(call.func), line)
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)
+        if path is None or blocking.blocking_call(path) is None:
+            aws = blocking.aws_request(call, self.model, self.scope)
+            if aws is not None:
+                yield Effect(BLOCKING, aws, text_of(call.func), line)
+                yield Effect(IO, "", text_of(call.func), line)
         if path is None:
             if isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
                 yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)
@@ -142,7 +160,7 @@ class _Summariser(Callees):
             yield Effect(BLOCKING, instead, path, line)
         if io:
             yield Effect(IO, "", path, line)
-        hazard = _hazard(path, call) if hazardous else None
+        hazard = replay_hazard(path, call) if hazardous else None
         if hazard is not None:
             yield Effect(HAZARD, hazard, path, line)
         if path == _ALLOW_JOIN:
@@ -161,13 +179,7 @@ class _Summariser(Callees):
 def _library_effects(path: str) -> tuple[str | None, bool, bool]:
     """What calling a qualified name does whatever its arguments: what to use instead if it
     blocks, whether it does I/O, whether it may differ on replay. Cached: names repeat a lot."""
-    return blocking.blocking_call(path), blocking.io_call(path), _hazard(path, None) is not None
-
-
-def _hazard(path: str, call: ast.Call | None) -> str | None:
-    from jobs_lint.semantic.temporal import replay_hazard
-
-    return replay_hazard(path, call)
+    return blocking.blocking_call(path), blocking.io_call(path), replay_hazard(path, None) is not None
 
 
 def _names_environ(node: ast.AST) -> TypeGuard[ast.Attribute | ast.Name]:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import arq
+from jobs_lint.semantic.arq import module as arq
+from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.values import UNKNOWN
 
 _NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
@@ -42,6 +43,17 @@ class ArqPickleByDefault(Rule):
             "    redis_settings = RedisSettings()\n",
             line=6,
             message="`WorkerSettings` sets no `job_serializer`/`job_deserializer`",
+        ),
+        Invalid(
+            "from arq import run_worker\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "worker_settings = dict(\n"
+            "    functions=(send_email,),\n"
+            "    max_tries=3,\n"
+            ")\n\n"
+            "def main():\n    run_worker(worker_settings)\n",
+            line=6,
+            message="`worker_settings` sets no `job_serializer`/`job_deserializer`",
         ),
         Invalid(
             "from arq import create_pool\nfrom arq.connections import RedisSettings\n\n"
@@ -92,6 +104,16 @@ class ArqPickleByDefault(Rule):
     )
     valid = (
         Valid(
+            "import json\nfrom arq import run_worker\n\n"
+            "async def send_email(ctx, user_id):\n    ...\n\n"
+            "worker_settings = {\n"
+            "    'functions': [send_email],\n"
+            "    'job_serializer': json.dumps,\n"
+            "    'job_deserializer': json.loads,\n"
+            "}\n\n"
+            "def main():\n    run_worker(worker_settings)\n"
+        ),
+        Valid(
             "import json\nfrom arq.connections import RedisSettings\n\n"
             "async def send_email(ctx, user_id):\n    ...\n\n"
             "class WorkerSettings:\n"
@@ -138,7 +160,7 @@ class ArqPickleByDefault(Rule):
         module = self.ctx.model.arq
         for config in module.workers:
             self._pair(config.node, config.fields, config.opaque, f"`{config.name.rpartition('.')[2]}`")
-        project = self.ctx.index.arq.worker_serializers
+        project = arq_project(self.ctx.index).worker_serializers
         for call, scope in module.pools:
             fields = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
             opaque = any(keyword.arg is None for keyword in call.keywords)
@@ -154,7 +176,9 @@ class ArqPickleByDefault(Rule):
                 f"{workers}: they cannot read these jobs",
             )
 
-    def _pair(self, node: ast.ClassDef | ast.Call, fields: dict[str, ast.expr], opaque: bool, what: str) -> bool:
+    def _pair(
+        self, node: ast.ClassDef | ast.Call | ast.Dict, fields: dict[str, ast.expr], opaque: bool, what: str
+    ) -> bool:
         """Report a missing serializer pair; True when something was reported."""
         if opaque:
             return False

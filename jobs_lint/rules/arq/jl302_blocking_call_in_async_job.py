@@ -84,7 +84,7 @@ class BlockingCallInAsyncJob(Rule):
                 "async def report(ctx, path):\n    return render(path)\n",
                 "report",
             ),
-            line=9,
+            line=4,
             message="through `render -> open`",
         ),
         Invalid(
@@ -221,16 +221,20 @@ class BlockingCallInAsyncJob(Rule):
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
+        aws = blocking.aws_request(node, self.ctx.model, self.ctx.scope) if instead is None else None
+        if aws is not None:
+            qualname, instead = ast.unparse(node.func), aws
         if instead is not None:
             fix = self._await_sleep(node) if qualname == "time.sleep" and id(node) in self._statements else None
             self.report(node, f"Async job `{job}` blocks the event loop with `{qualname}()`: use {instead}", fix)
             return
         reach = self.ctx.model.reach_of(node, function, BLOCKS)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                job,
+                reach,
                 f"Async job `{job}` blocks the event loop through `{reach.chain}`: use {reach.effect.what}",
-                related=reach.related,
             )
 
     def _await_sleep(self, call: ast.Call) -> Fix | None:

@@ -6,7 +6,7 @@ from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import arq
+from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.values import literal
 
 _SETTINGS = "\n\nclass WorkerSettings:\n    functions = [{job}]\n    max_tries = 5\n"

@@ -4,8 +4,11 @@ import ast
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import arq
+from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard
+from jobs_lint.semantic.summaries import CREATES
+
+CREATES_ONLY = frozenset({CREATES})
 
 _SETTINGS = "\n\nclass WorkerSettings:\n    functions = [{job}]\n"
 
@@ -18,6 +21,11 @@ class RerunWithoutIdempotency(Rule):
     `session.add`, an `INSERT`, an HTTP POST, an email, a payment or a ticket (the same
     side effects and guards as `retry-without-idempotency`, JL104; a check of
     `ctx["job_try"]` that returns early counts as a guard too).
+
+    Side effects are followed through the functions and methods the job calls, in any module
+    (a service class's method, an API client's): the finding names the chain of calls and is
+    reported on the side effect when it lies in the job's module, and a function with a guard
+    of its own stops the chain.
 
     Side effects in `except` clauses (failure alerts) are left alone: one per attempt is what
     they mean. A job may run again unless every worker that registers it allows a single try
@@ -43,7 +51,6 @@ class RerunWithoutIdempotency(Rule):
     needles = (
         needles.ARQ_JOBS,
         (b"async def",),
-        (b"create", b"save(", b".add(", b".add_all(", b"execute", b"post(", b"send"),
     )
 
     invalid = (
@@ -95,6 +102,40 @@ class RerunWithoutIdempotency(Rule):
             line=3,
             message="Job `audit` may run again (max_tries=5",
         ),
+        Invalid(
+            "from proj.mail import Mailer\n\n"
+            "async def send_receipt(ctx, order_id):\n"
+            "    await Mailer(ctx).deliver(order_id)\n" + _SETTINGS.format(job="send_receipt"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/mail.py": "import httpx\n\n"
+                "class Mailer:\n"
+                "    def __init__(self, ctx):\n        self.ctx = ctx\n\n"
+                "    async def deliver(self, order_id):\n"
+                "        await self._post(order_id)\n"
+                "        await self.ctx['db'].mark_sent(order_id)\n\n"
+                "    async def _post(self, order_id):\n"
+                "        async with httpx.AsyncClient() as client:\n"
+                "            await client.post('https://mail.example/send', json={'order': order_id})\n",
+            },
+            line=4,
+            message="would repeat an HTTP POST through `Mailer.deliver -> Mailer._post -> client.post`",
+        ),
+        Invalid(
+            "import httpx\n\n"
+            "class Sender:\n"
+            "    async def run(self, ctx, number):\n"
+            "        await self._send(ctx, number)\n"
+            "        await ctx['db'].store(number)\n\n"
+            "    async def _send(self, ctx, number):\n"
+            "        await ctx['session'].post('https://sms.example/messages', json={'to': number})\n\n"
+            "async def send_sms(ctx, number):\n"
+            "    await Sender().run(ctx, number)\n" + _SETTINGS.format(job="send_sms"),
+            line=9,
+            message="Job `send_sms` may run again (max_tries=5: a killed or cancelled worker, or `Retry`) "
+            "and would repeat an HTTP POST through `Sender.run -> Sender._send -> ctx[...].post`",
+        ),
     )
     valid = (
         Valid(
@@ -135,6 +176,39 @@ class RerunWithoutIdempotency(Rule):
             "    await ctx['db'].mark_welcomed(user_id)\n" + _SETTINGS.format(job="welcome")
         ),
         Valid("async def ping(ctx, url):\n    await ctx['session'].post(url)\n" + _SETTINGS.format(job="ping")),
+        Valid(
+            "from proj.mail import Mailer\n\n"
+            "async def send_receipt(ctx, order_id):\n"
+            "    await Mailer(ctx).deliver(order_id)\n" + _SETTINGS.format(job="send_receipt"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/mail.py": "import httpx\n\n"
+                "class Mailer:\n"
+                "    def __init__(self, ctx):\n        self.ctx = ctx\n\n"
+                "    async def deliver(self, order_id):\n"
+                "        if await self.ctx['redis'].set(f'receipt:{order_id}', 1, nx=True):\n"
+                "            await self._post(order_id)\n\n"
+                "    async def _post(self, order_id):\n"
+                "        async with httpx.AsyncClient() as client:\n"
+                "            await client.post('https://mail.example/send', json={'order': order_id})\n",
+            },
+        ),
+        Valid(
+            "from proj.mail import Mailer\n\n"
+            "async def send_receipt(ctx, order_id):\n"
+            "    await Mailer(ctx).deliver(order_id)\n" + _SETTINGS.format(job="send_receipt"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/mail.py": "import httpx\n\n"
+                "class Mailer:\n"
+                "    def __init__(self, ctx):\n        self.ctx = ctx\n\n"
+                "    async def deliver(self, order_id):\n"
+                "        async with httpx.AsyncClient() as client:\n"
+                "            await client.get(f'https://mail.example/status/{order_id}')\n",
+            },
+        ),
     )
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
@@ -146,23 +220,41 @@ class RerunWithoutIdempotency(Rule):
             return
         model = self.ctx.model
         handlers = [h for h in ast.walk(node) if isinstance(h, ast.ExceptHandler)]
+        effects = creating_side_effects(node, model)
+        direct = {id(effect.node) for effect in effects}
+        effects += [
+            SideEffect(call, reach.effect.what, reach)
+            for call, reach in model.reaches(node, CREATES_ONLY, passed=True)
+            if id(call) not in direct
+        ]
         # What an `except` clause sends reports this attempt's failure: once per attempt is meant.
-        effects = [e for e in creating_side_effects(node, model) if not any(_inside(e.node, h) for h in handlers)]
+        effects = [e for e in effects if not any(_inside(e.node, h) for h in handlers)]
         if not effects:
             return
+        effects.sort(key=lambda effect: (effect.node.lineno, effect.node.col_offset))
         retry_line = self._last_retry(node)
+        graph = model.index.calls
         effects = [
-            e for e in effects if e.what == "a payment" or e.node.lineno < retry_line or _fails_after(node, e, effects)
+            e
+            for e in effects
+            if e.what == "a payment"
+            or e.node.lineno < retry_line
+            or _fails_after(node, e, effects)
+            or (e.reach is not None and graph.continues_after(e.reach))
         ]
         if not effects or has_idempotency_guard(node, model) or _checks_job_try(node):
             return
         effect = effects[0]
-        self.report(
-            effect.node,
+        through = f" through `{effect.reach.chain}`" if effect.reach else ""
+        message = (
             f"Job `{node.name}` may run again (max_tries={max(tries)}: a killed or cancelled worker, "
-            f"or `Retry`) and would repeat {effect.what}: make it idempotent (an idempotency key, "
-            "a done check), or give it `max_tries=1`",
+            f"or `Retry`) and would repeat {effect.what}{through}: make it idempotent (an idempotency key, "
+            "a done check), or give it `max_tries=1`"
         )
+        if effect.reach is not None:
+            self.report_reach(effect.node, node.name, effect.reach, message)
+        else:
+            self.report(effect.node, message)
 
     def _last_retry(self, function: ast.AsyncFunctionDef) -> int:
         module, scope = self.ctx.model.arq, self.ctx.model.scope_of(function)

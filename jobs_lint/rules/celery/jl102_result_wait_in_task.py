@@ -4,7 +4,7 @@ import ast
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names
+from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.summaries import WAIT
 
@@ -209,9 +209,10 @@ class ResultWaitInTask(Rule):
             return
         reach = ctx.model.reach_of(node, ctx.enclosing_defs[-1], WAITS_ON_RESULTS)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                ctx.enclosing_defs[-1].name,
+                reach,
                 f"Task `{name}` blocks on a result with `{reach.effect.what}` through `{reach.chain}`: "
                 "use a chain, a chord or `self.replace()`",
-                related=reach.related,
             )

@@ -5,9 +5,9 @@ from typing import Any
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_tasks
 from jobs_lint.semantic.blocking import blocking_call
-from jobs_lint.semantic.celery_tasks import FunctionNode, TaskNode
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
 from jobs_lint.semantic.summaries import CREATES
@@ -260,12 +260,14 @@ class RetryWithoutIdempotency(Rule):
             return
         effect = effects[0]
         through = f" through `{effect.reach.chain}`" if effect.reach else ""
-        self.report(
-            effect.node,
+        message = (
             f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
-            "make it idempotent (an idempotency key, `get_or_create`, a done check)",
-            related=effect.reach.related if effect.reach else (),
+            "make it idempotent (an idempotency key, `get_or_create`, a done check)"
         )
+        if effect.reach is not None:
+            self.report_reach(effect.node, function.name, effect.reach, message)
+        else:
+            self.report(effect.node, message)
 
     visit_AsyncFunctionDef = visit_FunctionDef
     visit_ClassDef = visit_FunctionDef

@@ -4,10 +4,13 @@ import ast
 from typing import Any
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names, celery_tasks
-from jobs_lint.semantic.celery import SPLAT
-from jobs_lint.semantic.celery_tasks import COUNTDOWN, TaskNode, is_number, is_test_module, is_test_path
+from jobs_lint.semantic.celery import names as celery_names
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number
 from jobs_lint.semantic.facts import Signature, TaskInfo
+from jobs_lint.semantic.modules import is_test_module
+from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
 
 LIMITS = ("time_limit", "soft_time_limit")
@@ -154,7 +157,7 @@ class MissingTimeLimit(Rule):
         path = model.qualname(node.func, self.ctx.scope)
         if path != celery_names.APP_CLASS and path not in model.local_app_classes:
             return
-        if is_test_path(model.path) or self._config_unknown() or self._global_limit():
+        if is_test_module(model.module, model.path) or self._config_unknown() or self._global_limit():
             return
         if _keyword_class_has_limit(node, self):
             return
@@ -264,7 +267,7 @@ class MissingTimeLimit(Rule):
 
 def _keyword_class_has_limit(call: ast.Call, rule: MissingTimeLimit) -> bool:
     """`Celery(task_cls=Base)` where `Base` sets a limit for every task."""
-    node = celery_tasks.keyword_node(call, "task_cls")
+    node = keyword_node(call, "task_cls")
     if node is None:
         return False
     path = string_value(node)

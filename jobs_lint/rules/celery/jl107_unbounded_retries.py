@@ -5,9 +5,10 @@ from typing import Any
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_tasks
-from jobs_lint.semantic.celery import SPLAT
-from jobs_lint.semantic.celery_tasks import TaskNode, is_number
+from jobs_lint.semantic.celery import tasks as celery_tasks
+from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import TaskNode, is_number
+from jobs_lint.semantic.syntax import has_splat, keyword_node
 from jobs_lint.semantic.values import literal
 
 CATCH_ALL = frozenset({"Exception", "BaseException"})
@@ -165,15 +166,15 @@ class UnboundedRetries(Rule):
             self.report(autoretry, f"Task `{name}` retries without backoff: set `retry_backoff=True`")
 
     def _retry_call(self, name: str, call: ast.Call, budget: Any) -> None:
-        if celery_tasks.has_splat(call):
+        if has_splat(call):
             return
-        limit = celery_tasks.keyword_node(call, "max_retries")
+        limit = keyword_node(call, "max_retries")
         if limit is not None:
             budget = literal(limit)
             if budget is None:
                 self.report(limit, f"Task `{name}` retries forever (`max_retries=None`): bound it")
                 return
-        countdown = celery_tasks.keyword_node(call, "countdown")
+        countdown = keyword_node(call, "countdown")
         delay: Any = literal(countdown) if countdown is not None else None
         if (
             is_number(delay)

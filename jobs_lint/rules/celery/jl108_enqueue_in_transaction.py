@@ -4,8 +4,9 @@ import ast
 from typing import TYPE_CHECKING
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import django
-from jobs_lint.semantic.enqueue import enqueue_of
+from jobs_lint.semantic.celery.enqueue import enqueue_of
+from jobs_lint.semantic.syntax import own_nodes
+from jobs_lint.semantic.web import django
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -298,7 +299,7 @@ class EnqueueInTransaction(Rule):
         model = self.ctx.model
         scope = model.scope_of(function)
         events = []
-        for node in _own_nodes(function):
+        for node in own_nodes(function):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -310,15 +311,3 @@ class EnqueueInTransaction(Rule):
             ):
                 events.append(((node.lineno, node.col_offset), func.value.id, func.attr))
         return sorted(events)
-
-
-def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
-    """The nodes of a function's body, without those of functions and lambdas nested in it."""
-    found: list[ast.AST] = []
-    stack: list[ast.AST] = list(function.body)
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
-    return found

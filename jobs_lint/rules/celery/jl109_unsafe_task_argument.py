@@ -3,8 +3,9 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import django, payloads
-from jobs_lint.semantic.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic import payloads
+from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic.web import django
 
 # Last words of a name that hold a secret (`db_password`, `stripe_api_key`).
 _SECRET_WORDS = frozenset({"password", "passwd", "passphrase", "secret", "token", "apikey", "credentials"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import celery_names
+from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.values import string_value
 

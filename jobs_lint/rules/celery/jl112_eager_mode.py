@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import ast
-import os
-import re
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic.modules import is_test_module, is_test_name
 
 EAGER = "task_always_eager"
 # A path part, function name or condition that says "tests": `tests/`, `test_settings.py`,
 # `settings/testing.py`, `conftest.py`, `if "pytest" in sys.modules:`.
-_TEST_WORD = re.compile(r"(^|[^a-z])(tests?|testing|conftest|pytest|unittest)([^a-z]|$)", re.IGNORECASE)
 
 
 class EagerMode(Rule):
@@ -91,7 +89,7 @@ class EagerMode(Rule):
     def finish(self) -> None:
         ctx = self.ctx
         entries = [e for e in ctx.model.celery.config if e.key == EAGER and e.value is True]
-        if not entries or _is_test_module(ctx.model.module, ctx.model.path):
+        if not entries or is_test_module(ctx.model.module, ctx.model.path):
             return
         for entry in entries:
             if not self._under_test_context(entry.node.lineno):
@@ -106,12 +104,6 @@ class EagerMode(Rule):
             else:
                 continue
             end = node.end_lineno or node.lineno
-            if node.lineno <= line <= end and _TEST_WORD.search(named):
+            if node.lineno <= line <= end and is_test_name(named):
                 return True
         return False
-
-
-def _is_test_module(module: str, path: str) -> bool:
-    """By its dotted name, or its directory (`tests/settings.py` outside any package)."""
-    directory = os.path.basename(os.path.dirname(os.path.abspath(path)))
-    return bool(_TEST_WORD.search(module) or _TEST_WORD.search(directory))

@@ -3,12 +3,19 @@ from __future__ import annotations
 import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic import fastapi
+from jobs_lint.semantic.web import fastapi
 
 _QUEUE = {
     "proj/__init__.py": "",
     "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n",
 }
+_ENDPOINT = (
+    "from fastapi import BackgroundTasks, FastAPI\n\nfrom proj.{module} import {function}\n\n"
+    "api = FastAPI()\n\n"
+    "@api.post('/orders/{{order_id}}')\n"
+    "def order(order_id: int, background_tasks: BackgroundTasks):\n"
+    "    background_tasks.add_task({function}, order_id)\n"
+)
 _DB = (
     "from fastapi import BackgroundTasks, Depends, FastAPI\n"
     "from sqlalchemy.orm import Session\n\n"
@@ -113,6 +120,53 @@ class BackgroundTasksForJobs(Rule):
             line=7,
             message="`db` is from `async_session()`, closed when its `with` block ends,",
         ),
+        Invalid(
+            _ENDPOINT.format(module="notify", function="notify_followers"),
+            files={
+                **_QUEUE,
+                "proj/notify.py": "from django.core.mail import send_mail\n\n"
+                "def notify_followers(order_id):\n"
+                "    for email in followers(order_id):\n        deliver(email, order_id)\n\n"
+                "def deliver(email, order_id):\n"
+                "    send_mail('Order', f'order {order_id}', None, [email])\n\n"
+                "def followers(order_id):\n    return []\n",
+            },
+            path="proj/api.py",
+            line=9,
+            message="`notify_followers` runs as a FastAPI background task but it does an email in a loop, "
+            "through `notify_followers -> deliver -> django.core.mail.send_mail`",
+        ),
+        Invalid(
+            _ENDPOINT.format(module="billing", function="settle"),
+            files={
+                **_QUEUE,
+                "proj/billing.py": "import requests\n\nfrom proj.models import Invoice\n\n"
+                "def settle(order_id):\n"
+                "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n"
+                "    Invoice.objects.create(order_id=order_id)\n",
+            },
+            path="proj/api.py",
+            line=9,
+            message="but it has several side effects (an HTTP POST, an ORM create)",
+        ),
+        Invalid(
+            _ENDPOINT.format(module="reports", function="build_report"),
+            files={
+                **_QUEUE,
+                "proj/reports.py": "import requests\n\n"
+                "def build_report(order_id):\n"
+                "    rows = fetch(order_id)\n    text = render(rows)\n    store(order_id, text)\n\n"
+                "def fetch(order_id):\n"
+                "    return requests.get(f'https://shop.example/{order_id}', timeout=10).json()\n\n"
+                "def render(rows):\n    with open('template.txt') as template:\n"
+                "        return template.read().format(rows=rows)\n\n"
+                "def store(order_id, text):\n    with open(f'{order_id}.txt', 'w') as report:\n"
+                "        report.write(text)\n",
+            },
+            path="proj/api.py",
+            line=9,
+            message="but it runs 3 steps that do I/O (`fetch`, `render`, `store`)",
+        ),
     )
     valid = (
         Valid(
@@ -176,6 +230,27 @@ class BackgroundTasksForJobs(Rule):
             },
             path="proj/api.py",
         ),
+        Valid(
+            _ENDPOINT.format(module="mail", function="welcome"),
+            files={
+                **_QUEUE,
+                "proj/mail.py": "from django.core.mail import send_mail\n\n"
+                "def welcome(user_id):\n    deliver(f'user-{user_id}@example.com')\n\n"
+                "def deliver(address):\n    send_mail('Welcome', 'Hello', None, [address])\n",
+            },
+            path="proj/api.py",
+        ),
+        Valid(
+            _ENDPOINT.format(module="billing", function="settle"),
+            files={
+                "proj/__init__.py": "",
+                "proj/billing.py": "import requests\n\nfrom proj.models import Invoice\n\n"
+                "def settle(order_id):\n"
+                "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n"
+                "    Invoice.objects.create(order_id=order_id)\n",
+            },
+            path="proj/api.py",
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -188,11 +263,19 @@ class BackgroundTasksForJobs(Rule):
         target = node.args[0]
         if fastapi.has_job_queue(ctx.index):
             why = fastapi.durable_work(ctx.model, target, ctx.scope)
+            related: tuple[tuple[str, int, str], ...] = ()
+            if why is None:
+                found = fastapi.durable_through_calls(ctx.model, target, ctx.scope)
+                if found is not None:
+                    why, reach = found
+                    why += f", through `{reach.chain}`" if len(reach.hops) > 1 else f" (`{reach.effect.callee}`)"
+                    related = reach.related
             if why is not None:
                 self.report(
                     target,
                     f"`{ast.unparse(target)}` runs as a FastAPI background task but {why}: "
                     "it is lost on restart and never retried; send it to the job queue",
+                    related=related,
                 )
         for value in fastapi.passed_values(ctx.model, node, ctx.scope):
             closed = fastapi.closed_before_background(ctx.model, value, ctx.scope)

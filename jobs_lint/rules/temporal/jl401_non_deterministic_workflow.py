@@ -8,7 +8,8 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Valid
 from jobs_lint.rules.temporal.workflow_code import WorkflowCodeRule
 from jobs_lint.semantic.summaries import HAZARD
-from jobs_lint.semantic.temporal import WorkflowInfo, replay_hazard
+from jobs_lint.semantic.temporal.hazards import replay_hazard
+from jobs_lint.semantic.temporal.project import WorkflowInfo
 
 HAZARDS = frozenset({HAZARD})
 
@@ -229,7 +230,8 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
         if reach is not None:
             effect = reach.effect
             what = f"`{effect.callee}()`" if effect.callee != "os.environ" else "`os.environ`"
-            self.report(node, _message(what, workflow, effect.what, reach.chain), related=reach.related)
+            caller = self.ctx.enclosing_defs[-1].name
+            self.report_reach(node, caller, reach, _message(what, workflow, effect.what, reach.chain))
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr == "environ":

@@ -194,9 +194,10 @@ class IoInWorkflow(WorkflowCodeRule):
             return
         reach = self.reached(node, DOES_IO)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                self.ctx.enclosing_defs[-1].name,
+                reach,
                 f"`{reach.effect.callee}()` does I/O in workflow `{name}`, reached through `{reach.chain}`: "
                 "move it into an activity",
-                related=reach.related,
             )

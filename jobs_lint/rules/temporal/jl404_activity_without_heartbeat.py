@@ -5,12 +5,20 @@ from typing import TYPE_CHECKING
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.blocking import io_call
+from jobs_lint.semantic.blocking import io_call, long_call, quick_io
+from jobs_lint.semantic.summaries import BLOCKING, HEARTBEAT, IO
+from jobs_lint.semantic.temporal.project import ActivityInfo
+from jobs_lint.semantic.temporal.timeouts import longest_run
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
 
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
+DOES_IO = frozenset({IO, BLOCKING})
+BEATS = frozenset({HEARTBEAT})
+# From this long on, an activity is a long one: a crashed worker would hold its work that long
+# before a retry starts. A workflow's shorter timeout bounds a loop well enough.
+LONG_RUN = 10 * 60.0
 
 
 class ActivityWithoutHeartbeat(Rule):
@@ -19,11 +27,17 @@ class ActivityWithoutHeartbeat(Rule):
     Finds activities that never heartbeat although they run long or are expected to:
     - an activity called with a `heartbeat_timeout` whose body never calls
       `activity.heartbeat()` (the activity may be defined in another module);
-    - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call
-      or a sleep in the loop) and never heartbeats.
+    - an activity, `async def` or a plain `def` run on the worker's thread pool, that a workflow
+      lets run for 10 minutes or more (its `start_to_close_timeout`, else its
+      `schedule_to_close_timeout`) and that does I/O itself or through the functions it calls,
+      in any module, without ever heartbeating: reported on the activity's `def`, naming what
+      does the I/O (another program it runs first; quick file-system calls do not count);
+    - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call,
+      a sleep, or a call to a function that does I/O, in the loop) and never heartbeats, unless
+      every workflow that schedules it gives it less than 10 minutes.
 
-    Heartbeats sent by a same-module helper the activity calls, by a helper named like one
-    (`Heartbeater`, `@auto_heartbeater`) or by whoever completes an asynchronously completed
+    Heartbeats sent by a function the activity calls (in any module), by a helper named like
+    one (`Heartbeater`, `@auto_heartbeater`) or by whoever completes an asynchronously completed
     activity count.
 
     ## Why is this bad?
@@ -104,6 +118,44 @@ class ActivityWithoutHeartbeat(Rule):
             line=16,
             message="Activity `resize` never heartbeats",
         ),
+        Invalid(
+            "from temporalio import activity\n\nfrom proj.registry import Installer\n\n"
+            "@activity.defn\nasync def sync_registry(url: str) -> None:\n"
+            "    await Installer().install(url)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/registry.py": "import asyncio\n\n"
+                "class Installer:\n"
+                "    async def install(self, url: str) -> None:\n"
+                "        process = await asyncio.create_subprocess_exec('git', 'clone', url)\n"
+                "        await process.wait()\n",
+                "proj/workflows.py": "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+                "with workflow.unsafe.imports_passed_through():\n"
+                "    from proj.activities import sync_registry\n\n"
+                "@workflow.defn\nclass Sync:\n"
+                "    @workflow.run\n    async def run(self, url: str) -> None:\n"
+                "        await workflow.execute_activity(\n"
+                "            sync_registry, url, start_to_close_timeout=timedelta(minutes=15),\n"
+                "        )\n",
+            },
+            line=6,
+            message="Activity `sync_registry` may run for 15 minutes (the timeout its workflow gives it) and does "
+            "I/O through `sync_registry -> Installer.install -> asyncio.create_subprocess_exec`",
+        ),
+        Invalid(
+            "import subprocess\nfrom datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\ndef transcode(path: str) -> None:\n"
+            "    subprocess.run(['ffmpeg', '-i', path, path + '.mp4'], check=True)\n\n"
+            "@workflow.defn\nclass Videos:\n"
+            "    @workflow.run\n    async def run(self, path: str) -> None:\n"
+            "        await workflow.execute_activity(\n"
+            "            transcode, path, schedule_to_close_timeout=timedelta(hours=2),\n"
+            "        )\n",
+            line=6,
+            message="Activity `transcode` may run for 2 hours (the timeout its workflow gives it) and does I/O "
+            "(`subprocess.run`) but never heartbeats",
+        ),
     )
     valid = (
         Valid(
@@ -157,6 +209,52 @@ class ActivityWithoutHeartbeat(Rule):
         Valid(
             "async def crawl(client, urls: list[str]) -> None:\n    for url in urls:\n        await client.get(url)\n"
         ),
+        Valid(
+            "from temporalio import activity\n\nfrom proj.registry import Installer\n\n"
+            "@activity.defn\nasync def sync_registry(url: str) -> None:\n"
+            "    await Installer().install(url)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/registry.py": "import asyncio\nfrom temporalio import activity\n\n"
+                "class Installer:\n"
+                "    async def install(self, url: str) -> None:\n"
+                "        for step in ('clone', 'install'):\n"
+                "            process = await asyncio.create_subprocess_exec('make', step, url)\n"
+                "            await process.wait()\n"
+                "            activity.heartbeat(step)\n",
+                "proj/workflows.py": "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+                "with workflow.unsafe.imports_passed_through():\n"
+                "    from proj.activities import sync_registry\n\n"
+                "@workflow.defn\nclass Sync:\n"
+                "    @workflow.run\n    async def run(self, url: str) -> None:\n"
+                "        await workflow.execute_activity(\n"
+                "            sync_registry, url, start_to_close_timeout=timedelta(minutes=15),\n"
+                "        )\n",
+            },
+        ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def summarise(client, prompts: list[str]) -> list[str]:\n"
+            "    answers = []\n"
+            "    for prompt in prompts:\n        answers.append(await client.complete(prompt))\n"
+            "    return answers\n\n"
+            "@workflow.defn\nclass Summaries:\n"
+            "    @workflow.run\n    async def run(self, prompts: list[str]) -> list[str]:\n"
+            "        return await workflow.execute_activity(\n"
+            "            summarise, prompts, start_to_close_timeout=timedelta(minutes=5),\n"
+            "        )\n"
+        ),
+        Valid(
+            "import subprocess\nfrom datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\ndef render(path: str) -> None:\n"
+            "    subprocess.run(['convert', path, path + '.png'], check=True)\n\n"
+            "@workflow.defn\nclass Images:\n"
+            "    @workflow.run\n    async def run(self, path: str) -> None:\n"
+            "        await workflow.execute_activity(\n"
+            "            render, path, start_to_close_timeout=timedelta(minutes=2),\n"
+            "        )\n"
+        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -176,9 +274,45 @@ class ActivityWithoutHeartbeat(Rule):
             f"Activity `{name}` never heartbeats: every attempt will fail when this `heartbeat_timeout` runs out",
         )
 
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        temporal = self.ctx.model.temporal
+        activity = temporal.activity_of(node)
+        if activity is None or self._beats(activity):
+            return
+        seconds = longest_run(temporal, activity)
+        if seconds is None or seconds < LONG_RUN:
+            return
+        reached = [
+            reach
+            for reach, _ in self.ctx.index.calls.effects_reached(activity.qualname, DOES_IO)
+            if not quick_io(reach.effect.callee)
+        ]
+        if not reached:
+            return  # no I/O, or only quick file-system calls: not work that takes long
+        work = next((reach for reach in reached if long_call(reach.effect.callee)), reached[0])
+        self._reported.add(activity.qualname)
+        name = activity.qualname.rpartition(".")[2]
+        through = f" through `{work.chain}`" if len(work.hops) > 1 else f" (`{work.effect.callee}`)"
+        self.report(
+            _def_head(node),
+            f"Activity `{name}` may run for {_minutes(seconds)} (the timeout its workflow gives it) and does I/O"
+            f"{through} but never heartbeats: a crashed worker is noticed only when the timeout runs out and "
+            "cancellation never reaches it; call `activity.heartbeat()` as it works and set a `heartbeat_timeout`",
+            related=work.related if len(work.hops) > 1 else (),
+        )
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _beats(self, activity: ActivityInfo) -> bool:
+        return activity.heartbeats or self.ctx.index.calls.reach(activity.qualname, BEATS, passed=True) is not None
+
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
-        activity = self.ctx.model.temporal.in_activity(self.ctx.enclosing_defs)
-        if activity is None or activity.heartbeats or activity.qualname in self._reported:
+        temporal = self.ctx.model.temporal
+        activity = temporal.in_activity(self.ctx.enclosing_defs)
+        if activity is None or activity.qualname in self._reported or self._beats(activity):
+            return
+        seconds = longest_run(temporal, activity)
+        if seconds is not None and seconds < LONG_RUN:
             return
         if isinstance(node, ast.AsyncFor) or any(self._waits(child) for child in ast.walk(node)):
             self._reported.add(activity.qualname)
@@ -196,5 +330,25 @@ class ActivityWithoutHeartbeat(Rule):
             return True
         if isinstance(node, ast.Call):
             path = self.ctx.model.temporal.qualname(node.func, self.ctx.scope)
-            return path in _SLEEPS or io_call(path)
+            if path in _SLEEPS or io_call(path):
+                return True
+            defs = self.ctx.enclosing_defs
+            return bool(defs) and self.ctx.model.reach_of(node, defs[-1], DOES_IO) is not None
         return False
+
+
+def _def_head(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+    """`def name` (`async def name`): where a finding about a whole activity is shown."""
+    keyword = "async def " if isinstance(node, ast.AsyncFunctionDef) else "def "
+    head = ast.Name(id=node.name)
+    head.lineno = head.end_lineno = node.lineno
+    head.col_offset = node.col_offset
+    head.end_col_offset = node.col_offset + len(keyword) + len(node.name.encode())
+    return head
+
+
+def _minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes >= 120 and minutes % 60 == 0:
+        return f"{int(minutes // 60)} hours"
+    return f"{minutes:g} minutes"

@@ -1,18 +1,17 @@
 from __future__ import annotations
 
 import ast
-import os
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.scope import Scope
-from jobs_lint.semantic.temporal import replay_hazard
+from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 # Values that change from one call to the next, but say nothing about the business object.
 # `date.today()` makes a daily key (`report-2026-01-31`): deliberate dedupe, not a fresh id.
 _NOT_FRESH = frozenset({"time.sleep", "os.getenv", "os.environ", "os.getpid", "os.getppid", "datetime.date.today"})
 _FRESH = frozenset({"shortuuid.uuid", "nanoid.generate", "ulid.new", "ulid.ULID", "uuid6.uuid7", "uuid.uuid7"})
 _MAX_DEPTH = 4
-_TEST_DIRECTORIES = frozenset({"tests", "test"})
 _STARTS = frozenset({"start_workflow", "execute_workflow", "WithStartWorkflowOperation"})
 
 
@@ -142,7 +141,7 @@ class RandomWorkflowId(Rule):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name not in _STARTS or _is_test(self.ctx.model.module, self.ctx.model.path):
+        if name not in _STARTS or is_test_module(self.ctx.model.module, self.ctx.model.path):
             return
         start = self.ctx.model.temporal.workflow_start(node, self.ctx.scope)
         if start is None:
@@ -177,16 +176,3 @@ class RandomWorkflowId(Rule):
                         if source is not None:
                             return source
         return None
-
-
-def _is_test(module: str, path: str) -> bool:
-    """Tests want a fresh workflow on every run: test modules, and modules of a `tests`
-    package or directory."""
-    parts = module.split(".")
-    directory = os.path.basename(os.path.dirname(path))
-    return (
-        parts[-1].startswith("test_")
-        or parts[-1].endswith("_test")
-        or parts[-1] == "conftest"
-        or any(part in _TEST_DIRECTORIES for part in (*parts[:-1], directory))
-    )

@@ -61,7 +61,7 @@ class BlockingCallInAsyncActivity(Rule):
             "import subprocess\nfrom temporalio import activity\n\n"
             "def render(source: str) -> None:\n    subprocess.run(['convert', source], check=True)\n\n"
             "@activity.defn(name='thumbnail')\nasync def thumbnail(source: str) -> None:\n    render(source)\n",
-            line=9,
+            line=5,
             message="through `render -> subprocess.run`",
         ),
         Invalid(
@@ -77,7 +77,7 @@ class BlockingCallInAsyncActivity(Rule):
             "class Exports:\n"
             "    def _wait(self, seconds: float) -> None:\n        time.sleep(seconds)\n\n"
             "    @activity.defn\n    async def export(self, seconds: float) -> None:\n        self._wait(seconds)\n",
-            line=10,
+            line=6,
             message="through `Exports._wait -> time.sleep`",
         ),
         Invalid(
@@ -109,6 +109,21 @@ class BlockingCallInAsyncActivity(Rule):
             },
             line=7,
             message="through `Rates.latest -> requests.get`",
+        ),
+        Invalid(
+            "from temporalio import activity\n\nfrom proj.storage import archive\n\n"
+            "@activity.defn\nasync def store_report(path: str) -> None:\n"
+            "    archive(path)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "import boto3\nfrom boto3.s3.transfer import TransferConfig\n\n"
+                "S3 = boto3.client('s3')\n\n"
+                "def archive(path: str) -> None:\n"
+                "    S3.upload_file(path, 'reports', path, Config=TransferConfig(use_threads=False))\n",
+            },
+            line=7,
+            message="through `archive -> S3.upload_file`",
         ),
     )
     valid = (
@@ -163,6 +178,15 @@ class BlockingCallInAsyncActivity(Rule):
                 "rates = Rates()\n",
             },
         ),
+        Valid(
+            "import asyncio\n\nimport boto3\nfrom boto3.s3.transfer import TransferConfig\n"
+            "from temporalio import activity\n\n"
+            "S3 = boto3.client('s3')\n\n"
+            "@activity.defn\nasync def store_report(path: str) -> str:\n"
+            "    config = TransferConfig(multipart_threshold=8 * 1024 * 1024)\n"
+            "    await asyncio.to_thread(S3.upload_file, path, 'reports', path, Config=config)\n"
+            "    return S3.generate_presigned_url('get_object', Params={'Bucket': 'reports', 'Key': path})\n"
+        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -194,15 +218,19 @@ class BlockingCallInAsyncActivity(Rule):
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
+        aws = blocking.aws_request(node, self.ctx.model, self.ctx.scope) if instead is None else None
+        if aws is not None:
+            qualname, instead = ast.unparse(node.func), aws
         if instead is not None:
             where = f"Async activity `{activity}` blocks the worker's event loop"
             self.report(node, f"{where} with `{qualname}()`: use {instead}")
             return
         reach = self.ctx.model.reach_of(node, function, BLOCKS)
         if reach is not None:
-            self.report(
+            self.report_reach(
                 node,
+                activity,
+                reach,
                 f"Async activity `{activity}` blocks the worker's event loop through `{reach.chain}`: "
                 f"use {reach.effect.what}",
-                related=reach.related,
             )

@@ -6,7 +6,7 @@ from jobs_lint import edits
 from jobs_lint.diagnostics import Applicability, Fix
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.temporal_handlers import WorkflowHandlers
+from jobs_lint.semantic.temporal.handlers import WorkflowHandlers
 
 RUN = "temporalio.workflow.run"
 

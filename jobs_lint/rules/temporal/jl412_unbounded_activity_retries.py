@@ -5,6 +5,9 @@ import ast
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.summaries import CREATES
+
+CREATES_ONLY = frozenset({CREATES})
 
 RETRY_POLICY = "temporalio.common.RetryPolicy"
 
@@ -24,7 +27,9 @@ class UnboundedActivityRetries(Rule):
     that creates something each time it runs (an HTTP POST, an email, a payment, an ORM
     create; the same list as JL104 and JL304) and has no idempotency guard, when nothing limits
     its retries: no `retry_policy` (or `retry_policy=None`), or a `RetryPolicy` without
-    `maximum_attempts` or with `maximum_attempts=0`, and no `schedule_to_close_timeout`.
+    `maximum_attempts` or with `maximum_attempts=0`, and no `schedule_to_close_timeout`. What the
+    activity creates is followed through the functions and methods it calls, in any module (the
+    finding names the chain); a function with an idempotency guard stops the chain.
 
     Options passed as `**kwargs`, retry policies the linter cannot resolve, and activities it
     does not know (defined outside the project) pass.
@@ -122,6 +127,26 @@ class UnboundedActivityRetries(Rule):
             line=15,
             message="Activity `charge` creates an HTTP POST each time it runs and is",
         ),
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n    from proj.activities import open_incident\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(\n"
+            "            open_incident, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/activities.py": "from temporalio import activity\nfrom proj.tracker import Tracker\n\n"
+                "@activity.defn\nasync def open_incident(order_id: str) -> None:\n"
+                "    await Tracker().report(order_id)\n",
+                "proj/tracker.py": "class Tracker:\n"
+                "    async def report(self, order_id: str) -> None:\n"
+                "        self.jira.create_issue(fields={'summary': order_id})\n",
+            },
+            path="proj/workflows.py",
+            line=11,
+            message="creates a ticket each time it runs (through `open_incident -> Tracker.report -> "
+            "self.jira.create_issue`) and is retried without limit",
+        ),
     )
     valid = (
         Valid(
@@ -189,21 +214,48 @@ class UnboundedActivityRetries(Rule):
             "    return reply.content[0].text\n\n" + _WORKFLOW + "        await workflow.execute_activity(\n"
             "            ask, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n"
         ),
+        Valid(
+            "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n    from proj.activities import open_session\n\n"
+            + _WORKFLOW
+            + "        await workflow.execute_activity(\n"
+            "            open_session, order_id, start_to_close_timeout=timedelta(seconds=30),\n        )\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/activities.py": "from temporalio import activity\nfrom proj.sessions import get_or_open\n\n"
+                "@activity.defn\nasync def open_session(order_id: str) -> None:\n"
+                "    await get_or_open(order_id)\n",
+                "proj/sessions.py": "from proj.models import Session\n\n"
+                "async def get_or_open(order_id: str) -> None:\n"
+                "    await Session.objects.aget_or_create(order_id=order_id)\n",
+            },
+            path="proj/workflows.py",
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
         call = self.ctx.model.temporal.activity_call(node, self.ctx.scope)
-        if call is None or call.opaque or call.activity is None or call.activity.creates is None:
+        if call is None or call.opaque or call.activity is None:
             return
         if call.keyword("schedule_to_close_timeout") is not None:
             return
         if not self._unlimited(call.keyword("retry_policy"), self.ctx.scope):
             return
-        name = call.activity.qualname.rpartition(".")[2]
+        activity = call.activity
+        creates, through = activity.creates, ""
+        related: tuple[tuple[str, int, str], ...] = ()
+        if creates is None:
+            # Through the functions it calls: the activity's own summary is the first hop.
+            reach = self.ctx.index.calls.reach(activity.qualname, CREATES_ONLY, passed=True)
+            if reach is None or len(reach.hops) < 2:
+                return
+            creates, through, related = reach.effect.what, f" (through `{reach.chain}`)", reach.related
+        name = activity.qualname.rpartition(".")[2]
         self.report(
             node,
-            f"Activity `{name}` creates {call.activity.creates} each time it runs and is retried without limit: "
+            f"Activity `{name}` creates {creates} each time it runs{through} and is retried without limit: "
             "set `RetryPolicy(maximum_attempts=...)` or make it idempotent",
+            related=related,
         )
 
     def _unlimited(self, policy: ast.expr | None, scope: Scope | None) -> bool:

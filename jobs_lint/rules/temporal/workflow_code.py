@@ -11,7 +11,7 @@ from jobs_lint.rules.base import Rule
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
     from jobs_lint.semantic.callgraph import Reach
-    from jobs_lint.semantic.temporal import WorkflowInfo
+    from jobs_lint.semantic.temporal.project import WorkflowInfo
 
 
 class WorkflowCodeRule(Rule):

@@ -1,0 +1,33 @@
+"""Celery: apps, tasks, their options and configuration, signatures and canvases.
+
+Celery's module facts are the fields of `ModuleFacts` (`module.CeleryModule.facts`), merged by
+`ProjectIndex`; here it registers the words that make a file worth reading for them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from jobs_lint.semantic.tools import Tool, register
+
+register(
+    Tool(
+        "celery",
+        needles=(
+            b"shared_task",
+            b".task(",
+            b".task\n",
+            b".task\r",
+            b".task ",  # @app.task, not self.tasks or .task_id
+            b"Task)",
+            b"Task,",  # class-based tasks and their bases
+            b"countdown=",  # delays that a broker's visibility timeout must exceed
+        ),
+        # Words too common to decide alone: they count only in an import or an assignment, which
+        # spares parsing the many modules that mention Celery in passing (half the bytes on real trees).
+        patterns=(
+            (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
+            (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+        ),
+    )
+)

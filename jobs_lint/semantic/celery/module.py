@@ -1,0 +1,290 @@
+"""Celery facts of one module: its apps, its tasks and the configuration it writes."""
+
+from __future__ import annotations
+
+import ast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from jobs_lint.semantic.celery import names
+from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
+from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.values import UNKNOWN, literal
+
+if TYPE_CHECKING:
+    from jobs_lint.semantic.model import ModuleModel
+
+# Task options read from decorators and class bodies.
+TASK_OPTIONS = frozenset(
+    {
+        "acks_late",
+        "acks_on_failure_or_timeout",
+        "autoretry_for",
+        "base",
+        "bind",
+        "default_retry_delay",
+        "dont_autoretry_for",
+        "expires",
+        "ignore_result",
+        "max_retries",
+        "name",
+        "priority",
+        "queue",
+        "rate_limit",
+        "reject_on_worker_lost",
+        "retry_backoff",
+        "retry_backoff_max",
+        "retry_jitter",
+        "retry_kwargs",
+        "serializer",
+        "soft_time_limit",
+        "throws",
+        "time_limit",
+        "track_started",
+        "typing",
+    }
+)
+SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
+
+
+class CeleryModule:
+    """Computed lazily, fact by fact, so that resolving one fact may consult another."""
+
+    def __init__(self, model: ModuleModel) -> None:
+        self.model = model
+
+    @cached_property
+    def imports_celery(self) -> bool:
+        return self.model.imports("celery")
+
+    @cached_property
+    def apps(self) -> frozenset[str]:
+        """Module-level names bound to a Celery application."""
+        model = self.model
+        found = set()
+        for name, bindings in model.module_scope.bindings.items():
+            if all(self._makes_app(binding) for binding in bindings):
+                found.add(f"{model.module}.{name}")
+        return frozenset(found)
+
+    def _makes_app(self, binding: object, scope: Scope | None = None, depth: int = 0) -> bool:
+        model = self.model
+        if isinstance(binding, ast.Call):
+            path = model.qualname(binding.func, scope)
+            if path == names.APP_CLASS or path in model.local_app_classes:
+                return True
+            factory = self._local_function(path) if depth < 2 else None
+            return factory is not None and self._returns_app(factory, depth + 1)
+        if isinstance(binding, ast.Name) and scope is not None:
+            found = model.lookup(binding.id, scope)
+            return found is not None and all(self._makes_app(b, found[1], depth) for b in found[0])
+        if isinstance(binding, (ast.Name, ast.Attribute)):
+            return model.qualname(binding, scope) == names.CURRENT_APP
+        return False
+
+    def _local_function(self, path: str | None) -> ast.FunctionDef | None:
+        """A module-level function of this module named by `path` (`create_app`)."""
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.FunctionDef) and scope.node is None and path == f"{self.model.module}.{node.name}":
+                return node
+        return None
+
+    def _returns_app(self, factory: ast.FunctionDef, depth: int) -> bool:
+        """An app factory: every `return` gives back a new `Celery(...)`."""
+        scope = self.model.scope_of(factory)
+        returns = [node.value for node in ast.walk(factory) if isinstance(node, ast.Return)]
+        return bool(returns) and all(value is not None and self._makes_app(value, scope, depth) for value in returns)
+
+    # Tasks -----------------------------------------------------------------------------------
+
+    @cached_property
+    def task_defs(self) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, TaskInfo]]:
+        found = []
+        for node, scope in self.model.scopes.defs:
+            info = self._class_task(node, scope) if isinstance(node, ast.ClassDef) else self._function_task(node, scope)
+            if info is not None:
+                found.append((node, info))
+        return found
+
+    @cached_property
+    def tasks_by_node(self) -> dict[int, TaskInfo]:
+        return {id(node): info for node, info in self.task_defs}
+
+    @cached_property
+    def tasks_by_path(self) -> dict[str, TaskInfo]:
+        return {info.qualname: info for _, info in self.task_defs}
+
+    def _function_task(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> TaskInfo | None:
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            is_task, via = self._task_decorator(target, scope)
+            if not is_task:
+                continue
+            options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
+            path = self.model.def_path(node.name, scope, methods=False)
+            base = decorator_base(decorator)
+            return TaskInfo(
+                qualname=path,
+                name=options["name"] if isinstance(options.get("name"), str) else path,
+                signature=_signature(node.args, drop_first=options.get("bind") is True),
+                options=options,
+                bases=(self.model.qualname(base, scope) or "",) if base is not None else (),
+                is_async=isinstance(node, ast.AsyncFunctionDef),
+                via=via,
+            )
+        return None
+
+    def _task_decorator(self, target: ast.expr, scope: Scope) -> tuple[bool, str | None]:
+        """Whether `target` is a task decorator, and the object it hangs on (`app` of
+        `@app.task`; None for `@shared_task`)."""
+        model = self.model
+        if model.qualname(target, scope) == names.SHARED_TASK:
+            return True, None
+        if not (isinstance(target, ast.Attribute) and target.attr == "task"):
+            return False, None
+        owner = model.qualname(target.value, scope)
+        if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
+            return False, None
+        if owner in self.apps or model.is_app(owner):
+            return True, owner
+        if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
+            return False, None  # a module-level object of ours that is not an app
+        return model.index.could_be_app(owner), owner
+
+    def _class_task(self, node: ast.ClassDef, scope: Scope) -> TaskInfo | None:
+        run = next(
+            (
+                stmt
+                for stmt in node.body
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == "run"
+            ),
+            None,
+        )
+        if run is None or not self.is_task_class(node, scope):
+            return None
+        options = self.class_options(node)
+        path = self.model.def_path(node.name, scope, methods=False)
+        return TaskInfo(
+            qualname=path,
+            name=options["name"] if isinstance(options.get("name"), str) else path,
+            signature=_signature(run.args, drop_first=True),
+            options=options,
+            bases=tuple(self.model.qualname(base, scope) or "" for base in node.bases),
+            is_class=True,
+            is_async=isinstance(run, ast.AsyncFunctionDef),
+        )
+
+    def is_task_class(self, node: ast.ClassDef, scope: Scope, depth: int = 0) -> bool:
+        model = self.model
+        for base in node.bases:
+            path = model.qualname(base, scope)
+            if path is None or depth > 8:
+                continue
+            if isinstance(base, ast.Attribute) and base.attr == "Task":
+                owner = model.qualname(base.value, scope)
+                if owner is not None and (owner in self.apps or model.is_app(owner)):
+                    return True
+            local = self._local_class(path)
+            if local is not None:
+                if self.is_task_class(local, scope, depth + 1):
+                    return True
+            elif model.index.is_task_class(path):
+                return True
+        return False
+
+    def _local_class(self, path: str) -> ast.ClassDef | None:
+        prefix = f"{self.model.module}."
+        if not path.startswith(prefix):
+            return None
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.ClassDef) and scope.node is None and node.name == path[len(prefix) :]:
+                return node
+        return None
+
+    def class_options(self, node: ast.ClassDef) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for name, bindings in self.model.scope_of(node).bindings.items():
+            if name in TASK_OPTIONS and isinstance(bindings[-1], ast.expr):
+                options[name] = literal(bindings[-1])
+        return options
+
+    # Configuration ---------------------------------------------------------------------------
+
+    @cached_property
+    def _configuration(self) -> tuple[list[ConfigEntry], list[ConfigEntry], list[str], bool]:
+        reader = ConfigReader(self.model)
+        reader.read()
+        return reader.entries, reader.maybe, reader.sources, reader.opaque
+
+    @property
+    def config(self) -> list[ConfigEntry]:
+        """Configuration this module certainly writes."""
+        entries, maybe, _, _ = self._configuration
+        if self.model.module in self.model.index.config_modules or self.model.module.endswith("celeryconfig"):
+            return entries + maybe
+        return entries
+
+    # Summary ---------------------------------------------------------------------------------
+
+    def facts(self, *, countdowns: bool = True) -> ModuleFacts:
+        model = self.model
+        entries, maybe, sources, opaque = self._configuration
+        facts = ModuleFacts(
+            module=model.module,
+            path=model.path,
+            imports_celery=self.imports_celery,
+            apps=sorted(self.apps),
+            tasks=[info for _, info in self.task_defs],
+            config=[(entry.key, entry.value) for entry in entries],
+            maybe_config=[(entry.key, entry.value) for entry in maybe],
+            config_sources=sources,
+            config_opaque=opaque,
+        )
+        countdown = longest_countdown(model.tree) if countdowns else None
+        if countdown is not None:
+            facts.extra[COUNTDOWN] = countdown
+        for node, scope in model.scopes.defs:
+            if scope.node is None:
+                facts.defined_names.append(node.name)
+                if isinstance(node, ast.ClassDef) and node.bases:
+                    bases = tuple(model.qualname(base, scope) or "" for base in node.bases)
+                    facts.classes[f"{model.module}.{node.name}"] = (bases, self.class_options(node))
+        for name, bindings in model.module_scope.bindings.items():
+            own = f"{model.module}.{name}"
+            target = model.qualname(ast.Name(id=name))
+            if len(bindings) == 1 and target is not None and target != own:
+                facts.aliases[own] = target
+        return facts
+
+
+def decorator_base(decorator: ast.expr) -> ast.expr | None:
+    if isinstance(decorator, ast.Call):
+        for keyword in decorator.keywords:
+            if keyword.arg == "base":
+                return keyword.value
+    return None
+
+
+def _options(keywords: list[ast.keyword]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for keyword in keywords:
+        if keyword.arg is None:
+            options[SPLAT] = UNKNOWN
+        elif keyword.arg != "base":
+            options[keyword.arg] = literal(keyword.value)
+    return options
+
+
+def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:
+    positional = [arg.arg for arg in (*args.posonlyargs, *args.args)]
+    defaults = len(args.defaults)
+    if drop_first and positional:
+        positional = positional[1:]
+    return Signature(
+        params=tuple(positional),
+        required=max(0, len(positional) - defaults),
+        varargs=args.vararg is not None,
+        varkw=args.kwarg is not None,
+    )
