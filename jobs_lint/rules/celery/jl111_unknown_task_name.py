@@ -101,6 +101,20 @@ class UnknownTaskName(Rule):
     )
     valid = (
         Valid(
+            # proj/helpers.py holds no Celery word, so it is only summarised (a task calls into
+            # it), never read for its tasks: what `@periodic` registers there is unknown.
+            "CELERY_BEAT_SCHEDULE = {'sweep': {'task': 'proj.helpers.sweep', 'schedule': 60}}\n",
+            files={
+                **_FILES,
+                "proj/registry.py": "from celery import shared_task\n\ndef periodic(f):\n    return shared_task(f)\n",
+                "proj/helpers.py": "from proj.registry import periodic\n\n"
+                "@periodic\ndef sweep():\n    pass\n\ndef tidy():\n    pass\n",
+                "proj/tasks.py": _TASKS
+                + "\nfrom proj.helpers import tidy\n\n@shared_task\ndef nightly():\n    tidy()\n",
+            },
+            path="proj/settings.py",
+        ),
+        Valid(
             "CELERY_BEAT_SCHEDULE = {\n"
             "    'a': {'task': 'proj.jobs.refresh', 'schedule': 60},\n"
             "    'b': {'task': 'proj.jobs.prune', 'schedule': 60},\n"
