@@ -17,7 +17,7 @@ from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.messages import sent as messages_sent
 from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.semantic.tools import defines_jobs, registered_jobs
-from jobs_lint.semantic.web import django
+from jobs_lint.semantic.web import django_requests
 
 
 def summarise_callees(
@@ -44,8 +44,8 @@ def summarise_callees(
         facts = entry.facts
         if facts is not None:
             named.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
-            if django.FACTS_KEY in facts.extra:
-                web.append(facts.extra[django.FACTS_KEY])
+            if django_requests.FACTS_KEY in facts.extra:
+                web.append(facts.extra[django_requests.FACTS_KEY])
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
@@ -77,5 +77,5 @@ def summarise_callees(
             added[module] = summary
         return added
 
-    named |= django.views_to_follow(web)
+    named |= django_requests.views_to_follow(web)
     demand.follow_calls(summaries, roots, summarise_modules, named)

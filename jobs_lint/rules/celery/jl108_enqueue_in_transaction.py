@@ -7,7 +7,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery.enqueue import enqueue_of, sends
 from jobs_lint.semantic.summaries import ENQUEUE
 from jobs_lint.semantic.syntax import own_nodes
-from jobs_lint.semantic.web import django
+from jobs_lint.semantic.web import django, django_requests
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -42,6 +42,14 @@ class EnqueueInTransaction(Rule):
     SQLAlchemy `session.begin()` block, or between a SQLAlchemy session's writes and its
     `commit()`. Calls deferred in a lambda or a nested function (`transaction.on_commit(...)`)
     and read-only transactions on a replica (`atomic(using=REPLICA_DB)`) are left alone.
+
+    When the settings set `ATOMIC_REQUESTS` on a database (`DATABASES["default"]`), Django runs
+    every view in a transaction: a task sent in a view, or in a function the view calls in any
+    module, is reported with the chain of calls. Views are functions taking `request` first in
+    a `views` module and request handlers (`post`, `form_valid`, `perform_create`, ...) of
+    classes deriving from Django's or DRF's views; views marked
+    `@transaction.non_atomic_requests` are left alone, and so is a setting whose value the
+    linter cannot read.
 
     ## Why is this bad?
     The message reaches the broker before the transaction commits. A worker can pick it up at
@@ -378,7 +386,7 @@ class EnqueueInTransaction(Rule):
 
     def _view(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
         if id(function) not in self._views:
-            self._views[id(function)] = django.atomic_view(self.ctx.model, function)
+            self._views[id(function)] = django_requests.atomic_view(self.ctx.model, function)
         return self._views[id(function)]
 
     def _function(self) -> _Body | None:
