@@ -26,7 +26,7 @@ NON_ATOMIC = "django.db.transaction.non_atomic_requests"
 _VIEW_MODULES = ("django.views.", "rest_framework.views.", "rest_framework.generics.", "rest_framework.viewsets.")
 _HANDLERS = frozenset(
     {
-        *("get", "post", "put", "patch", "delete", "dispatch", "form_valid", "form_invalid", "delete_model"),
+        *("get", "post", "put", "patch", "delete", "dispatch", "form_valid", "form_invalid"),
         *("perform_create", "perform_update", "perform_destroy", "create", "update", "partial_update", "destroy"),
     }
 )
