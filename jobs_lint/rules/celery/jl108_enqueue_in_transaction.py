@@ -200,9 +200,7 @@ class EnqueueInTransaction(Rule):
             path="shop/views.py",
         ),
         Valid(
-            "from shop.services import place_order\n\n"
-            "def checkout(request):\n"
-            "    place_order(request.cart)\n",
+            "from shop.services import place_order\n\ndef checkout(request):\n    place_order(request.cart)\n",
             files={
                 **_VIEW_FILES,
                 "shop/settings.py": "import environ\n\nenv = environ.Env()\n"
@@ -326,8 +324,7 @@ class EnqueueInTransaction(Rule):
                 call,
                 view,
                 reach,
-                f"`{reach.effect.what}` reached from view `{view}` through `{reach.chain}`, {_IN_REQUEST}: "
-                f"{_ADVICE}",
+                f"`{reach.effect.what}` reached from view `{view}` through `{reach.chain}`, {_IN_REQUEST}: {_ADVICE}",
             )
 
     visit_AsyncFunctionDef = visit_FunctionDef
