@@ -26,6 +26,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 import redis
 
 from {{ package_name }}.embedded import redis_server_binary
@@ -139,6 +140,16 @@ class Network:
             host.close()
             subprocess.run(["ip", "netns", "delete", host.name], capture_output=True, timeout=30)
         self._made.clear()
+
+
+def require_namespaces() -> None:
+    """Skip the calling test, with the reason, when this machine cannot make network namespaces;
+    fail it instead in CI (REQUIRE_SERVICES=1), where the multi-host tests must run."""
+    problem = namespaces_problem()
+    if problem is not None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{problem} (REQUIRE_SERVICES=1)")
+        pytest.skip(problem)
 
 
 def namespaces_problem() -> str | None:
