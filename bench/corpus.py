@@ -3,7 +3,7 @@
     python bench/corpus.py DEST [--source-root DIR]
 
 Each project lands in DEST/<name> with its Python sources and the files that configure linters
-(`.py`, `.toml`, `.cfg`, `.ini`, `.gitignore`): about 8,900 .py files in all. A project is taken
+(`.py`, `.toml`, `.cfg`, `.ini`, `.gitignore`): about 11,200 .py files in all. A project is taken
 from a local git repository under `--source-root` when one is there (`<owner>+<name>/repo`,
 `<owner>/<name>`, `<name>` or `<name>.git`), otherwise cloned from GitHub. Any other tree can be
 benchmarked directly: `bench/lint.py` takes a path.
@@ -25,6 +25,10 @@ PROJECTS = (
     ("paperless-ngx/paperless-ngx", "b0e0e8a35373a5d9d588a507cb63c79e50a23403"),
     ("python-arq/arq", "3914e48c530f0e5acf02cb340b1f8f3e201ba895"),
     ("temporalio/samples-python", "e652a4d0e85042a34ec8fc46a4a03e51681fd7f9"),
+    # Job code spread over many modules: gwcelery is mostly a package of Celery task modules
+    # (the call graph follows tasks through it), Mayan EDMS has a tasks module in each app.
+    ("lpsinger/gwcelery", "0566a6e5be2cbb3b5cc9769757224572c3d862d7"),
+    ("mayan-edms/Mayan-EDMS", "71788a5196547c61c1ee457ba386cfee98b77daf"),
 )
 KEPT = (".py", ".toml", ".cfg", ".ini", ".gitignore")
 

@@ -6,10 +6,15 @@ repository could commit one. A file that does not load is ignored and replaced.
 A file's entry is reused while its size and mtime are unchanged; when they change, its content
 digest decides, so touching a file costs a read but not a re-check. Checked results also record
 the project index digest they were computed with, since cross-module facts feed every file.
+
+The file is one JSON document with an entry per line, so that a run which changed a few entries
+writes the others back as the text they were read from (a pre-commit run re-encoded every
+entry: 0.5 s on a 11,000-file tree).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -47,6 +52,7 @@ class Cache:
         # Directory walks, reused while no directory or .gitignore they read has changed.
         self.walks: dict[Any, Walk] | None = walks if path is not None else None
         self.dirty = dirty  # a file that did not load is replaced even if nothing changes
+        self.texts: dict[str, str] = {}  # path -> its entry as read, while it is unchanged
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -56,11 +62,14 @@ class Cache:
     def open(cls, directory: str, key: str) -> Cache:
         path = os.path.join(directory, __version__, f"{key}.json")
         try:
-            with open(path, "rb") as handle:
-                entries, walks = _checked(codec.loads(handle.read()))
-        except (OSError, codec.DecodeError):  # missing, corrupt, or from another version: start afresh
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+            entries, walks = _checked(codec.loads(text))
+        except (OSError, UnicodeDecodeError, codec.DecodeError):  # missing, corrupt, or another version's
             return cls(path, {}, {}, dirty=True)
-        return cls(path, entries, walks)
+        cache = cls(path, entries, walks)
+        cache.texts = _entry_texts(text, entries)
+        return cache
 
     def get(self, path: str, mtime_ns: int, size: int) -> Entry | None:
         entry = self.entries.get(path)
@@ -70,9 +79,11 @@ class Cache:
 
     def put(self, path: str, entry: Entry) -> None:
         self.entries[path] = entry
+        self.texts.pop(path, None)
         self.dirty = True
 
     def forget(self, path: str) -> None:
+        self.texts.pop(path, None)
         if self.entries.pop(path, None) is not None:
             self.dirty = True
 
@@ -88,7 +99,7 @@ class Cache:
             if not os.path.exists(marker):
                 with open(marker, "w") as handle:
                     handle.write("# Created by jobs-lint\n*\n")
-            text = codec.dumps((codec.schema(), self.entries, self.walks))
+            text = _layout(self.entries, self.walks, self.texts)
             fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -122,3 +133,35 @@ def _is_entry(entry: Any) -> bool:
         and (entry.facts is None or isinstance(entry.facts, ModuleFacts))
         and (entry.diagnostics is None or isinstance(entry.diagnostics, list))
     )
+
+
+# The layout `save` writes: what `codec.dumps((schema, entries, walks))` would, one entry a line.
+_HEAD = '{{"(":[{schema},{{"{{":[\n'
+_TAIL = "\n]}},{walks}]}}"
+
+
+def _layout(entries: dict[str, Entry], walks: dict[Any, Walk] | None, texts: dict[str, str]) -> str:
+    lines = ",\n".join(
+        f"{codec.dumps(path)},{texts.get(path) or codec.dumps(entry)}" for path, entry in entries.items()
+    )
+    head = _HEAD.format(schema=codec.dumps(codec.schema()))
+    return f"{head}{lines}{_TAIL.format(walks=codec.dumps(walks))}"
+
+
+def _entry_texts(text: str, entries: dict[str, Entry]) -> dict[str, str]:
+    """Each entry's text in a file `save` wrote (already decoded and checked as a whole); none
+    for a file of another layout, which is then written anew."""
+    head = _HEAD.format(schema=codec.dumps(codec.schema()))
+    if not text.startswith(head):
+        return {}
+    decoder = json.JSONDecoder()
+    texts = {}
+    for line in text[len(head) :].split("\n")[:-1]:
+        try:
+            path, end = decoder.raw_decode(line)
+        except ValueError:
+            return {}
+        if not isinstance(path, str) or line[end : end + 1] != ",":
+            return {}
+        texts[path] = line[end + 1 :].removesuffix(",")
+    return texts if texts.keys() == entries.keys() else {}

@@ -117,12 +117,17 @@ class Walk:
 
     stamps: dict[str, int]  # path -> modification time (a dict: it is cached, and dicts load fast)
     found: Discovery
+    # Above the walk, only whether a .gitignore or .git is there matters: a directory's time
+    # changes with any file made in it (a temporary directory's, all the time).
+    present: dict[str, bool] = field(default_factory=dict)
 
     def still_valid(self) -> bool:
         try:
-            return all(os.stat(path).st_mtime_ns == mtime for path, mtime in self.stamps.items())
+            if not all(os.stat(path).st_mtime_ns == mtime for path, mtime in self.stamps.items()):
+                return False
         except OSError:
             return False
+        return all(os.path.lexists(path) == there for path, there in self.present.items())
 
 
 # The filters of a directory holding a pyproject.toml, None where its parent's filters hold.
@@ -176,7 +181,7 @@ def _walk(top: str, filters: Filters, walk: Walk, seen: set[tuple[int, int]], ne
     found, stamps = walk.found, walk.stamps
     absolute_top = os.path.abspath(top)
     display_top = display_path(top)
-    chain = _ancestor_ignores(absolute_top, stamps) if filters.respect_gitignore else ()
+    chain = _ancestor_ignores(absolute_top, walk) if filters.respect_gitignore else ()
     try:
         stat = os.stat(top)
     except OSError as error:
@@ -298,22 +303,31 @@ def _load_ignore(directory: str, stamps: dict[str, int] | None) -> gitignore.Ign
     return ignore
 
 
-def _ancestor_ignores(directory: str, stamps: dict[str, int] | None = None) -> tuple[gitignore.IgnoreFile, ...]:
-    """The .gitignore files above `directory`, up to the repository root."""
+def _ancestor_ignores(directory: str, walk: Walk | None = None) -> tuple[gitignore.IgnoreFile, ...]:
+    """The .gitignore files above `directory`, up to the repository root (where `.git` is: a
+    directory, or a file in a worktree or submodule). `walk` records what they depend on."""
     chain: list[gitignore.IgnoreFile] = []
-    if os.path.isdir(os.path.join(directory, ".git")):
+    if _is_repository_root(directory, walk):
         return ()
     current = os.path.dirname(directory)
     while True:
-        if stamps is not None:
-            stamps[current] = os.stat(current).st_mtime_ns  # a .gitignore appearing here
-        ignore = _load_ignore(current, stamps)
+        ignore = _load_ignore(current, walk.stamps if walk is not None else None)
         if ignore is not None:
             chain.append(ignore)
-        if os.path.isdir(os.path.join(current, ".git")) or os.path.dirname(current) == current:
+        elif walk is not None:
+            walk.present[os.path.join(current, ".gitignore")] = False
+        if _is_repository_root(current, walk) or os.path.dirname(current) == current:
             break
         current = os.path.dirname(current)
     return tuple(reversed(chain))
+
+
+def _is_repository_root(directory: str, walk: Walk | None) -> bool:
+    marker = os.path.join(directory, ".git")
+    there = os.path.lexists(marker)
+    if walk is not None:
+        walk.present[marker] = there
+    return there
 
 
 def _problem(code: str, path: str, message: str) -> Diagnostic:

@@ -10,7 +10,7 @@ import ast
 import hashlib
 import os
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from jobs_lint import noqa
 from jobs_lint.cache import Entry
@@ -50,9 +50,41 @@ class Plan:
         rules = tuple(code for code in sorted(selected) if _runs(RULES[code]))
         return cls(rules, selected, settings, settings.cache_key())
 
-    def wanted_by(self, data: bytes) -> tuple[str, ...]:
-        found: dict[Needle, bool] = {}
+    def wanted_by(self, data: bytes, found: Searched | None = None) -> tuple[str, ...]:
+        """The rules that want a file with these bytes; `found` is shared with `needs_facts` so
+        that each needle is searched for once."""
+        found = Searched(data) if found is None else found
         return tuple(code for code in self.rules if RULES[code].wants(data, found))
+
+
+class Searched(dict[Needle, bool]):
+    """The needles searched for in one file so far, shared by the rules' prefilters and the
+    index's. The index's byte strings are known absent without a search when a shorter needle
+    inside them is (".task(" when ".task" is): on a tree where most files hold no needle, most
+    of a cold run's searching is for needles that are not there."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self.data = data
+
+    def present(self, needle: bytes) -> bool:
+        known = self.get(needle)
+        if known is None:
+            known = self[needle] = all(self.present(part) for part in _parts(needle)) and needle in self.data
+        return known
+
+
+def _all_needles() -> frozenset[bytes]:
+    words = {n for rule in RULES.values() for group in rule.needles for n in group if type(n) is bytes}
+    return frozenset({*words, *FACT_NEEDLES, *(word for word, _ in FACT_PATTERNS)})
+
+
+@cache
+def _parts(needle: bytes) -> tuple[bytes, ...]:
+    """The other needles inside `needle`, shortest first."""
+    return tuple(sorted((n for n in _all_needles() if n != needle and n in needle), key=len))
 
 
 _plans: tuple[Plan, ...] = ()
@@ -81,10 +113,11 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     if previous is not None and previous.digest == digest and previous.selection == plan.key:
         return replace(previous, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-    wanted = plan.wanted_by(data)
+    found = Searched(data)
+    wanted = plan.wanted_by(data, found)
     candidate = bool(wanted) or not _is_text(data)
     facts = None
-    if needs_facts(data):
+    if needs_facts(data, found):
         parsed = _parse(path, data)
         if parsed is not None:
             source, tree = parsed
@@ -121,8 +154,11 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         return ModuleSummary()
 
 
-def needs_facts(data: bytes) -> bool:
-    return any(n in data for n in FACT_NEEDLES) or any(n in data and p.search(data) for n, p in FACT_PATTERNS)
+def needs_facts(data: bytes, found: Searched | None = None) -> bool:
+    found = Searched(data) if found is None else found
+    return any(found.present(n) for n in FACT_NEEDLES) or any(
+        found.present(n) and p.search(data) for n, p in FACT_PATTERNS
+    )
 
 
 def _is_text(data: bytes) -> bool:

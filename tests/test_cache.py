@@ -191,3 +191,30 @@ def test_the_index_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1
+
+
+def test_a_rewritten_cache_encodes_only_the_entries_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-commit run changes one entry of thousands: the others are written back as read, and
+    the file is what encoding everything would give."""
+    from jobs_lint import runner
+    from jobs_lint.cache import Entry
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.py").write_text(TASKS)
+    monkeypatch.chdir(tmp_path)
+    settings = load(["."])
+    runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
+    cache.save()
+    reread = Cache.open(str(tmp_path / "cache"), settings.cache_key())
+    changed = str(tmp_path / "b.py")
+    reread.put(changed, Entry(1, 2, "changed", candidate=False))
+    encoded = []
+    real_dumps = codec.dumps
+    monkeypatch.setattr(codec, "dumps", lambda value: encoded.append(value) or real_dumps(value))
+    reread.save()
+    assert [value.digest for value in encoded if isinstance(value, Entry)] == ["changed"]
+    text = (tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text()
+    assert text.replace("\n", "") == real_dumps((codec.schema(), reread.entries, reread.walks))
+    assert Cache.open(str(tmp_path / "cache"), settings.cache_key()).entries == reread.entries

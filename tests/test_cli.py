@@ -315,6 +315,24 @@ def test_cached_walks_see_new_files_and_new_ignores(jobs_lint, tmp_path: Path) -
     assert jobs_lint(".", cwd=tmp_path).code == 1
 
 
+def test_a_cached_walk_outlives_new_files_above_the_project_but_not_a_new_ignore(tmp_path: Path) -> None:
+    """Above the project only a .gitignore or a .git matter: files made beside it (a temporary
+    directory's lot) leave the walk valid; a .gitignore appearing there does not."""
+    from jobs_lint.discovery import Filters, discover
+
+    project = tmp_path / "work" / "project"
+    project.mkdir(parents=True)
+    (project / "tasks.py").write_text("x = 1\n")
+    walks: dict = {}
+    assert discover([str(project)], Filters(str(project)), walks).walked
+    (tmp_path / "work" / "unrelated.txt").write_text("made by another program\n")
+    again = discover([str(project)], Filters(str(project)), walks)
+    assert (again.walked, again.files) == (False, [str(project / "tasks.py")])
+    (tmp_path / "work" / ".gitignore").write_text("tasks.py\n")
+    after = discover([str(project)], Filters(str(project)), walks)
+    assert (after.walked, after.files) == (True, [])
+
+
 def test_warm_run_after_a_parallel_cold_run_checks_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jobs_lint import passes, runner
     from jobs_lint.cache import Cache

@@ -100,3 +100,23 @@ def test_stub_files_are_walked(jobs_lint, tmp_path: Path) -> None:
     )
     result = jobs_lint(".", "--select", "JL101", "--output-format", "concise", cwd=tmp_path)
     assert "stubs/app.pyi:2:35: JL101" in result.out
+
+
+def test_needles_shared_between_prefilters_decide_as_each_prefilter_alone() -> None:
+    """A file's needle searches are shared by every rule and the index, and a needle is taken
+    as absent when a shorter one inside it is: the rules and files chosen must not change."""
+    from jobs_lint import passes
+    from jobs_lint.rules import RULES
+    from jobs_lint.settings import load
+
+    plan = passes.Plan.of(load(["."]).with_overrides({"select": ("ALL",)}))
+    texts = [case.code for rule in RULES.values() for case in (*rule.valid, *rule.invalid)]
+    texts += ["@app.task\ndef f(): pass\n", "x = '.task'\n", "from arq import Retry\n", "import os\n"]
+    for text in texts:
+        data = text.encode()
+        found = passes.Searched(data)
+        assert plan.wanted_by(data, found) == tuple(code for code in plan.rules if RULES[code].wants(data)), text
+        alone = any(n in data for n in passes.FACT_NEEDLES) or any(
+            n in data and p.search(data) for n, p in passes.FACT_PATTERNS
+        )
+        assert passes.needs_facts(data, found) == alone, text

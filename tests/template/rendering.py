@@ -70,10 +70,11 @@ def copy_working_tree(destination: Path) -> Path:
     listed = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     for name in filter(None, listed):
         source = ROOT / name
-        if source.is_file():
+        # A link stays a link: each tool's tree links the files it shares (template/shared).
+        if source.is_file() or source.is_symlink():
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            shutil.copy2(source, target, follow_symlinks=False)
     return destination
 
 

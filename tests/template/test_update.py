@@ -35,6 +35,8 @@ OLDER = "v0.1.0"
 UPDATE_TOOLS = ["celery", "temporal", "arq"]
 MARKERS = ("<<<<<<< before updating", ">>>>>>> after updating")
 UPDATE_SECTION = "\n## Updating from the template\n"
+# Where every tool's README gets that section from.
+README_UPDATING = "template/shared/partials/README-updating.md.jinja"
 COPIER = str(Path(sys.executable).parent / "copier")
 
 
@@ -52,9 +54,9 @@ class ToolEdits:
     template_change: tuple[str, str, str]
 
 
-CELERY_PACKAGE = "template/src/{% if tool == 'celery' %}{{ package_name }}{% endif %}"
-TEMPORAL_PACKAGE = "template/src/{% if tool == 'temporal' %}{{ package_name }}{% endif %}"
-ARQ_PACKAGE = "template/src/{% if tool == 'arq' %}{{ package_name }}{% endif %}"
+CELERY_PACKAGE = "template/celery/src/{{ package_name }}"
+TEMPORAL_PACKAGE = "template/temporal/src/{{ package_name }}"
+ARQ_PACKAGE = "template/arq/src/{{ package_name }}"
 USER_EDITS = {
     "celery": ToolEdits(
         task_module="src/{package}/tasks/billing.py",
@@ -147,7 +149,7 @@ def older_release(tool: str) -> Callable[[Path], None]:
     edits = USER_EDITS[tool]
 
     def make_older(template: Path) -> None:
-        readme = template / "template" / "README.md.jinja"
+        readme = template / README_UPDATING
         text = readme.read_text()
         readme.write_text(text[: text.index(UPDATE_SECTION) + 1])
         source, line, _ = edits.template_change

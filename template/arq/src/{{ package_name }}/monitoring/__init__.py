@@ -1,0 +1,1 @@
+../../../../shared/src/{{ package_name }}/monitoring/__init__.py

@@ -1,0 +1,1 @@
+../../shared/tests/__init__.py
