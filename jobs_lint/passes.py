@@ -9,8 +9,11 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from typing import Any, TypeVar
 
 from jobs_lint import noqa
 from jobs_lint.cache import Entry
@@ -29,6 +32,7 @@ from jobs_lint.settings import Settings
 from jobs_lint.source import Source
 
 Item = tuple[str, str, int]  # display path, absolute path, size
+T = TypeVar("T")
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration,
 # workers, workflows): each tool says which words its facts need.
@@ -190,9 +194,7 @@ def facts_of(tree: ast.Module, path: str, absolute: str, data: bytes) -> ModuleF
     return _own_facts(tree, path, absolute, data)[0]
 
 
-def _own_facts(
-    tree: ast.Module, path: str, absolute: str, data: bytes
-) -> tuple[ModuleFacts | None, ScopeTable | None]:
+def _own_facts(tree: ast.Module, path: str, absolute: str, data: bytes) -> tuple[ModuleFacts | None, ScopeTable | None]:
     """A module's facts, and the scopes they were read with, for the check pass to reuse."""
     module, is_package = module_of(absolute)
     try:
@@ -200,6 +202,11 @@ def _own_facts(
         return model.facts(data), model.scopes
     except (RecursionError, MemoryError):
         return None, None
+
+
+def with_shared(work: Callable[[list[Item], Any], list[T]], items: list[Item], shared: bytes) -> list[T]:
+    """`work` given what the main process pickled once for every worker (`runner._Workers`)."""
+    return work(items, pickle.loads(shared))
 
 
 def check_shard(items: list[Item], index: ProjectIndex) -> list[tuple[str, list[Diagnostic]]]:

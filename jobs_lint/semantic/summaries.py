@@ -42,8 +42,7 @@ HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartb
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
 _ALLOW_JOIN = "celery.result.allow_join_result"
-_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp})
-_NAMES = frozenset({ast.Name, ast.Attribute})
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # Decorators that run a sync function off the event loop: `sync_to_async`, `run_in_threadpool`.
 _OFFLOADING = re.compile(r"async|thread|executor", re.IGNORECASE)
 
@@ -110,19 +109,17 @@ class _Summariser(Callees):
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
         for node in self.nodes:
-            kind = type(node)  # dispatched on: most nodes are none of the kinds read here
             guarded = guarded or side_effects.is_guard(node)
-            if kind is ast.Call:
+            if isinstance(node, ast.Call):
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
                 site = self.call_site(node, path)
                 if site is not None:
                     calls.append(site)
                 calls.extend(self.passed(node))
-            elif kind in _NAMES:
-                if _names_environ(node) and model.qualname(node, scope) == "os.environ":
-                    effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
-            elif kind in _LOOPS:
+            elif _names_environ(node) and model.qualname(node, scope) == "os.environ":
+                effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
+            elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
         return FunctionSummary(
             qualname=qualname,
