@@ -14,6 +14,7 @@ from dataclasses import replace
 from jobs_lint.cache import Entry
 from jobs_lint.semantic import demand
 from jobs_lint.semantic.facts import ModuleFacts
+from jobs_lint.semantic.messages import sent as messages_sent
 from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.semantic.tools import defines_jobs, registered_jobs
 
@@ -30,6 +31,8 @@ def summarise_callees(
     `cache(path, entry)` stores an entry that changed."""
     summaries = {}
     roots = []
+    # Functions to summarise wherever they are: jobs registered by name, and functions whose
+    # results are sent in a message.
     named: set[str] = set()
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
     for path in files:
@@ -37,6 +40,8 @@ def summarise_callees(
         if entry is None or not entry.digest:
             continue
         facts = entry.facts
+        if facts is not None:
+            named.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):

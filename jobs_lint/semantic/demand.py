@@ -23,7 +23,8 @@ def follow_calls(
     summaries: dict[str, ModuleSummary], roots: Iterable[str], summarise: Summarise, named: Iterable[str] = ()
 ) -> None:
     """Follow the calls of the functions of the `roots` modules and the functions `named` (jobs
-    registered by name in another module, like ARQ's), breadth first, up to
+    registered by name in another module, like ARQ's, and functions whose results are sent in
+    a message), breadth first, up to
     `MAX_DEPTH` calls away; `summarise(modules)` parses the project's modules among those names
     (any dotted prefix of a called name) and returns their summaries, which are added to
     `summaries`. What is followed depends on the project alone, not on what was summarised

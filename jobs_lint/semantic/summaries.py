@@ -70,6 +70,8 @@ class FunctionSummary:
     offloaded: bool = False
     last_statement: int = 0  # the line its body's last statement starts on
     loops: tuple[tuple[int, int], ...] = ()  # (first line, last line) of its loops and comprehensions
+    # What no job message should carry that every `return` gives (`messages.values.Unsendable.what`).
+    returns_unsendable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,12 @@ class _Summariser(Callees):
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        returned: list[ast.expr | None] = []
         for node in self.nodes:
             guarded = guarded or side_effects.is_guard(node)
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.Return):
+                returned.append(node.value)
+            elif isinstance(node, ast.Call):
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
                 site = self.call_site(node, path)
@@ -134,7 +139,14 @@ class _Summariser(Callees):
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
             last_statement=self.node.body[-1].lineno,
             loops=tuple(sorted(loops)),
+            returns_unsendable=self._unsendable(returned),
         )
+
+    def _unsendable(self, values: list[ast.expr | None]) -> str | None:
+        from jobs_lint.semantic.messages.values import returned
+
+        found = returned(self.model, self.scope, values) if values else None
+        return found.what if found is not None else None
 
     # Effects -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.template.kubernetes_agreement import check_manifests
 from tests.template.rendering import COPIER_CONFIG, OFFERED_PYTHONS, build_venv, render
 
 if sys.version_info >= (3, 11):
@@ -77,6 +78,7 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         "metrics": draw(st.booleans()),
         "api": draw(st.booleans()),
         "docker": draw(st.booleans()),
+        "kubernetes": draw(st.booleans()),
         "ci": draw(st.booleans()),
         "scheduling": draw(st.booleans()),
     }
@@ -109,6 +111,8 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         {"pattern": pattern, "queue": draw(st.sampled_from(names))}
         for pattern in draw(st.lists(st.sampled_from(TASK_PATTERNS), max_size=4, unique=True))
     ]
+    # Kubernetes runs the Dockerfile's image, and names "a_b" and "a-b" alike.
+    answers["kubernetes"] &= answers["docker"] and len({name.replace("_", "-") for name in names}) == len(names)
     if answers["scheduling"]:
         entries = []
         for index in range(draw(st.integers(0, 3))):
@@ -130,7 +134,7 @@ def assert_files_parse(project: Path) -> None:
         if path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(text)
+            list(yaml.safe_load_all(text))  # Kubernetes manifests hold several documents
         elif path.suffix == ".json":
             json.loads(text)
         elif path.suffix == ".py":
@@ -166,6 +170,8 @@ def check_renders_and_imports(template_repo: Path, environments: dict[str, Path]
         project = render(template_repo, Path(workdir) / "service", answers)
         assert_files_parse(project)
         assert yaml.safe_load((project / ".copier-answers.yml").read_text())["project_name"] == answers["project_name"]
+        if answers["kubernetes"]:
+            check_manifests(project, answers)
         imported = subprocess.run(
             [str(environments[answers["tool"]]), "-c", IMPORT_ALL, answers["package_name"]],
             cwd=project,
@@ -206,6 +212,8 @@ BREAKAGES = [
     {"scheduling": True, "schedule": [{"name": "x", "task": "maintenance.heartbeat", "cron": "0 0 * * 8"}]},
     {"scheduling": True, "schedule": [{"name": "x", "task": "maintenance.heartbeat", "every": 0}]},
     {"scheduling": True, "schedule": [{"name": "x", "task": "no.such_task", "every": 60}]},
+    {"docker": False, "kubernetes": True},
+    {"kubernetes": True, "kubernetes_scaling": {"default": {"min_replicas": 0, "max_replicas": 1}}},
 ]
 
 

@@ -50,7 +50,8 @@ FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"flower": False}, {"flower": True}),
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
-    ({"docker": False}, {"docker": True}),
+    # Kubernetes runs the Dockerfile's image: its manifests come with it.
+    ({"docker": False}, {"docker": True, "kubernetes": True}),
     ({"ci": False}, {"ci": True}),
 ]
 QUORUM_QUEUES = [
@@ -79,7 +80,7 @@ TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"metrics": False}, {"metrics": True}),
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
-    ({"docker": False}, {"docker": True}),
+    ({"docker": False}, {"docker": True, "kubernetes": True}),
     ({"ci": False}, {"ci": True}),
 ]
 
@@ -147,8 +148,8 @@ def test_rendered_project_passes_its_own_test_suite(
     assert_suite_passes(project, bin_dir)
 
 
-# ARQ: the yes/no choices that change Python code (docker and ci only add YAML files and are
-# rendered in the full suite). Each choice alone, plus every choice at once in the full suite,
+# ARQ: the yes/no choices that change Python code (docker, kubernetes and ci only add YAML files
+# and are rendered in the full suite). Each choice alone, plus every choice at once in the full suite,
 # shows every pair of choices in all four combinations.
 ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"metrics": False}, {"metrics": True}),
@@ -168,7 +169,12 @@ def arq_answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
 
 
 ARQ_STATIC = with_pythons([arq_answers_for(row) | {"docker": False, "ci": False} for row in ARQ_STATIC_ROWS])
-ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {"docker": True, "ci": True, "python_version": HERE}
+ARQ_EVERYTHING_ON = arq_answers_for(ARQ_FULL_ROW) | {
+    "docker": True,
+    "kubernetes": True,
+    "ci": True,
+    "python_version": HERE,
+}
 
 
 def test_arq_static_set_and_full_suite_cover_every_pair_of_choices() -> None:

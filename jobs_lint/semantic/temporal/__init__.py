@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.temporal import payloads
 from jobs_lint.semantic.temporal.names import FACTS_KEY
 from jobs_lint.semantic.tools import Tool, register
 
@@ -18,3 +19,5 @@ def _facts(model: ModuleModel) -> TemporalFacts | None:
 
 
 register(Tool(FACTS_KEY, needles=(b"temporalio",), facts=_facts, words=(b"temporalio",), defines_jobs=True))
+# A data converter with a payload codec: what the history holds is encoded (JL413's credentials).
+register(Tool(payloads.CODEC_KEY, facts=payloads.sets_payload_codec, words=(payloads.CODEC_KEY.encode(),)))

@@ -52,6 +52,15 @@ _ORM_RESULTS = frozenset(
     }
 )
 _GET_OBJECT = frozenset({"django.shortcuts.get_object_or_404"})
+_COPIES = frozenset({"list", "tuple", "sorted", "set"})
+# SQLAlchemy: session methods that load one mapped object by class, query results that are
+# mapped objects, the steps that refine a query, and what builds a select.
+_SESSION_GETS = frozenset({"get", "get_one"})
+_SQLALCHEMY_RESULTS = frozenset({"all", "first", "one", "one_or_none", "get", "scalar_one", "scalar_one_or_none"})
+_QUERY_STEPS = frozenset(
+    {"filter", "filter_by", "where", "order_by", "options", "join", "limit", "offset", "distinct", "unique"}
+)
+_SELECTS = frozenset({"sqlalchemy.select", "sqlalchemy.sql.select", "sqlalchemy.future.select", "sqlmodel.select"})
 _MAX_DEPTH = 8
 
 
@@ -96,7 +105,7 @@ def is_sqlalchemy(model: ModuleModel, node: ast.expr, scope: Scope, depth: int =
         return False
     found = model.lookup(node.id, scope)
     if found is None:
-        return _annotated_session(model, node.id, scope)
+        return annotated_session(model, node.id, scope)
     bindings, owner = found
     for binding in bindings:
         if isinstance(binding, ast.expr) and is_sqlalchemy(model, binding, owner, depth + 1):
@@ -109,7 +118,7 @@ def is_sqlalchemy(model: ModuleModel, node: ast.expr, scope: Scope, depth: int =
     return False
 
 
-def _annotated_session(model: ModuleModel, name: str, scope: Scope) -> bool:
+def annotated_session(model: ModuleModel, name: str, scope: Scope) -> bool:
     """A parameter annotated as a SQLAlchemy session (`session: AsyncSession`)."""
     current: Scope | None = scope
     while current is not None:
@@ -129,28 +138,124 @@ def _annotated_session(model: ModuleModel, name: str, scope: Scope) -> bool:
 
 
 def is_orm_object(model: ModuleModel, node: ast.expr, scope: Scope, depth: int = 0) -> bool:
-    """A Django model instance or QuerySet: `Order.objects.get(...)`, `get_object_or_404(...)`."""
+    """A model instance, a list of them or a query: Django's `Order.objects.get(...)`,
+    `get_object_or_404(...)`, `[o for o in orders]`, SQLAlchemy's `session.get(Order, id)` or
+    `session.scalars(select(Order)).all()`, also through local variables."""
     if depth > _MAX_DEPTH:
         return False
+    if isinstance(node, ast.Await):
+        return is_orm_object(model, node.value, scope, depth + 1)
     if isinstance(node, ast.Name):
         found = model.lookup(node.id, scope)
         if found is None:
             return False
         bindings, owner = found
-        return all(_binds_orm_object(model, b, owner, depth) for b in bindings)
+        # `orders = orders.select_related(...)` keeps what `orders` was.
+        others = [b for b in bindings if not (isinstance(b, ast.expr) and _refines(b, node.id))]
+        return bool(others) and all(_binds_orm_object(model, b, owner, depth) for b in others)
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        return _picks_from_orm(model, node, scope, depth)
     if not isinstance(node, ast.Call):
         return False
     func = node.func
-    if model.qualname(func, scope) in _GET_OBJECT:
+    path = model.qualname(func, scope)
+    if path in _GET_OBJECT:
         return True
-    if not (isinstance(func, ast.Attribute) and func.attr in _ORM_RESULTS):
+    if path in _COPIES and len(node.args) == 1:
+        return is_orm_object(model, node.args[0], scope, depth + 1)
+    if not isinstance(func, ast.Attribute):
+        return False
+    if func.attr in _SQLALCHEMY_RESULTS and _is_sqlalchemy_query(model, func.value, scope):
+        return True
+    if (
+        (func.attr in _SESSION_GETS and node.args and _is_entity(node.args[0]))
+        or (func.attr == "scalar" and node.args and _selects_entity(model, node.args[0], scope))
+    ) and is_sqlalchemy(model, func.value, scope):
+        return True
+    if func.attr not in _ORM_RESULTS:
         return False
     receiver = func.value
     while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute):
         if receiver.func.attr not in _ORM_RESULTS:
             return False
         receiver = receiver.func.value
-    return isinstance(receiver, ast.Attribute) and receiver.attr == "objects"
+    if isinstance(receiver, ast.Attribute) and receiver.attr == "objects":
+        return True
+    return isinstance(receiver, ast.Name) and is_orm_object(model, receiver, scope, depth + 1)
+
+
+def _refines(binding: ast.expr, name: str) -> bool:
+    """`name.filter(...).order_by(...)`: a query refined from the same name."""
+    while isinstance(binding, ast.Call) and isinstance(binding.func, ast.Attribute):
+        binding = binding.func.value
+    return isinstance(binding, ast.Name) and binding.id == name
+
+
+def _picks_from_orm(
+    model: ModuleModel, node: ast.ListComp | ast.GeneratorExp | ast.SetComp, scope: Scope, depth: int
+) -> bool:
+    """`[user for user in users if ...]`: the elements themselves, of a query or a list of rows."""
+    first = node.generators[0]
+    return (
+        isinstance(node.elt, ast.Name)
+        and isinstance(first.target, ast.Name)
+        and first.target.id == node.elt.id
+        and is_orm_object(model, first.iter, scope, depth + 1)
+    )
+
+
+def _is_sqlalchemy_query(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
+    """`session.query(Order)...`, `session.scalars(select(Order)...)` or
+    `(await session.execute(select(Order))).scalars()`: a query whose rows are mapped objects."""
+    for _ in range(_MAX_DEPTH):
+        if isinstance(node, ast.Await):
+            node = node.value
+            continue
+        if isinstance(node, ast.Name):  # `result = await session.execute(select(Order))`
+            found = model.lookup(node.id, scope)
+            if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+                return False
+            node, scope = found[0][0], found[1]
+            continue
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return False
+        attr, receiver = node.func.attr, node.func.value
+        if attr == "query":
+            return bool(node.args) and all(map(_is_entity, node.args)) and is_sqlalchemy(model, receiver, scope)
+        if attr in ("scalars", "execute", "scalar"):
+            if node.args and _selects_entity(model, node.args[0], scope):
+                return is_sqlalchemy(model, receiver, scope)
+            if attr == "scalars" and not node.args:  # `result.scalars()` of an `execute(select(Order))`
+                node = receiver
+                continue
+            return False
+        if attr not in _QUERY_STEPS:
+            return False
+        node = receiver
+    return False
+
+
+def _selects_entity(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
+    """`select(Order)`, refined (`.where(...)`, `.options(...)`), or a name bound to one."""
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+            return False
+        node, scope = found[0][0], found[1]
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _QUERY_STEPS:
+        node = node.func.value
+    return (
+        isinstance(node, ast.Call)
+        and model.qualname(node.func, scope) in _SELECTS
+        and bool(node.args)
+        and all(map(_is_entity, node.args))
+    )
+
+
+def _is_entity(node: ast.expr) -> bool:
+    """A class name (`Order`, `models.Order`), not a column (`Order.id`) or a function."""
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name[:1].isupper() and not name.isupper()
 
 
 def _binds_orm_object(model: ModuleModel, binding: object, owner: Scope, depth: int) -> bool:
