@@ -90,6 +90,8 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         }
     if tool == "arq":
         answers["database"] = draw(st.sampled_from(["none", "postgresql"]))
+    if tool in {"celery", "arq"} and draw(st.booleans()):
+        answers |= {"object_store": True, "object_store_threshold": draw(st.integers(1024, 64 * 1024 * 1024))}
 
     queue_name = st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True) | st.sampled_from(
         [keyword for keyword in KEYWORDS if keyword.islower()]
@@ -148,8 +150,8 @@ for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
     importlib.import_module(module.name)
 """
 EVERYTHING = {
-    "celery": {"broker": "rabbitmq", "flower": True},
-    "arq": {"database": "postgresql"},
+    "celery": {"broker": "rabbitmq", "flower": True, "object_store": True},
+    "arq": {"database": "postgresql", "object_store": True},
     "temporal": {},
 }
 

@@ -53,6 +53,7 @@ FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     # Kubernetes runs the Dockerfile's image: its manifests come with it.
     ({"docker": False}, {"docker": True, "kubernetes": True}),
     ({"ci": False}, {"ci": True}),
+    ({"object_store": False}, {"object_store": True}),
 ]
 QUORUM_QUEUES = [
     {"name": "critical", "priority": 9, "prefetch": 1, "concurrency": 2, "quorum": True},
@@ -156,6 +157,7 @@ ARQ_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"api": False}, {"api": True}),
     ({"scheduling": False}, {"scheduling": True}),
     ({"database": "none"}, {"database": "postgresql"}),
+    ({"object_store": False}, {"object_store": True}),
 ]
 ARQ_STATIC_ROWS = [tuple(column == alone for column in range(len(ARQ_FACTORS))) for alone in range(len(ARQ_FACTORS))]
 ARQ_FULL_ROW = (True,) * len(ARQ_FACTORS)

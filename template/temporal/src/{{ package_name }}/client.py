@@ -15,6 +15,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 
+from .converter import data_converter
 from .models import OrderRequest, OrderStatus, ReportRequest, ReportResult
 from .queues import queue_for
 from .settings import Settings, get_settings
@@ -52,6 +53,8 @@ async def connect(settings: Settings | None = None, runtime: Runtime | None = No
             tls=tls_config(settings),
             api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
             runtime=runtime,
+            # Workers built on this client convert payloads with it too.
+            data_converter=data_converter(),
         )
     except (RuntimeError, OSError) as error:
         raise ConnectionFailed(f"cannot connect to Temporal at {settings.temporal_address}: {error}") from None
