@@ -13,6 +13,7 @@ from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import Kind, ModuleModel
 from jobs_lint.semantic.modules import is_test_module, module_name
 from jobs_lint.semantic.temporal.timeouts import longest_run
+from jobs_lint.semantic.values import UNKNOWN
 
 
 def model(code: str, module: str = "proj.tasks", others: dict[str, str] | None = None) -> ModuleModel:
@@ -161,6 +162,25 @@ def test_module_names(tmp_path: Path) -> None:
     assert module_name(str(package / "tasks.py")) == "proj.sub.tasks"
     assert module_name(str(package / "__init__.py")) == "proj.sub"
     assert module_name(str(tmp_path / "script.py")) == "script"
+
+
+def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
+    # onyx's layout: a package whose subdirectories have no `__init__.py` (PEP 420), where two
+    # modules share a last name (`apps/light.py`, `configs/light.py`) and must not be one.
+    (tmp_path / "pyproject.toml").write_text("")
+    backend = tmp_path / "backend"
+    for sub in ("apps", "configs"):
+        (backend / "onyx" / "celery" / sub).mkdir(parents=True)
+        (backend / "onyx" / "celery" / sub / "light.py").write_text("")
+    (backend / "onyx" / "__init__.py").write_text("")
+    assert module_name(str(backend / "onyx" / "celery" / "apps" / "light.py")) == "onyx.celery.apps.light"
+    assert module_name(str(backend / "onyx" / "celery" / "configs" / "light.py")) == "onyx.celery.configs.light"
+    (backend / "scripts").mkdir()
+    assert module_name(str(backend / "scripts" / "run.py")) == "run"  # no package above it
+    deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "f"
+    deep.mkdir(parents=True)
+    (tmp_path / "a" / "__init__.py").write_text("")
+    assert module_name(str(deep / "x.py")) == "x"  # too far below the package to be part of it
 
 
 @pytest.mark.parametrize(
@@ -529,3 +549,95 @@ def test_temporal_names_of_the_sdk_itself_are_public() -> None:
         module="tests.flows",
     )
     assert [info.qualname for _, info in m.temporal.workflows] == ["tests.flows.Flow"]
+
+
+def test_tasks_made_by_project_decorators_in_other_modules() -> None:
+    m = model(
+        "from proj.jobs import job, periodic, task, nightly\n\n"
+        "@job\ndef a():\n    pass\n\n"
+        "@periodic(run_every=60)\ndef b():\n    pass\n\n"
+        "@task(bind=True, max_retries=2)\ndef c(self, x):\n    pass\n\n"
+        "@nightly\ndef d():\n    pass\n",
+        others={
+            "proj.base": "from celery import Task\n\nclass Tracked(Task):\n    acks_late = True\n",
+            "proj.jobs": "from celery import Celery, shared_task\nfrom proj.base import Tracked\n\n"
+            "app = Celery('proj')\njob = shared_task\nnightly = app.task(queue='night')\n\n"
+            "def periodic(**kw):\n    return lambda f: shared_task(**kw)(f)\n\n"
+            "def task(*args, **kw):\n    return app.task(*args, base=Tracked, time_limit=60, **kw)\n",
+        },
+    )
+    a, b, c, d = (m.task_of(m.tree.body[i]) for i in range(1, 5))
+    assert a is not None and a.options == {}
+    assert b is not None and b.options == {"run_every": 60}
+    assert c is not None and c.signature.params == ("x",) and c.via == "proj.jobs.app"
+    assert m.index.task_options(c) == {"acks_late": True, "time_limit": 60, "bind": True, "max_retries": 2}
+    assert d is not None and d.options == {"queue": "night"}
+    # The index agrees with the module's own model, though the module's facts could not judge.
+    assert {t.qualname for t in m.index.tasks.values()} == {
+        "proj.tasks.a",
+        "proj.tasks.b",
+        "proj.tasks.c",
+        "proj.tasks.d",
+    }
+    assert m.index.tasks["proj.tasks.c"].options == c.options
+
+
+def test_project_decorators_that_make_no_task() -> None:
+    m = model(
+        "from proj.web import login_required, cached\n\n@login_required\ndef a():\n    pass\n\n"
+        "@cached(60)\ndef b():\n    pass\n",
+        others={
+            "proj.web": "import functools\n\ndef login_required(f):\n    return f\n\n"
+            "def cached(seconds):\n    return functools.lru_cache()\n"
+        },
+    )
+    assert m.task_of(m.tree.body[1]) is None and m.task_of(m.tree.body[2]) is None
+    assert not m.index.tasks
+
+
+def test_configuration_values_through_other_modules() -> None:
+    m = model(
+        "from celery import Celery\nfrom proj import base\nfrom proj.settings import settings, Plain\n\n"
+        "app = Celery('p')\n"
+        "app.conf.task_acks_late = base.task_acks_late\n"
+        "app.conf.task_time_limit = settings.time_limit\n"
+        "app.conf.task_soft_time_limit = Plain.soft_limit\n"
+        "app.conf.worker_prefetch_multiplier = base.prefetch\n"
+        "app.conf.result_expires = base.chained\n",
+        others={
+            "proj.base": "import os\nfrom proj import deeper\n\ntask_acks_late = True\n"
+            "prefetch = int(os.environ['PREFETCH'])\nchained = deeper.expires\n",
+            "proj.deeper": "expires = 3600\n",
+            "proj.settings": "from pydantic_settings import BaseSettings\n\n"
+            "class Settings(BaseSettings):\n    time_limit: int = 300\n\n"
+            "class Plain:\n    soft_limit = 240\n\nsettings = Settings()\n",
+        },
+    )
+    entries = {e.key: e.value for e in m.celery.config}
+    assert entries["task_acks_late"] is True
+    assert entries["task_time_limit"] == 300
+    assert entries["task_soft_time_limit"] == 240
+    assert entries["worker_prefetch_multiplier"] is UNKNOWN  # computed: never a default
+    assert entries["result_expires"] == 3600  # two modules away
+    assert m.index.setting("task_acks_late") == [True]
+
+
+def test_the_task_class_an_app_gives_every_task() -> None:
+    others = {
+        "proj.base": "from celery import Task\n\nclass Reliable(Task):\n    acks_late = True\n\n"
+        "class Other(Task):\n    max_retries = 1\n",
+        "proj.worker": "from celery import Celery\nfrom proj.base import Reliable\n\n"
+        "app = Celery('proj')\napp.Task = Reliable\n"
+        "beat = Celery('beat', task_cls='proj.base:Reliable')\n",
+    }
+    m = model(
+        "from celery import shared_task\nfrom proj.worker import app\nfrom proj.base import Other\n\n"
+        "@app.task(max_retries=2)\ndef a():\n    pass\n\n"
+        "@shared_task\ndef b():\n    pass\n\n"
+        "@app.task(base=Other)\ndef c():\n    pass\n",
+        others=others,
+    )
+    a, b, c = (m.task_of(m.tree.body[i]) for i in range(3, 6))
+    assert a is not None and m.index.task_options(a) == {"acks_late": True, "max_retries": 2}
+    assert b is not None and m.index.task_options(b) == {"acks_late": True}  # every app gives Reliable
+    assert c is not None and m.index.task_options(c) == {"max_retries": 1}  # its own base wins

@@ -46,6 +46,9 @@ class TaskInfo:
     # The object the decorator hangs on (`proj.celery.app` in `@app.task`); None when the
     # decorator itself says it is Celery's (`@shared_task`).
     via: str | None = None
+    # A decorator of another project module that may make tasks (`@job`, `job = shared_task`
+    # there): the index keeps the task only if it does (`celery/factories.py`).
+    decorator: str | None = None
 
 
 @dataclass(slots=True)
@@ -65,6 +68,8 @@ class ModuleFacts:
     config_sources: list[str] = field(default_factory=list)  # modules given to config_from_object
     config_opaque: bool = False  # configuration from something the linter cannot read
     defined_names: list[str] = field(default_factory=list)  # module-level functions and classes
+    # Scalar globals and class attributes other modules' values may name (`constants.py`).
+    constants: dict[str, Any] = field(default_factory=dict)
     # What each function does and calls, for the call graph (`summaries.py`).
     summary: ModuleSummary | None = None
     # Other tools' facts are added here by their semantic modules (ARQ, Temporal).

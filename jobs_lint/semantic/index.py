@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from jobs_lint.semantic.celery import names
+from jobs_lint.semantic import constants
+from jobs_lint.semantic.celery import factories, names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 
 if TYPE_CHECKING:
@@ -48,11 +49,13 @@ class ProjectIndex:
         self._canonical: dict[str, str] = {}
         self._merged: dict[str, Any] = {}
         self.apps = {self.canonical(app) for module in self.modules.values() for app in module.apps}
+        self.apps |= factories.factory_apps(self)
         self.tasks: dict[str, TaskInfo] = {}
         for module in self.modules.values():
             for task in module.tasks:
-                if self._is_real_task(task):
-                    self.tasks[task.qualname] = task
+                made = self._made(task)
+                if made is not None and self._is_real_task(made):
+                    self.tasks[task.qualname] = made
         self.task_names = {task.name for task in self.tasks.values()}
         self.config: dict[str, list[Any]] = {}
         for module in self.modules.values():
@@ -60,7 +63,7 @@ class ProjectIndex:
             if module.module in self.config_modules or module.module.endswith("celeryconfig"):
                 entries = entries + module.maybe_config
             for key, value in entries:
-                self.config.setdefault(key, []).append(value)
+                self.config.setdefault(key, []).append(self.resolve(value))
 
     @classmethod
     def collecting(cls) -> ProjectIndex:
@@ -125,9 +128,11 @@ class ProjectIndex:
         return depth < 8 and any(self.is_task_class(base, depth + 1) for base in entry[0] if base)
 
     def task_options(self, task: TaskInfo) -> dict[str, Any]:
-        """A task's options with those inherited from its base classes (nearest wins)."""
+        """A task's options with those inherited from its base classes (nearest wins), or from
+        the task class its app gives every task."""
         merged: dict[str, Any] = {}
-        for base in reversed(task.bases):
+        given = factories.app_task_class(self, task.via)  # the app's, unless its own bases say
+        for base in reversed(task.bases or ((given,) if given else ())):
             merged.update(self._class_options(base, 0))
         merged.update(task.options)
         return merged
@@ -147,6 +152,11 @@ class ProjectIndex:
         """Every value the project gives a setting (empty: never set where we can see)."""
         return self.config.get(key, [])
 
+    def resolve(self, value: Any) -> Any:
+        """A value read from a module, with what it names in other modules resolved
+        (`shared_config.task_acks_late`): literal, or UNKNOWN."""
+        return constants.resolve(self, value)
+
     def merged(self, key: str, merge: Callable[[ProjectIndex], T]) -> T:
         """A tool's project-wide merge of its modules' facts (`arq.project(index)`, ...), made
         once per index."""
@@ -161,6 +171,13 @@ class ProjectIndex:
         from jobs_lint.semantic.callgraph import CallGraph
 
         return CallGraph(self)
+
+    def _made(self, task: TaskInfo) -> TaskInfo | None:
+        """A task whose decorator is another module's, made by it if it is a task decorator."""
+        if task.decorator is None:
+            return task
+        factory = factories.index_factory(self, task.decorator)
+        return factory.applied(task) if factory is not None else None
 
     def _is_real_task(self, task: TaskInfo) -> bool:
         if task.is_class:
@@ -180,6 +197,7 @@ def _without_path(module: ModuleFacts) -> tuple[Any, ...]:
         module.config_sources,
         module.config_opaque,
         module.defined_names,
+        module.constants,
         module.extra,
         module.summary,
     )

@@ -14,18 +14,41 @@ _TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
 def module_name(path: str) -> str:
     """`src/proj/tasks.py` with `src/proj/__init__.py` present gives `proj.tasks`.
 
-    Walks up while the directory is a package; the first directory without `__init__.py` is the
-    import root, as for a project run from its source root.
+    The import root is the directory above the topmost package (a directory with `__init__.py`)
+    among the file's ancestors, as for a project run from its source root. Directories without
+    `__init__.py` between packages are namespace packages (PEP 420: `onyx/__init__.py` and
+    `onyx/background/celery/apps/light.py` give `onyx.background.celery.apps.light`), looked for
+    a few levels above the last package, and never above a project's root (`pyproject.toml`).
     """
     directory, filename = os.path.split(os.path.abspath(path))
     stem = filename.removesuffix(".pyi").removesuffix(".py")  # a stub names the module it describes
     parts = [] if stem == "__init__" else [stem]
-    while os.path.isfile(os.path.join(directory, "__init__.py")):
-        directory, package = os.path.split(directory)
-        parts.append(package)
-        if not package:
-            break
+    root = _import_root(directory)
+    if root != directory:
+        parts.extend(reversed(os.path.relpath(directory, root).split(os.sep)))
     return ".".join(reversed(parts)) or stem
+
+
+# How many directories without `__init__.py` may lie between a module and a package above it.
+_NAMESPACE_LEVELS = 4
+_PROJECT_ROOT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _import_root(directory: str) -> str:
+    root = directory
+    current, gap = directory, 0
+    while True:
+        if os.path.isfile(os.path.join(current, "__init__.py")):
+            gap = 0
+            root = os.path.dirname(current)
+        else:
+            gap += 1
+            if gap > _NAMESPACE_LEVELS or any(os.path.exists(os.path.join(current, f)) for f in _PROJECT_ROOT_FILES):
+                return root
+        parent = os.path.dirname(current)
+        if parent == current:
+            return root
+        current = parent
 
 
 def resolve_relative(current_module: str, is_package: bool, level: int, target: str | None) -> str:

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import TaskNode
+from jobs_lint.semantic.celery.tasks import SPLAT, TaskNode
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.values import UNKNOWN, literal
 
@@ -89,8 +88,96 @@ class LateAckDisabled(Rule):
             line=3,
             message="This app never enables late acknowledgement (`task_acks_late=True`)",
         ),
+        Invalid(
+            "from proj import base\n\ntask_acks_late = base.task_acks_late\n",
+            files={"proj/__init__.py": "", "proj/base.py": "task_acks_late = False\n"},
+            path="proj/celeryconfig.py",
+            line=3,
+            message="`task_acks_late=False`",
+        ),
+        Invalid(
+            "from celery import Celery\nfrom proj.settings import settings\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.task_acks_late = settings.celery_acks_late\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/settings.py": "from pydantic_settings import BaseSettings\n\n"
+                "class Settings(BaseSettings):\n    celery_acks_late: bool = False\n\n"
+                "settings = Settings()\n",
+            },
+            path="proj/celery.py",
+            line=5,
+            message="`task_acks_late=False`",
+        ),
+        Invalid(
+            "from proj.celery import task\n\n@task(acks_late=False)\ndef charge(order_id):\n    return order_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery\n\napp = Celery('proj')\n\n"
+                "def task(*args, **options):\n    return app.task(*args, queue='billing', **options)\n",
+            },
+            path="proj/tasks.py",
+            line=3,
+            message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
+        ),
+        Invalid(
+            "from proj.worker import celery\n\n"
+            "@celery.task(acks_late=False)\ndef sync(source_id):\n    return source_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/factory.py": "from celery import Celery\n\n"
+                "def make_celery(flask_app):\n"
+                "    app = Celery(flask_app.import_name)\n    app.conf.update(task_acks_late=True)\n    return app\n",
+                "proj/worker.py": "from proj.factory import make_celery\nfrom proj.web import flask_app\n\n"
+                "celery = make_celery(flask_app)\n",
+            },
+            path="proj/tasks.py",
+            line=3,
+            message="Task `sync` is lost when its worker dies mid-run (`acks_late=False`)",
+        ),
     )
     valid = (
+        Valid(
+            "from proj.celery import task\n\n@task(acks_late=True)\ndef charge(order_id):\n    return order_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import shared_task\n\n"
+                "def task(**options):\n"
+                "    return lambda f: shared_task(reject_on_worker_lost=True, **options)(f)\n",
+            },
+            path="proj/tasks.py",
+        ),
+        Valid(
+            "from proj import base\n\n"
+            "task_acks_late = base.task_acks_late\n"
+            "task_reject_on_worker_lost = base.task_reject_on_worker_lost\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/base.py": "task_acks_late = True\ntask_reject_on_worker_lost = True\n",
+            },
+            path="proj/celeryconfig.py",
+        ),
+        Valid(
+            "from celery import Celery\n\napp = Celery('proj')\napp.config_from_object('proj.celeryconfig')\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/celeryconfig.py": "from proj import base\n\ntask_acks_late = base.task_acks_late\n",
+                "proj/base.py": "task_acks_late = read_flag('ACKS_LATE')\n",
+            },
+            path="proj/celery.py",
+        ),
+        Valid(
+            "from celery import Celery\nfrom proj.settings import settings\n\n"
+            "app = Celery('proj')\n"
+            "app.conf.task_acks_late = settings.celery_acks_late\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/settings.py": "from pydantic_settings import BaseSettings\n\n"
+                "class Settings(BaseSettings):\n    celery_acks_late: bool = False\n\n"
+                "settings = Settings(celery_acks_late=True)\n",
+            },
+            path="proj/celery.py",
+        ),
         Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, TaskNode, is_number
+from jobs_lint.semantic.celery.tasks import COUNTDOWN, SPLAT, TaskNode, is_number
 from jobs_lint.semantic.facts import Signature, TaskInfo
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.syntax import keyword_node
@@ -97,6 +96,20 @@ class MissingTimeLimit(Rule):
             message="the default Redis `visibility_timeout` (3600 s) is not above the",
         ),
         Invalid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj', broker='redis://localhost:6379/0')\n"
+            "app.conf.task_time_limit = 300\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/reminders.py": "from proj.tasks import remind\n\n"
+                "LATER = {'countdown': 2 * 24 * 3600, 'queue': 'reminders'}\n\n"
+                "def later(user_id):\n    remind.apply_async((user_id,), **LATER)\n",
+            },
+            path="proj/celery.py",
+            line=3,
+            message="is not above the longest countdown (172800 s)",
+        ),
+        Invalid(
             "from celery import Task\n\n"
             "class Export(Task):\n    time_limit = 60\n    soft_time_limit = 120\n\n"
             "    def run(self, report_id):\n        return report_id\n",
@@ -105,6 +118,20 @@ class MissingTimeLimit(Rule):
         ),
     )
     valid = (
+        Valid(
+            "from celery import Celery\n\n"
+            "app = Celery('proj', broker='redis://localhost:6379/0')\n"
+            "app.conf.task_time_limit = 300\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/reminders.py": "from proj.tasks import remind\n\n"
+                "def later(user_id, options):\n"
+                "    soon = dict(countdown=60)\n"
+                "    remind.apply_async((user_id,), **soon)\n"
+                "    remind.apply_async((user_id,), **options)\n",
+            },
+            path="proj/celery.py",
+        ),
         Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj')\n"

@@ -6,8 +6,7 @@ from typing import Any
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import tasks as celery_tasks
-from jobs_lint.semantic.celery.module import SPLAT
-from jobs_lint.semantic.celery.tasks import TaskNode, is_number
+from jobs_lint.semantic.celery.tasks import SPLAT, TaskNode, is_number
 from jobs_lint.semantic.syntax import has_splat, keyword_node
 from jobs_lint.semantic.values import literal
 
@@ -94,6 +93,17 @@ class UnboundedRetries(Rule):
         ),
     )
     valid = (
+        Valid(
+            "from proj.celery import app\n\n"
+            "@app.task(autoretry_for=(ConnectionError,))\ndef sync(account_id):\n    return account_id\n",
+            files={
+                "proj/__init__.py": "",
+                "proj/base.py": "from celery import Task\n\nclass Backoff(Task):\n    retry_backoff = True\n",
+                "proj/celery.py": "from celery import Celery\nfrom proj.base import Backoff\n\n"
+                "app = Celery('proj')\napp.Task = Backoff\n",
+            },
+            path="proj/tasks.py",
+        ),
         Valid(
             "from celery import shared_task\n\n"
             "@shared_task(autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)\n"

@@ -5,7 +5,7 @@ import ast
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic import payloads
-from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import SPLAT
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.values import UNKNOWN
 

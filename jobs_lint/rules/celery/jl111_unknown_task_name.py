@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
+from jobs_lint.semantic.celery.tasks import RENAMES_TASKS
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.values import string_value
 
@@ -26,7 +27,7 @@ class UnknownTaskName(Rule):
     of a `beat_schedule` entry, `app.send_task("...")` and `signature("...")`. It speaks only
     when it can know: the name must point into a module of the project that the linter reads,
     so names of tasks from installed libraries (`celery.backend_cleanup`), of packages it cannot
-    see, or built at run time, are left alone.
+    see, or built at run time (an app that overrides `gen_task_name`), are left alone.
 
     ## Why is this bad?
     A name is only checked when the message reaches a worker. A renamed or moved task, or a
@@ -86,8 +87,52 @@ class UnknownTaskName(Rule):
             line=4,
             message="A beat schedule entry names `proj.tasks.nightly`, which no task of",
         ),
+        Invalid(
+            "CELERY_BEAT_SCHEDULE = {'a': {'task': 'proj.jobs.refresh_all', 'schedule': 60}}\n",
+            files={
+                **_APP,
+                "proj/celery.py": "from celery import Celery\n\napp = Celery('proj')\njob = app.task\n",
+                "proj/jobs.py": "from proj.celery import job\n\n@job\ndef refresh():\n    pass\n",
+            },
+            path="proj/settings.py",
+            line=1,
+            message="A beat schedule entry names `proj.jobs.refresh_all`, which no task",
+        ),
     )
     valid = (
+        Valid(
+            # proj/helpers.py holds no Celery word, so it is only summarised (a task calls into
+            # it), never read for its tasks: what `@periodic` registers there is unknown.
+            "CELERY_BEAT_SCHEDULE = {'sweep': {'task': 'proj.helpers.sweep', 'schedule': 60}}\n",
+            files={
+                **_FILES,
+                "proj/registry.py": "from celery import shared_task\n\ndef periodic(f):\n    return shared_task(f)\n",
+                "proj/helpers.py": "from proj.registry import periodic\n\n"
+                "@periodic\ndef sweep():\n    pass\n\ndef tidy():\n    pass\n",
+                "proj/tasks.py": _TASKS
+                + "\nfrom proj.helpers import tidy\n\n@shared_task\ndef nightly():\n    tidy()\n",
+            },
+            path="proj/settings.py",
+        ),
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {\n"
+            "    'a': {'task': 'proj.jobs.refresh', 'schedule': 60},\n"
+            "    'b': {'task': 'proj.jobs.prune', 'schedule': 60},\n"
+            "    'c': {'task': 'reports.weekly', 'schedule': 60},\n"
+            "}\n",
+            files={
+                **_APP,
+                "proj/celery.py": "from celery import Celery, shared_task\n\n"
+                "app = Celery('proj')\njob = shared_task\n\n"
+                "def periodic(**options):\n"
+                "    def wrap(f):\n        return shared_task(**options)(f)\n    return wrap\n",
+                "proj/jobs.py": "from proj.celery import job, periodic\n\n"
+                "@job\ndef refresh():\n    pass\n\n"
+                "@periodic()\ndef prune():\n    pass\n\n"
+                "@periodic(name='reports.weekly')\ndef weekly():\n    pass\n",
+            },
+            path="proj/settings.py",
+        ),
         Valid(
             "CELERY_BEAT_SCHEDULE = {\n"
             "    'cleanup': {'task': 'proj.tasks.cleanup', 'schedule': 3600},\n"
@@ -132,6 +177,19 @@ class UnknownTaskName(Rule):
             },
             path="proj/settings.py",
         ),
+        Valid(
+            "CELERY_BEAT_SCHEDULE = {'cleanup': {'task': 'proj.cleanup', 'schedule': 3600}}\n",
+            files={
+                **_FILES,
+                "proj/__init__.py": "from proj.celery import app as celery_app\n",
+                "proj/celery.py": "from celery import Celery\n\n"
+                "class App(Celery):\n"
+                "    def gen_task_name(self, name, module):\n"
+                "        return super().gen_task_name(name, module.removesuffix('.tasks'))\n\n"
+                "app = App('proj')\n",
+            },
+            path="proj/settings.py",
+        ),
     )
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -160,8 +218,10 @@ class UnknownTaskName(Rule):
             return
         module, _, function = name.rpartition(".")
         facts = index.modules.get(module)
-        if facts is None or not index.uses_celery:
-            return
+        if facts is None or not facts.defined_names or not index.uses_celery:
+            return  # a module not read for its definitions (only summarised, or unparsable)
+        if any(module.extra.get(RENAMES_TASKS) for module in index.modules.values()):
+            return  # `gen_task_name` overridden: tasks without `name=` are named at run time
         if any(not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()):
             return  # some task's name is computed: the set of names is not known
         if any(task.qualname.startswith(f"{module}.<") for task in index.tasks.values()):

@@ -5,7 +5,7 @@ import re
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
-from jobs_lint.semantic.celery.module import SPLAT
+from jobs_lint.semantic.celery.tasks import SPLAT
 from jobs_lint.semantic.model import Kind
 
 _MAX_DEPTH = 6

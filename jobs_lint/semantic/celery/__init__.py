@@ -22,12 +22,18 @@ register(
             b"Task)",
             b"Task,",  # class-based tasks and their bases
             b"countdown=",  # delays that a broker's visibility timeout must exceed
+            b"'countdown'",
+            b'"countdown"',  # the same in an options dict (`apply_async(**options)`)
         ),
         # Words too common to decide alone: they count only in an import or an assignment, which
         # spares parsing the many modules that mention Celery in passing (half the bytes on real trees).
         patterns=(
             (b"elery", re.compile(rb"^[ \t]*(?:from|import)[ \t]+[\w. ,]*celery", re.MULTILINE)),
             (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
+            # Lowercase settings at module level (a base config module others copy from), and
+            # settings classes whose defaults configuration may name (`settings.acks_late`).
+            (b"_", re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)),
+            (b"Settings", re.compile(rb"^class[ \t]+\w*Settings\b", re.MULTILINE)),
         ),
     )
 )

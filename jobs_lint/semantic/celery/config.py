@@ -7,9 +7,10 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jobs_lint.semantic import constants
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.scope import Imported, Scope
-from jobs_lint.semantic.values import literal, string_value
+from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -47,27 +48,27 @@ class ConfigReader:
                 continue
             key = names.setting_name(name, namespaced=True)
             if key is not None:
-                self.entries.append(ConfigEntry(key, literal(bound), bound))
+                self.entries.append(ConfigEntry(key, self.value(bound, None), bound))
             elif names.setting_name(name, namespaced=False) is not None:
-                self.maybe.append(ConfigEntry(name, literal(bound), bound))
+                self.maybe.append(ConfigEntry(name, self.value(bound, None), bound))
 
     def call(self, call: ast.Call, scope: Scope) -> None:
         model = self.model
         path = model.qualname(call.func, scope)
         if path == names.APP_CLASS or path in model.local_app_classes:
-            self.keywords(call.keywords, constructor=True)
+            self.keywords(call.keywords, scope, constructor=True)
             return
         func = call.func
         if not isinstance(func, ast.Attribute):
             return
         if func.attr == "update" and self._is_conf(func.value, scope):
             for arg in call.args:
-                self.mapping(arg)
-            self.keywords(call.keywords, constructor=False)
+                self.mapping(arg, scope)
+            self.keywords(call.keywords, scope, constructor=False)
         elif func.attr in ("config_from_object", "config_from_envvar") and self._is_app(func.value, scope):
             self.source(call, scope)
 
-    def keywords(self, keywords: list[ast.keyword], *, constructor: bool) -> None:
+    def keywords(self, keywords: list[ast.keyword], scope: Scope, *, constructor: bool) -> None:
         for keyword in keywords:
             if keyword.arg is None:
                 self.opaque = True
@@ -77,9 +78,9 @@ class ConfigReader:
                 raw = {"broker": "broker_url", "backend": "result_backend"}.get(raw, raw)
             key = names.setting_name(raw, namespaced=False) or (raw if raw.islower() else None)
             if key is not None and not (constructor and key in _CONSTRUCTOR_ARGUMENTS):
-                self.entries.append(ConfigEntry(key, literal(keyword.value), keyword.value))
+                self.entries.append(ConfigEntry(key, self.value(keyword.value, scope), keyword.value))
 
-    def mapping(self, node: ast.expr) -> None:
+    def mapping(self, node: ast.expr, scope: Scope) -> None:
         if not isinstance(node, ast.Dict):
             self.opaque = True
             return
@@ -89,7 +90,7 @@ class ConfigReader:
                 self.opaque = True
                 continue
             setting = names.setting_name(key, namespaced=False) or key
-            self.entries.append(ConfigEntry(setting, literal(value), value))
+            self.entries.append(ConfigEntry(setting, self.value(value, scope), value))
 
     def assignment(self, target: ast.Attribute | ast.Subscript, value: ast.expr, scope: Scope) -> None:
         if isinstance(target, ast.Attribute) and self._is_conf(target.value, scope):
@@ -100,7 +101,7 @@ class ConfigReader:
             return
         if key is not None:
             setting = names.setting_name(key, namespaced=False) or key
-            self.entries.append(ConfigEntry(setting, literal(value), value))
+            self.entries.append(ConfigEntry(setting, self.value(value, scope), value))
 
     def source(self, call: ast.Call, scope: Scope) -> None:
         target = call.args[0] if call.args else None
@@ -122,23 +123,30 @@ class ConfigReader:
         else:
             self.opaque = True
 
+    def value(self, node: ast.expr, scope: Scope | None) -> Any:
+        """A setting's value: literal, a `constants.Ref` to another module's global (resolved by
+        the index), or UNKNOWN."""
+        return constants.value_of(self.model, node, scope)
+
     def namespaced_class_settings(self, node: ast.ClassDef) -> None:
         """Django settings written as class attributes (django-configurations: `CELERY_X = ...`)."""
         self.namespaced_classes.add(id(node))
+        scope = self.model.scope_of(node)
         for name, bindings in self.model.scope_of(node).bindings.items():
             value = bindings[-1]
             key = names.setting_name(name, namespaced=True) if name.startswith("CELERY") else None
             if key is not None and isinstance(value, ast.expr):
-                self.entries.append(ConfigEntry(key, literal(value), value))
+                self.entries.append(ConfigEntry(key, self.value(value, scope), value))
 
     def class_settings(self, node: ast.ClassDef) -> None:
+        scope = self.model.scope_of(node)
         for name, bindings in self.model.scope_of(node).bindings.items():
             if id(node) in self.namespaced_classes and name.startswith("CELERY"):
                 continue  # already read
             key = names.setting_name(name, namespaced=False)
             value = bindings[-1]
             if key is not None and isinstance(value, ast.expr):
-                self.entries.append(ConfigEntry(key, literal(value), value))
+                self.entries.append(ConfigEntry(key, self.value(value, scope), value))
 
     def _is_conf(self, node: ast.expr, scope: Scope) -> bool:
         return isinstance(node, ast.Attribute) and node.attr == "conf" and self._is_app(node.value, scope)

@@ -8,10 +8,29 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.celery.config import ConfigEntry, ConfigReader
-from jobs_lint.semantic.celery.tasks import COUNTDOWN, longest_countdown
+from jobs_lint.semantic.celery.factories import (
+    APP_CALLS,
+    APP_FACTORIES,
+    APP_TASK_CLASSES,
+    FACTORIES,
+    TaskFactory,
+    index_factory,
+    module_factories,
+    project_app_factories,
+)
+from jobs_lint.semantic.celery.tasks import (
+    COUNTDOWN,
+    RENAMES_TASKS,
+    decorator_base,
+    longest_countdown,
+    options_of,
+    renames_tasks,
+)
+from jobs_lint.semantic.constants import module_constants
 from jobs_lint.semantic.facts import ModuleFacts, Signature, TaskInfo
 from jobs_lint.semantic.scope import Scope
-from jobs_lint.semantic.values import UNKNOWN, literal
+from jobs_lint.semantic.syntax import keyword_node
+from jobs_lint.semantic.values import literal, string_value
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -46,7 +65,6 @@ TASK_OPTIONS = frozenset(
         "typing",
     }
 )
-SPLAT = "**"  # option key meaning "more options came from a dict the linter cannot see"
 
 
 class CeleryModule:
@@ -54,6 +72,7 @@ class CeleryModule:
 
     def __init__(self, model: ModuleModel) -> None:
         self.model = model
+        self._reading_factories = False
 
     @cached_property
     def imports_celery(self) -> bool:
@@ -76,13 +95,65 @@ class CeleryModule:
             if path == names.APP_CLASS or path in model.local_app_classes:
                 return True
             factory = self._local_function(path) if depth < 2 else None
-            return factory is not None and self._returns_app(factory, depth + 1)
+            if factory is not None:
+                return self._returns_app(factory, depth + 1)
+            return path is not None and model.index.complete and path in project_app_factories(model.index)
         if isinstance(binding, ast.Name) and scope is not None:
             found = model.lookup(binding.id, scope)
             return found is not None and all(self._makes_app(b, found[1], depth) for b in found[0])
         if isinstance(binding, (ast.Name, ast.Attribute)):
             return model.qualname(binding, scope) == names.CURRENT_APP
         return False
+
+    @cached_property
+    def app_factories(self) -> list[str]:
+        """Module-level functions of this module that return a new app (`make_celery(flask_app)`)."""
+        model = self.model
+        if not (self.imports_celery or model.local_app_classes):
+            return []  # an app is made of `Celery`, which such a module cannot name
+        return sorted(
+            f"{model.module}.{node.name}"
+            for node, scope in model.scopes.defs
+            if isinstance(node, ast.FunctionDef) and scope.node is None and self._returns_app(node, 1)
+        )
+
+    @cached_property
+    def app_calls(self) -> dict[str, str]:
+        """Module-level names bound to what a function of another project module returns
+        (`celery = make_celery(app)`): apps if the index finds that function is an app factory."""
+        model = self.model
+        top = model.module.split(".")[0]
+        found = {}
+        for name, bindings in model.module_scope.bindings.items():
+            call = bindings[0]
+            if len(bindings) != 1 or not isinstance(call, ast.Call) or f"{model.module}.{name}" in self.apps:
+                continue
+            path = model.qualname(call.func)
+            if path is not None and path.split(".")[0] == top and not path.startswith(f"{model.module}."):
+                found[f"{model.module}.{name}"] = path
+        return found
+
+    @cached_property
+    def app_task_classes(self) -> dict[str, str]:
+        """The task class each app of this module gives every task it makes: `Celery(...,
+        task_cls=Base)` (a class, or "module:Class") or `app.Task = Base`."""
+        model = self.model
+        found: dict[str, str] = {}
+        for name, bindings in model.module_scope.bindings.items():
+            path = f"{model.module}.{name}"
+            if path in self.apps and len(bindings) == 1 and isinstance(bindings[0], ast.Call):
+                node = keyword_node(bindings[0], "task_cls")
+                text = string_value(node)
+                cls = text.replace(":", ".") if text else model.qualname(node) if node is not None else None
+                if cls:
+                    found[path] = cls
+        for target, value, scope in model.scopes.item_assignments:
+            if isinstance(target, ast.Attribute) and target.attr == "Task":
+                owner = model.qualname(target.value, scope)
+                cls = model.qualname(value, scope)
+                if owner in self.apps and cls:
+                    found[owner] = cls
+        return dict(sorted(found.items()))
 
     def _local_function(self, path: str | None) -> ast.FunctionDef | None:
         """A module-level function of this module named by `path` (`create_app`)."""
@@ -119,39 +190,60 @@ class CeleryModule:
     def _function_task(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope) -> TaskInfo | None:
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            is_task, via = self._task_decorator(target, scope)
-            if not is_task:
+            made = self.task_decorator(target, scope)
+            if made is None:
                 continue
-            options = _options(decorator.keywords) if isinstance(decorator, ast.Call) else {}
+            options = options_of(decorator.keywords) if isinstance(decorator, ast.Call) else {}
             path = self.model.def_path(node.name, scope, methods=False)
             base = decorator_base(decorator)
-            return TaskInfo(
+            info = TaskInfo(
                 qualname=path,
                 name=options["name"] if isinstance(options.get("name"), str) else path,
                 signature=_signature(node.args, drop_first=options.get("bind") is True),
                 options=options,
                 bases=(self.model.qualname(base, scope) or "",) if base is not None else (),
                 is_async=isinstance(node, ast.AsyncFunctionDef),
-                via=via,
+                decorator=made if isinstance(made, str) else None,
             )
+            return made.applied(info) if isinstance(made, TaskFactory) else info
         return None
 
-    def _task_decorator(self, target: ast.expr, scope: Scope) -> tuple[bool, str | None]:
-        """Whether `target` is a task decorator, and the object it hangs on (`app` of
-        `@app.task`; None for `@shared_task`)."""
+    def task_decorator(self, target: ast.expr, scope: Scope) -> TaskFactory | str | None:
+        """What `@target` makes tasks with: a `TaskFactory` (`shared_task`, `app.task`, or a
+        project's decorator made of them, with the options it fixes), the path of a decorator of
+        another project module that only the project index can judge (while collecting facts),
+        or None when it makes no task."""
         model = self.model
-        if model.qualname(target, scope) == names.SHARED_TASK:
-            return True, None
-        if not (isinstance(target, ast.Attribute) and target.attr == "task"):
-            return False, None
-        owner = model.qualname(target.value, scope)
-        if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
-            return False, None
-        if owner in self.apps or model.is_app(owner):
-            return True, owner
-        if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
-            return False, None  # a module-level object of ours that is not an app
-        return model.index.could_be_app(owner), owner
+        path = model.qualname(target, scope)
+        if path == names.SHARED_TASK:
+            return TaskFactory()
+        if isinstance(target, ast.Attribute) and target.attr == "task":
+            owner = model.qualname(target.value, scope)
+            if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
+                return None
+            if owner in self.apps or model.is_app(owner):
+                return TaskFactory(via=owner)
+            if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
+                return None  # a module-level object of ours that is not an app
+            return TaskFactory(via=owner) if model.index.could_be_app(owner) else None
+        if path is None:
+            return None
+        local = None if self._reading_factories else self.factories.get(path)
+        if local is not None or model.index.complete:
+            return local or index_factory(model.index, path)
+        top = model.module.split(".")[0]
+        # Another module of this project: judged by the index, once every module's facts are in.
+        return path if path.split(".")[0] == top and not path.startswith(f"{model.module}.") else None
+
+    @cached_property
+    def factories(self) -> dict[str, TaskFactory]:
+        """This module's own task decorators (`factories.py`); a factory built on another of
+        this module's is not one (it would be read while they are being found)."""
+        self._reading_factories = True
+        try:
+            return module_factories(self)
+        finally:
+            self._reading_factories = False
 
     def _class_task(self, node: ast.ClassDef, scope: Scope) -> TaskInfo | None:
         run = next(
@@ -223,8 +315,9 @@ class CeleryModule:
         """Configuration this module certainly writes."""
         entries, maybe, _, _ = self._configuration
         if self.model.module in self.model.index.config_modules or self.model.module.endswith("celeryconfig"):
-            return entries + maybe
-        return entries
+            entries = entries + maybe
+        index = self.model.index
+        return [ConfigEntry(e.key, index.resolve(e.value), e.node) for e in entries]
 
     # Summary ---------------------------------------------------------------------------------
 
@@ -241,10 +334,21 @@ class CeleryModule:
             maybe_config=[(entry.key, entry.value) for entry in maybe],
             config_sources=sources,
             config_opaque=opaque,
+            constants=module_constants(model),
         )
-        countdown = longest_countdown(model.tree) if countdowns else None
+        countdown = longest_countdown(model) if countdowns else None
         if countdown is not None:
             facts.extra[COUNTDOWN] = countdown
+        if self.factories:
+            facts.extra[FACTORIES] = dict(sorted(self.factories.items()))
+        if self.app_factories:
+            facts.extra[APP_FACTORIES] = self.app_factories
+        if self.app_calls:
+            facts.extra[APP_CALLS] = self.app_calls
+        if self.app_task_classes:
+            facts.extra[APP_TASK_CLASSES] = self.app_task_classes
+        if renames_tasks(model):
+            facts.extra[RENAMES_TASKS] = True
         for node, scope in model.scopes.defs:
             if scope.node is None:
                 facts.defined_names.append(node.name)
@@ -257,24 +361,6 @@ class CeleryModule:
             if len(bindings) == 1 and target is not None and target != own:
                 facts.aliases[own] = target
         return facts
-
-
-def decorator_base(decorator: ast.expr) -> ast.expr | None:
-    if isinstance(decorator, ast.Call):
-        for keyword in decorator.keywords:
-            if keyword.arg == "base":
-                return keyword.value
-    return None
-
-
-def _options(keywords: list[ast.keyword]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for keyword in keywords:
-        if keyword.arg is None:
-            options[SPLAT] = UNKNOWN
-        elif keyword.arg != "base":
-            options[keyword.arg] = literal(keyword.value)
-    return options
 
 
 def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:
