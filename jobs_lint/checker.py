@@ -19,7 +19,7 @@ from jobs_lint.rules.base import Rule
 from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
-from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.scope import Scope, ScopeTable
 from jobs_lint.source import Source
 
 SKIP_FILE = b"jobs-lint: skip-file"
@@ -171,9 +171,11 @@ def check_source(
     index: ProjectIndex,
     rules: Sequence[type[Rule]],
     selected: frozenset[str],
+    scopes: ScopeTable | None = None,
 ) -> list[Diagnostic]:
-    """Run `rules` over a parsed module; suppressions are applied, internal errors reported."""
-    model = ModuleModel(tree, source.path, module, is_package, index)
+    """Run `rules` over a parsed module; suppressions are applied, internal errors reported.
+    `scopes` are the module's, when the facts pass built them already."""
+    model = ModuleModel(tree, source.path, module, is_package, index, scopes)
     ctx = Context(source, model)
     instances = [rule(ctx) for rule in rules]
     failed: dict[str, BaseException] = {}

@@ -9,8 +9,11 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from typing import Any, TypeVar
 
 from jobs_lint import noqa
 from jobs_lint.cache import Entry
@@ -22,12 +25,14 @@ from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import ModuleModel
 from jobs_lint.semantic.modules import module_name
+from jobs_lint.semantic.scope import ScopeTable
 from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.semantic.tools import tools
 from jobs_lint.settings import Settings
 from jobs_lint.source import Source
 
 Item = tuple[str, str, int]  # display path, absolute path, size
+T = TypeVar("T")
 
 # Files containing none of these define nothing the index needs (tasks, apps, configuration,
 # workers, workflows): each tool says which words its facts need.
@@ -89,7 +94,9 @@ def _parts(needle: bytes) -> tuple[bytes, ...]:
 
 _plans: tuple[Plan, ...] = ()
 _chosen: dict[str, int] = {}
-kept: dict[str, tuple[Source, ast.Module, tuple[str, ...]]] = {}  # path -> text, tree, rules that want it
+# path -> text, tree, rules that want it, and its scopes when the first pass built them (both
+# passes read the same scopes: they depend on the tree alone).
+kept: dict[str, tuple[Source, ast.Module, tuple[str, ...], ScopeTable | None]] = {}
 
 
 def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
@@ -121,9 +128,9 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
         parsed = _parse(path, data)
         if parsed is not None:
             source, tree = parsed
-            facts = facts_of(tree, path, absolute, data)
+            facts, scopes = _own_facts(tree, path, absolute, data)
             if wanted and SKIP_FILE not in data:
-                kept[path] = (source, tree, wanted)
+                kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
     return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts, selection=plan.key)
@@ -145,13 +152,16 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
     parsed = _parse(path, data)
     if parsed is None:
         return ModuleSummary()
-    wanted = _plans[_chosen[path]].wanted_by(data)
-    if wanted and SKIP_FILE not in data:
-        kept[path] = (*parsed, wanted)  # checked by this worker next: parsed once
+    model = None
     try:
-        return ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting()).summary()
+        model = ModuleModel(parsed[1], path, module, is_package, ProjectIndex.collecting())
+        summary = model.summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
-        return ModuleSummary()
+        summary = ModuleSummary()
+    wanted = _plans[_chosen[path]].wanted_by(data)
+    if wanted and SKIP_FILE not in data:  # checked by this worker next: parsed once
+        kept[path] = (*parsed, wanted, model.scopes if model is not None else None)
+    return summary
 
 
 def needs_facts(data: bytes, found: Searched | None = None) -> bool:
@@ -181,11 +191,22 @@ def _parse(path: str, data: bytes) -> tuple[Source, ast.Module] | None:
 
 
 def facts_of(tree: ast.Module, path: str, absolute: str, data: bytes) -> ModuleFacts | None:
+    return _own_facts(tree, path, absolute, data)[0]
+
+
+def _own_facts(tree: ast.Module, path: str, absolute: str, data: bytes) -> tuple[ModuleFacts | None, ScopeTable | None]:
+    """A module's facts, and the scopes they were read with, for the check pass to reuse."""
     module, is_package = module_of(absolute)
     try:
-        return ModuleModel(tree, path, module, is_package, ProjectIndex.collecting()).facts(data)
+        model = ModuleModel(tree, path, module, is_package, ProjectIndex.collecting())
+        return model.facts(data), model.scopes
     except (RecursionError, MemoryError):
-        return None
+        return None, None
+
+
+def with_shared(work: Callable[[list[Item], Any], list[T]], items: list[Item], shared: bytes) -> list[T]:
+    """`work` given what the main process pickled once for every worker (`runner._Workers`)."""
+    return work(items, pickle.loads(shared))
 
 
 def check_shard(items: list[Item], index: ProjectIndex) -> list[tuple[str, list[Diagnostic]]]:
@@ -196,8 +217,8 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
     plan = _plans[_chosen[path]]
     parsed = kept.pop(path, None)
     if parsed is not None:
-        source, tree, wanted = parsed
-        return _check_tree(path, absolute, source, tree, replace(plan, rules=wanted), index)
+        source, tree, wanted, scopes = parsed
+        return _check_tree(path, absolute, source, tree, replace(plan, rules=wanted), index, scopes)
     try:
         with open(absolute, "rb") as handle:
             data = handle.read()
@@ -225,13 +246,19 @@ def check_one_source(path: str, absolute: str, source: Source, plan: Plan, index
 
 
 def _check_tree(
-    path: str, absolute: str, source: Source, tree: ast.Module, plan: Plan, index: ProjectIndex
+    path: str,
+    absolute: str,
+    source: Source,
+    tree: ast.Module,
+    plan: Plan,
+    index: ProjectIndex,
+    scopes: ScopeTable | None = None,
 ) -> list[Diagnostic]:
     module, is_package = module_of(absolute)
     ignored = plan.settings.ignored_for(path)
     rules: list[type[Rule]] = [RULES[code] for code in plan.rules if code not in ignored]
     try:
-        found = check_source(source, tree, module, is_package, index, rules, plan.selected - ignored)
+        found = check_source(source, tree, module, is_package, index, rules, plan.selected - ignored, scopes)
     except (RecursionError, MemoryError) as error:
         from jobs_lint.checker import internal_error
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from jobs_lint import passes
@@ -220,6 +222,9 @@ class _Workers:
                 for _ in range(count)
             ]
         shards = self._shard(items)
+        if shared is not None:
+            # What every worker gets (the index: megabytes) is pickled once, not once per worker.
+            work, shared = partial(passes.with_shared, work), pickle.dumps(shared, pickle.HIGHEST_PROTOCOL)
         futures = [pool.submit(work, shard, shared) for pool, shard in zip(self.pools, shards, strict=True) if shard]
         return [result for future in futures for result in future.result()]
 

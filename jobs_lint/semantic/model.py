@@ -18,7 +18,7 @@ from jobs_lint.semantic import call_sites, summaries
 from jobs_lint.semantic.celery import names
 from jobs_lint.semantic.facts import ModuleFacts, TaskInfo
 from jobs_lint.semantic.index import ProjectIndex
-from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, build_scopes
+from jobs_lint.semantic.scope import Binding, DefNode, Imported, Scope, ScopeTable, build_scopes
 from jobs_lint.semantic.tools import defines_jobs, tools
 
 if TYPE_CHECKING:
@@ -49,12 +49,25 @@ class Value:
 
 
 class ModuleModel:
-    def __init__(self, tree: ast.Module, path: str, module: str, is_package: bool, index: ProjectIndex) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        path: str,
+        module: str,
+        is_package: bool,
+        index: ProjectIndex,
+        scopes: ScopeTable | None = None,
+    ) -> None:
         self.tree = tree
         self.path = path
         self.module = module
         self.index = index
-        self.scopes = build_scopes(tree, module, is_package)
+        self.scopes = build_scopes(tree, module, is_package) if scopes is None else scopes
+        # id(node) -> (node, scope, answer) of `qualname(node, scope)`: rules and summaries ask
+        # the same question about the same node many times. The node is held, so that its id is
+        # not reused by another (rules build a few throwaway nodes), and the answer is reused
+        # only for the scope it was computed in.
+        self._qualnames: dict[int, tuple[ast.AST, Scope | None, str | None]] = {}
 
     # Names -----------------------------------------------------------------------------------
 
@@ -86,6 +99,16 @@ class ModuleModel:
 
     def qualname(self, node: ast.AST, scope: Scope | None = None, depth: int = 0) -> str | None:
         """The canonical dotted path an expression names, or None for anything else."""
+        if depth == 0:  # a question asked from outside: answered once per node and scope
+            known = self._qualnames.get(id(node))
+            if known is not None and known[1] is scope:
+                return known[2]
+            found = self._resolve(node, scope, 0)
+            self._qualnames[id(node)] = (node, scope, found)
+            return found
+        return self._resolve(node, scope, depth)
+
+    def _resolve(self, node: ast.AST, scope: Scope | None, depth: int) -> str | None:
         if depth > _MAX_DEPTH:
             return None
         if isinstance(node, ast.Attribute):

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.syntax import final_name
 
@@ -133,16 +134,22 @@ def guarded_by_decorator(func: FunctionNode) -> bool:
 
 def is_guard(node: ast.AST) -> bool:
     """Whether one node of a function makes it idempotent: a guard call, an idempotency key, an
-    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node)."""
-    if isinstance(node, ast.Call):
-        return _is_guard_call(node)
-    if isinstance(node, (ast.Name, ast.Attribute, ast.arg, ast.keyword)):
-        return "idempoten" in _identifier(node)
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, str) and _names_a_guard(node.value)
-    if isinstance(node, ast.If):
-        return _exits_early(node.body) and _mentions_done(node.test)
-    return False
+    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node).
+    Dispatched on the node's type: most nodes of a body are of none of these kinds."""
+    test = _GUARD_TESTS.get(type(node))
+    return test is not None and test(node)
+
+
+def _names_idempotency(node: ast.AST) -> bool:
+    return "idempoten" in _identifier(node)
+
+
+def _is_guard_string(node: ast.Constant) -> bool:
+    return isinstance(node.value, str) and _names_a_guard(node.value)
+
+
+def _is_done_exit(node: ast.If) -> bool:
+    return _exits_early(node.body) and _mentions_done(node.test)
 
 
 # Side effects ----------------------------------------------------------------------------------
@@ -268,6 +275,7 @@ def _names_a_guard(text: str) -> bool:
     return "idempoten" in text.lower() or bool(_SQL_UPSERT.search(text))
 
 
+@lru_cache(maxsize=4096)
 def is_lock_name(name: str) -> bool:
     parts = {part.lower() for part in re.split(r"_|(?<=[a-z])(?=[A-Z])", name) if part}
     return bool(parts & _LOCK_WORDS)
@@ -295,6 +303,17 @@ def _identifier(node: ast.AST) -> str:
     if isinstance(node, ast.keyword):
         return (node.arg or "").lower()
     return final_name(node).lower()
+
+
+_GUARD_TESTS: dict[type[ast.AST], Callable[[Any], bool]] = {
+    ast.Call: _is_guard_call,
+    ast.Name: _names_idempotency,
+    ast.Attribute: _names_idempotency,
+    ast.arg: _names_idempotency,
+    ast.keyword: _names_idempotency,
+    ast.Constant: _is_guard_string,
+    ast.If: _is_done_exit,
+}
 
 
 def _first_string(call: ast.Call) -> str | None:

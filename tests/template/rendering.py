@@ -128,28 +128,49 @@ def declared_requirements(project: Path) -> list[str]:
     return [requirement for requirement in declared if Requirement(requirement).name != metadata["name"]]
 
 
-def build_venv(project: Path) -> Path:
-    """The project's own virtualenv from its own pyproject (uv's cache is shared between them).
+def interpreter(version: str) -> str | None:
+    """A Python interpreter of `version` ("3.12"): this one, a `pythonX.Y` on PATH that runs, or
+    one installed by pyenv (whose shims on PATH refuse versions that are not selected)."""
+    if version == ".".join(platform.python_version_tuple()[:2]):
+        return sys.executable
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    installed = pyenv_root.glob(f"versions/{version}.*/bin/python{version}")
+    for candidate in filter(None, [shutil.which(f"python{version}"), *map(str, installed)]):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
 
-    A project for a newer Python than this interpreter (3.12 or 3.13 rendered on a machine with
-    3.11) cannot be installed here: its declared requirements are, and ruff and mypy check it for
-    its own version (their target version comes from its pyproject). Only its static checks can
-    run; its test suite needs its own Python.
+
+def build_venv(project: Path, python: str | None = None) -> Path:
+    """The project's own virtualenv from its own pyproject (uv's cache is shared between them),
+    on `python` (default: this interpreter).
+
+    A project for a newer Python than its interpreter (3.12 or 3.13 built with 3.11) cannot be
+    installed there: its declared requirements are, and ruff and mypy check it for its own version
+    (their target version comes from its pyproject). Only its static checks can run; its test suite
+    needs its own Python.
     """
     env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     subprocess.run(
-        [uv(), "venv", "-q", "--python", sys.executable, str(project / ".venv")],
+        [uv(), "venv", "-q", "--python", python or sys.executable, str(project / ".venv")],
         check=True,
         env=env,
     )
-    python = project / ".venv" / "bin" / "python"
+    venv_python = project / ".venv" / "bin" / "python"
     requires_python = tomllib.loads((project / "pyproject.toml").read_text())["project"]["requires-python"]
-    if SpecifierSet(requires_python).contains(platform.python_version()):
-        install = ["-e", ".[dev]"]
-    else:
-        install = declared_requirements(project)
+    version = subprocess.run(
+        [str(venv_python), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    installable = SpecifierSet(requires_python).contains(version)
+    install = ["-e", ".[dev]"] if installable else declared_requirements(project)
     subprocess.run(
-        [uv(), "pip", "install", "-q", "--python", str(python), *install],
+        [uv(), "pip", "install", "-q", "--python", str(venv_python), *install],
         cwd=project,
         check=True,
         env=env,

@@ -90,6 +90,14 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         }
     if tool == "arq":
         answers["database"] = draw(st.sampled_from(["none", "postgresql"]))
+    if tool == "temporal":
+        answers["shared_rate_limits"] = draw(
+            st.dictionaries(
+                st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True),
+                st.from_regex(r"[1-9][0-9]{0,3}(\.[0-9]{1,2})?/[smh]", fullmatch=True),
+                max_size=3,
+            )
+        )
     if tool in {"celery", "arq"} and draw(st.booleans()):
         answers |= {"object_store": True, "object_store_threshold": draw(st.integers(1024, 64 * 1024 * 1024))}
 
@@ -152,7 +160,7 @@ for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
 EVERYTHING = {
     "celery": {"broker": "rabbitmq", "flower": True, "object_store": True},
     "arq": {"database": "postgresql", "object_store": True},
-    "temporal": {},
+    "temporal": {"shared_rate_limits": {"partner_api": "10/s"}},
 }
 
 

@@ -6,13 +6,15 @@ real Temporal servers), run for a few of them: three Celery combinations, one AR
 Temporal. Each rendered project gets its own virtualenv from its own pyproject (ARQ pins redis<6,
 which Celery 5.7 cannot share).
 
-Every Python version the template offers is in each tool's static set, one row after another. The
-test suites run on this interpreter's version: a project for a newer Python gets its static checks
-only (see `build_venv`).
+Every Python version the template offers is in each tool's static set, one row after another, and
+each project is installed and checked on an interpreter of its own version (found on PATH or in
+pyenv; when there is none the test is skipped, and fails in CI, REQUIRE_SERVICES=1). The test suites
+run on this interpreter's version, and the minimal Celery one on the newest version offered.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from tests.template.rendering import (
     assert_static_checks_pass,
     assert_suite_passes,
     build_venv,
+    interpreter,
     pairwise_rows,
     render,
 )
@@ -32,6 +35,18 @@ pytestmark = pytest.mark.slow
 
 
 HERE = ".".join(platform.python_version_tuple()[:2])
+
+
+def interpreter_of(answers: dict[str, Any]) -> str:
+    """An interpreter of the answers' Python version; skips the test without one (fails in CI)."""
+    version = answers.get("python_version", HERE)
+    found = interpreter(version)
+    if found is None:
+        reason = f"no Python {version} on this machine (a python{version} on PATH, or pyenv's)"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason} (REQUIRE_SERVICES=1)")
+        pytest.skip(reason)
+    return found
 
 
 def with_pythons(answer_sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -83,6 +98,7 @@ TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"scheduling": False}, {"scheduling": True}),
     ({"docker": False}, {"docker": True, "kubernetes": True}),
     ({"ci": False}, {"ci": True}),
+    ({"shared_rate_limits": {}}, {"shared_rate_limits": {"partner_api": "10/s"}}),
 ]
 
 
@@ -106,7 +122,7 @@ EVERYTHING_ON = answers_for(tuple([False] + [True] * (len(FACTORS) - 1))) | {"py
 FULL_SUITES = {
     "redis-everything-on": EVERYTHING_ON,
     "rabbitmq": {**EVERYTHING_ON, **answers_for(tuple([True] * len(FACTORS)))},
-    "minimal": answers_for(tuple([False] * len(FACTORS))) | {"python_version": HERE},
+    "minimal": answers_for(tuple([False] * len(FACTORS))) | {"python_version": OFFERED_PYTHONS[-1]},
     # A rate-limited queue too: the project's own test checks its Workers get the answer's rate.
     "temporal-everything-on": {**TEMPORAL_EVERYTHING_ON, "task_queue_rate_limits": {"bulk": 50}},
 }
@@ -136,7 +152,7 @@ def test_rendered_project_passes_its_static_checks(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template_repo, tmp_path / "service", answers)
-    assert_static_checks_pass(project, build_venv(project))
+    assert_static_checks_pass(project, build_venv(project, interpreter_of(answers)))
 
 
 @pytest.mark.parametrize("answers", FULL_SUITES.values(), ids=FULL_SUITES.keys())
@@ -144,7 +160,7 @@ def test_rendered_project_passes_its_own_test_suite(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template_repo, tmp_path / "service", answers)
-    bin_dir = build_venv(project)
+    bin_dir = build_venv(project, interpreter_of(answers))
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)
 
@@ -196,13 +212,13 @@ def test_rendered_arq_project_passes_its_static_checks(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template_repo, tmp_path / "service", answers)
-    assert_static_checks_pass(project, build_venv(project))
+    assert_static_checks_pass(project, build_venv(project, interpreter_of(answers)))
 
 
 def test_rendered_arq_project_passes_its_own_test_suite(template_repo: Path, tmp_path: Path) -> None:
     """ARQ pins redis<6, so the project has its own environment (Celery 5.7 needs redis>=6.4)."""
     project = render(template_repo, tmp_path / "service", ARQ_EVERYTHING_ON)
-    bin_dir = build_venv(project)
+    bin_dir = build_venv(project, interpreter_of(ARQ_EVERYTHING_ON))
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)
 
