@@ -17,6 +17,7 @@ from jobs_lint.semantic.facts import ModuleFacts
 from jobs_lint.semantic.messages import sent as messages_sent
 from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.semantic.tools import defines_jobs, registered_jobs
+from jobs_lint.semantic.web import django_requests
 
 
 def summarise_callees(
@@ -35,6 +36,7 @@ def summarise_callees(
     # results are sent in a message.
     named: set[str] = set()
     candidates: dict[str, list[str]] = {}  # a module name's last part -> files without a summary
+    web: list[dict[str, list[str]]] = []  # Django's facts: views are followed under `ATOMIC_REQUESTS`
     for path in files:
         entry = entries.get(path)
         if entry is None or not entry.digest:
@@ -42,6 +44,8 @@ def summarise_callees(
         facts = entry.facts
         if facts is not None:
             named.update(facts.extra.get(messages_sent.FACTS_KEY, ()))
+            if django_requests.FACTS_KEY in facts.extra:
+                web.append(facts.extra[django_requests.FACTS_KEY])
         if facts is not None and facts.summary is not None:
             summaries[facts.module] = facts.summary
             if defines_jobs(facts):
@@ -73,4 +77,5 @@ def summarise_callees(
             added[module] = summary
         return added
 
+    named |= django_requests.views_to_follow(web)
     demand.follow_calls(summaries, roots, summarise_modules, named)

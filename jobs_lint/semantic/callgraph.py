@@ -132,6 +132,11 @@ class CallGraph:
                 return path
         return None
 
+    def ancestors(self, cls: str) -> list[str]:
+        """The bases of a project class and of its project bases, nearest first, as qualified
+        names: those the project defines and those it imports (`django.views.generic.View`)."""
+        return [self.index.canonical(base) for found in self._bases(cls) for base in self.classes[found].bases]
+
     def _bases(self, cls: str) -> list[str]:
         """A class and its project base classes, nearest first."""
         found: list[str] = []

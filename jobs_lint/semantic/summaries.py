@@ -39,6 +39,7 @@ IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
 WAIT = "wait"  # waits on a Celery result
 HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartbeat`, a heartbeat helper)
+ENQUEUE = "enqueue"  # may send a Celery task (`celery.enqueue.sends` decides): `what` is `send_receipt.delay()`
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
 _ALLOW_JOIN = "celery.result.allow_join_result"
@@ -155,6 +156,9 @@ class _Summariser(Callees):
         called = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
         if "heartbeat" in called.lower() or called == "raise_complete_async":
             yield Effect(HEARTBEAT, "", path or text_of(call.func), line)
+        sent = self._enqueue(call)
+        if sent is not None:
+            yield Effect(ENQUEUE, sent[0], sent[1], line)
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)
@@ -179,6 +183,24 @@ class _Summariser(Callees):
             yield Effect(WAIT, "allow_join_result()", path, line)
         elif isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
             yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)
+
+    def _enqueue(self, call: ast.Call) -> tuple[str, str] | None:
+        """`task.delay()`, `sig.apply_async()`, `app.send_task()`: (how a message names it, what
+        is called). The callee is the call as written when this module knows the receiver (a
+        task, a signature, an app), else the receiver's qualified name and the method
+        (`proj.tasks.send_receipt.delay`), which `celery.enqueue.sends` checks with the whole
+        project: a summary is read from its module alone."""
+        from jobs_lint.semantic.celery.enqueue import SENDS, enqueue_of
+
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr in SENDS):
+            return None
+        known = self.model.value_of(func.value, self.scope) is not None
+        receiver = None if known else self.model.qualname(func.value, self.scope)
+        sent = enqueue_of(self.model, call, self.scope) if known or receiver else None
+        if sent is None:
+            return None
+        return sent.label, f"{receiver}.{func.attr}" if receiver else sent.label
 
     def _waits(self, func: ast.Attribute) -> bool:
         from jobs_lint.semantic.model import Kind

@@ -4,20 +4,33 @@ import ast
 from typing import TYPE_CHECKING
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
-from jobs_lint.semantic.celery.enqueue import enqueue_of
+from jobs_lint.semantic.celery.enqueue import enqueue_of, sends
+from jobs_lint.semantic.summaries import ENQUEUE
 from jobs_lint.semantic.syntax import own_nodes
-from jobs_lint.semantic.web import django
+from jobs_lint.semantic.web import django, django_requests
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
 
 _TASKS = "from celery import shared_task\n\n@shared_task\ndef send_receipt(order_id):\n    return order_id\n"
 _FILES = {"shop/__init__.py": "", "shop/tasks.py": _TASKS}
+_SETTINGS = 'DATABASES = {\n    "default": {"ENGINE": "django.db.backends.postgresql", "ATOMIC_REQUESTS": True},\n}\n'
+_SERVICES = (
+    "from shop.tasks import send_receipt\n\n"
+    "def place_order(cart):\n    order = cart.to_order()\n    send_receipt.delay(order.id)\n    return order\n"
+)
+_VIEW_FILES = {**_FILES, "shop/settings.py": _SETTINGS, "shop/services.py": _SERVICES}
 
 # Code that runs as one unit: what a `with` block or a call belongs to.
 _Body = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 # Where a SQLAlchemy session is used in a function: (position, session name, method).
 SessionEvent = tuple[tuple[int, int], str, str]
+ENQUEUES = frozenset({ENQUEUE})
+_IN_REQUEST = "which `ATOMIC_REQUESTS` runs in a transaction"
+_ADVICE = (
+    "the worker can run before the commit; "
+    "send it with `transaction.on_commit(...)`, `delay_on_commit()` or after the commit"
+)
 
 
 class EnqueueInTransaction(Rule):
@@ -29,6 +42,14 @@ class EnqueueInTransaction(Rule):
     SQLAlchemy `session.begin()` block, or between a SQLAlchemy session's writes and its
     `commit()`. Calls deferred in a lambda or a nested function (`transaction.on_commit(...)`)
     and read-only transactions on a replica (`atomic(using=REPLICA_DB)`) are left alone.
+
+    When the settings set `ATOMIC_REQUESTS` on a database (`DATABASES["default"]`), Django runs
+    every view in a transaction: a task sent in a view, or in a function the view calls in any
+    module, is reported with the chain of calls. Views are functions taking `request` first in
+    a `views` module and request handlers (`post`, `form_valid`, `perform_create`, ...) of
+    classes deriving from Django's or DRF's views; views marked
+    `@transaction.non_atomic_requests` are left alone, and so is a setting whose value the
+    linter cannot read.
 
     ## Why is this bad?
     The message reaches the broker before the transaction commits. A worker can pick it up at
@@ -43,8 +64,12 @@ class EnqueueInTransaction(Rule):
     code = "JL108"
     name = "enqueue-in-transaction"
     summary = "A task is sent before the database transaction commits"
-    # `with ` for context managers that wrap `atomic()` under another name.
-    needles = ((b".delay(", b"apply_async(", b"send_task("), (b"atomic", b"with ", b".commit("))
+    # `with ` for context managers that wrap `atomic()` under another name; `(request` and
+    # `View` for views, which `ATOMIC_REQUESTS` runs in a transaction and whose calls may enqueue.
+    needles = (
+        (b".delay(", b"apply_async(", b"send_task(", b"(request", b"View"),
+        (b"atomic", b"with ", b".commit(", b"(request", b"View"),
+    )
 
     invalid = (
         Invalid(
@@ -125,8 +150,83 @@ class EnqueueInTransaction(Rule):
             line=7,
             message="`send_receipt.delay()` before `session.commit()`",
         ),
+        Invalid(
+            "from django.shortcuts import redirect\n"
+            "from shop.services import place_order\n\n"
+            "def checkout(request):\n"
+            "    place_order(request.cart)\n"
+            "    return redirect('done')\n",
+            files=_VIEW_FILES,
+            path="shop/views.py",
+            line=5,
+            message="`send_receipt.delay()` reached from view `checkout` through "
+            "`place_order -> shop.tasks.send_receipt.delay`, which `ATOMIC_REQUESTS` runs",
+        ),
+        Invalid(
+            "from rest_framework.views import APIView\n"
+            "from shop.tasks import send_receipt\n\n"
+            "class OrderView(APIView):\n"
+            "    def post(self, request):\n"
+            "        order = request.cart.to_order()\n"
+            "        send_receipt.apply_async((order.id,))\n",
+            files={
+                **_FILES,
+                "shop/config.py": "class DatabaseSettings:\n    atomic_requests = True\n",
+                "shop/settings.py": "from shop.config import DatabaseSettings\n\nDATABASES = {'default': {}}\n"
+                "DATABASES['default']['ATOMIC_REQUESTS'] = DatabaseSettings.atomic_requests\n",
+            },
+            path="shop/views.py",
+            line=7,
+            message="`send_receipt.apply_async()` in view `OrderView.post`, which `ATOMIC_REQUESTS` runs",
+        ),
     )
     valid = (
+        Valid(
+            "from django.db import transaction\n"
+            "from shop.tasks import send_receipt\n\n"
+            "def checkout(request):\n"
+            "    order = request.cart.to_order()\n"
+            "    transaction.on_commit(lambda: send_receipt.delay(order.id))\n",
+            files=_VIEW_FILES,
+            path="shop/views.py",
+        ),
+        Valid(
+            "from django.db import transaction\n"
+            "from shop.services import place_order\n\n"
+            "@transaction.non_atomic_requests\n"
+            "def checkout(request):\n"
+            "    place_order(request.cart)\n",
+            files=_VIEW_FILES,
+            path="shop/views.py",
+        ),
+        Valid(
+            "from shop.services import place_order\n\ndef checkout(request):\n    place_order(request.cart)\n",
+            files={
+                **_VIEW_FILES,
+                "shop/settings.py": "import environ\n\nenv = environ.Env()\n"
+                "DATABASES = {'default': env.db()}\n"
+                "DATABASES['default']['ATOMIC_REQUESTS'] = env.bool('ATOMIC', default=True)\n",
+            },
+            path="shop/views.py",
+        ),
+        Valid(
+            "from django.views import View\n"
+            "from shop.services import place_order\n\n"
+            "class CheckoutView(View):\n"
+            "    def post(self, request):\n"
+            "        place_order(request.cart)\n",
+            files={**_VIEW_FILES, "shop/settings.py": "DATABASES = {'default': {'ENGINE': 'x'}}\n"},
+            path="shop/views.py",
+        ),
+        Valid(
+            "from django.core.management.base import BaseCommand\n"
+            "from shop.services import place_order\n\n"
+            "class Command(BaseCommand):\n"
+            "    def handle(self, *args, **options):\n"
+            "        place_order(options['cart'])\n",
+            files=_VIEW_FILES,
+            path="shop/management/commands/checkout.py",
+        ),
         Valid(
             "from functools import partial\n"
             "from django.db import transaction\n"
@@ -209,6 +309,25 @@ class EnqueueInTransaction(Rule):
         self._lambdas: list[ast.Lambda] = []
         self._decorated: dict[int, str | None] = {}
         self._sessions: dict[int, list[SessionEvent]] = {}
+        self._views: dict[int, str | None] = {}
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        """A view run in a transaction by `ATOMIC_REQUESTS`: the enqueues its calls reach."""
+        view = self._view(node)
+        if view is None:
+            return
+        model = self.ctx.model
+        for call, reach in model.reaches(node, ENQUEUES):
+            if not sends(model.index, reach.effect):
+                continue
+            self.report_reach(
+                call,
+                view,
+                reach,
+                f"`{reach.effect.what}` reached from view `{view}` through `{reach.chain}`, {_IN_REQUEST}: {_ADVICE}",
+            )
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
@@ -239,12 +358,13 @@ class EnqueueInTransaction(Rule):
         if sent is None:
             return
         where = self._open_transaction(node)
-        if where is not None:
-            self.report(
-                node,
-                f"`{sent.label}` {where}: the worker can run before the commit; "
-                "send it with `transaction.on_commit(...)`, `delay_on_commit()` or after the commit",
-            )
+        function = self._function()
+        if where is None and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            view = self._view(function)
+            where = f"in view `{view}`, {_IN_REQUEST}" if view is not None else None
+        if where is not None and node.lineno not in self._reported_lines:
+            self._reported_lines.add(node.lineno)
+            self.report(node, f"`{sent.label}` {where}: {_ADVICE}")
 
     def _open_transaction(self, node: ast.Call) -> str | None:
         function = self._function()
@@ -260,6 +380,11 @@ class EnqueueInTransaction(Rule):
             return f"in a function decorated with `@{decorated}`"
         session = self._uncommitted_session(function, node)
         return f"before `{session}.commit()`" if session else None
+
+    def _view(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+        if id(function) not in self._views:
+            self._views[id(function)] = django_requests.atomic_view(self.ctx.model, function)
+        return self._views[id(function)]
 
     def _function(self) -> _Body | None:
         """The innermost function or lambda: code in a nested one runs later, if at all."""

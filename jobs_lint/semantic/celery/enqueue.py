@@ -10,8 +10,10 @@ from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.model import Kind
 
 if TYPE_CHECKING:
+    from jobs_lint.semantic.index import ProjectIndex
     from jobs_lint.semantic.model import ModuleModel
     from jobs_lint.semantic.scope import Scope
+    from jobs_lint.semantic.summaries import Effect
 
 SENDS = frozenset({"delay", "apply_async", "send_task"})
 # Signature constructors: their arguments travel in the message that eventually sends them.
@@ -112,3 +114,12 @@ def _is_pool(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
 
 def _binds(item: ast.withitem, name: str) -> bool:
     return isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name
+
+
+def sends(index: ProjectIndex, effect: Effect) -> bool:
+    """Whether an `ENQUEUE` effect of a summary sends a task: its module knew the receiver
+    (the callee is the call as written), or the receiver it names is a task of the project."""
+    if effect.callee == effect.what:
+        return True
+    receiver = effect.callee.rpartition(".")[0]
+    return index.canonical(receiver) in index.tasks
