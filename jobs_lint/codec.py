@@ -19,7 +19,7 @@ import importlib
 import json
 import pkgutil
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 # Modules whose dataclasses and enums may be cached, besides every module of jobs_lint.semantic.
 _MODULES = ("jobs_lint.diagnostics", "jobs_lint.discovery", "jobs_lint.cache", "jobs_lint.semantic.values")
@@ -70,10 +70,16 @@ def _registry() -> dict[str, type]:
 
 @lru_cache(maxsize=1)
 def schema() -> str:
-    """A digest of every cacheable class's fields and their types: a file written while they
-    differed (an older jobs-lint in development) must not be read into the classes of today."""
+    """A digest of every cacheable class's fields and their types, and of every enum's members (a
+    new kind of effect changes what a summary holds): a file written while they differed (an older
+    jobs-lint in development) must not be read into the classes of today."""
     described = sorted(
-        (tag, [(f.name, str(f.type)) for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else [])
+        (
+            tag,
+            [(f.name, str(f.type)) for f in dataclasses.fields(cls)]
+            if dataclasses.is_dataclass(cls)
+            else [(member.name, repr(member.value)) for member in cast("type[enum.Enum]", cls)],
+        )
         for tag, cls in _registry().items()
     )
     return hashlib.blake2b(repr(described).encode(), digest_size=8).hexdigest()
