@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, TypeVar
 
-from jobs_lint import passes
+from jobs_lint import landing, passes
 from jobs_lint.cache import Cache, Entry
 from jobs_lint.callees import summarise_callees
 from jobs_lint.checker import UnreadableSource, parse
@@ -41,6 +41,8 @@ class Run:
     files: int = 0  # files considered
     index: ProjectIndex = field(default_factory=ProjectIndex)
     sources: dict[str, str] = field(default_factory=dict)  # display path -> absolute path
+    # display path -> codes its noqa comments silenced for findings that moved in (`landing`)
+    silenced: dict[str, set[str]] = field(default_factory=dict)
 
 
 def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: PerDirectory | None = None) -> Run:
@@ -125,8 +127,10 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
         entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
         diagnostics.extend(found)
-    diagnostics.sort(key=lambda d: d.sort_key)
-    return Run(diagnostics, len(targets.files), index, {p: absolute[p] for p in targets.files})
+    landed = landing.land(diagnostics, set(targets.files), absolute)
+    landed.diagnostics.sort(key=lambda d: d.sort_key)
+    sources = {p: absolute[p] for p in targets.files}
+    return Run(landed.diagnostics, len(targets.files), index, sources, landed.silenced)
 
 
 def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:
