@@ -6,7 +6,9 @@ on the job's call line, with a `Landing` naming the effect's file and line. The 
 files it checks: when the effect's file is one of them, the finding moves to the effect's line in
 it, where the bug is (`requests.post`, `session.commit()`), and the job's call line becomes its
 first related location. When that file is not checked (a pre-commit run given the job's file
-alone), the finding stays on the call line, so that it is still seen.
+alone), the finding stays on the call line, so that it is still seen. A run given the effect's
+file without the job's checks the job's module too (`CallGraph.reaching_files`, in the runner)
+and keeps only what lands in the checked files.
 
 Several jobs reaching one effect give one finding per rule and line: the first job (by file and
 line) is named, the others counted and listed as related locations. A finding the effect's own

@@ -122,15 +122,31 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
             diagnostics.extend(replace(d, path=path) for d in entry.diagnostics)
         else:
             to_check.append((path, absolute[path], entry.size))
+    checked = set(targets.files)
+    # Job modules left out of a partial run (pre-commit given a helper module) still decide the
+    # findings that land on the checked files' effects; only those are kept.
+    reaching = index.calls.reaching_files(checked) if len(project.files) > len(checked) else set()
+    for path in sorted(reaching):
+        entry = entries.get(path)
+        if entry is None or not entry.candidate or path not in absolute:
+            continue
+        if entry.index_digest == workers.digest(path, index_digest) and entry.diagnostics is not None:
+            diagnostics.extend(d for d in entry.diagnostics if _lands_in(d, checked))
+        else:
+            to_check.append((path, absolute[path], entry.size))
     for path, found in workers.map(passes.check_shard, to_check, index):
         entry = entries[path]
         entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
-        diagnostics.extend(found)
-    landed = landing.land(diagnostics, set(targets.files), absolute)
+        diagnostics.extend(d for d in found if path in checked or _lands_in(d, checked))
+    landed = landing.land(diagnostics, checked, absolute)
     landed.diagnostics.sort(key=lambda d: d.sort_key)
     sources = {p: absolute[p] for p in targets.files}
     return Run(landed.diagnostics, len(targets.files), index, sources, landed.silenced)
+
+
+def _lands_in(d: Diagnostic, checked: set[str]) -> bool:
+    return d.landing is not None and d.landing.path in checked
 
 
 def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:

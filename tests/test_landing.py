@@ -51,8 +51,15 @@ def test_noqa_on_the_effect_line_silences_it_and_counts_as_used(jobs_lint, proj:
     billing = proj / "proj" / "billing.py"
     billing.write_text(BILLING.replace("timeout=5)\n", "timeout=5)  # noqa: JL104\n"))
     assert _findings(jobs_lint, proj, ".", "--no-cache") == []
-    # Checked alone, the file's own check finds nothing for that noqa to silence.
-    assert [row for _, row, _ in _findings(jobs_lint, proj, "proj/billing.py", "--no-cache")] == [6]
+    # Checked alone, it is still used: the job modules that reach it decide the finding.
+    assert _findings(jobs_lint, proj, "proj/billing.py", "--no-cache") == []
+
+
+def test_the_effects_file_checked_alone_gets_the_finding(jobs_lint, proj: Path) -> None:
+    for cache in ("--no-cache", None, None):  # cold, then the cache written by a partial run
+        found = _findings(jobs_lint, proj, "proj/billing.py", *([cache] if cache else []))
+        assert [(name, row) for name, row, _ in found] == [("billing.py", 6)]
+        assert "`send_invoice -> Billing.charge -> requests.post`" in found[0][2]
 
 
 def test_noqa_on_the_call_lines_silences_it(jobs_lint, proj: Path) -> None:
