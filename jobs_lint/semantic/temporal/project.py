@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.summaries import HEARTBEAT
 from jobs_lint.semantic.temporal.names import FACTS_KEY
 
 if TYPE_CHECKING:
@@ -24,6 +25,11 @@ class ActivityInfo:
     heartbeats: bool
     # What it creates each time it runs ("an HTTP POST", ...) with no idempotency guard, if anything.
     creates: str | None = None
+
+
+def heartbeats(index: ProjectIndex, activity: ActivityInfo) -> bool:
+    """Whether an activity heartbeats, itself or through the functions it calls in any module."""
+    return activity.heartbeats or index.calls.reach(activity.qualname, frozenset({HEARTBEAT}), passed=True) is not None
 
 
 @dataclass(frozen=True, slots=True)
