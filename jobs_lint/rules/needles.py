@@ -15,6 +15,6 @@ TASK_DEFINITIONS = (
     (re.compile(rb"\.task\b|shared_task|Task\)|Task,"), PROJECT_DECORATOR),
 )
 # Where ARQ jobs can be: `async def job(ctx, ...)` beside or registered by a worker's settings.
-ARQ_JOBS = (b"ctx", b"arq", b"WorkerSettings")
+ARQ_JOBS = (b"ctx", b"arq", b"WorkerSettings", b"redis_settings")
 # Where Temporal workflows and activities are defined or scheduled.
 TEMPORAL = (b"temporalio",)
