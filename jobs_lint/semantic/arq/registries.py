@@ -29,16 +29,16 @@ if TYPE_CHECKING:
 
 # Prefilter patterns (word, pattern), for modules that never name ARQ: a module-level list named
 # for jobs, a coroutine taking ARQ's `ctx` first, and a settings class's ARQ-only fields.
-_JOB_LIST = rb"^\w*(?:jobs|JOBS|Jobs|functions|FUNCTIONS)[ \t]*(?::[^=\n]*)?=[ \t]*[\[(]"
+_JOB_LIST = rb"^\w*(?:jobs|JOBS|functions)[ \t]*(?::[^=\n]*)?=[ \t]*[\[(]"
 _LISTS = re.compile(_JOB_LIST, re.MULTILINE)
 _CTX_JOB = re.compile(rb"^[ \t]*async[ \t]+def[ \t]+\w+\([ \t]*ctx\b", re.MULTILINE)
 _WORKER_FIELD = re.compile(rb"^[ \t]+(?:redis_settings|job_timeout|max_jobs)[ \t]*(?::[^=\n]*)?=", re.MULTILINE)
+# Few words, each one more search of every file's bytes (`max_jobs` is searched for only where
+# `jobs` is found; `ctx` is a rule's word already).
 PATTERNS = (
     (b"jobs", _LISTS),
     (b"JOBS", _LISTS),
-    (b"Jobs", _LISTS),
     (b"unctions", _LISTS),
-    (b"FUNCTIONS", _LISTS),
     (b"ctx", _CTX_JOB),
     (b"redis_settings", _WORKER_FIELD),
     (b"job_timeout", _WORKER_FIELD),
