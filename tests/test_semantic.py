@@ -681,3 +681,21 @@ def test_module_task_is_a_factory_before_an_app_decorator() -> None:
     )
     task = m.task_of(m.tree.body[1])
     assert task is not None and task.options == {"acks_late": True} and task.via == "proj.celery.app"
+
+
+def test_activity_scheduled_under_a_packages_alias_gets_its_workflows_timeout() -> None:
+    m = model(
+        "from temporalio import activity\n\n"
+        "class Export:\n    @activity.defn(name='export')\n    async def run(self) -> None:\n        pass\n",
+        module="proj.activities.export",
+        others={
+            "proj.activities": "from proj.activities.export import Export\n\nexport_activity = Export.run\n",
+            "proj.workflows": "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n"
+            "    from proj.activities import export_activity\n\n"
+            "@workflow.defn\nclass Flow:\n    @workflow.run\n    async def run(self) -> None:\n"
+            "        await workflow.execute_activity(export_activity, start_to_close_timeout=timedelta(minutes=5))\n",
+        },
+    )
+    (_, activity), = m.temporal.activities
+    assert longest_run(m.temporal, activity) == 300.0
