@@ -641,3 +641,61 @@ def test_the_task_class_an_app_gives_every_task() -> None:
     assert a is not None and m.index.task_options(a) == {"acks_late": True, "max_retries": 2}
     assert b is not None and m.index.task_options(b) == {"acks_late": True}  # every app gives Reliable
     assert c is not None and m.index.task_options(c) == {"max_retries": 1}  # its own base wins
+
+
+@pytest.mark.parametrize(
+    ("factory", "use"),
+    [
+        # A factory of a package's __init__, re-exported and used through the package.
+        (
+            "def task(**kw):\n    return shared_task(bind=True, autoretry_for=(OSError,), **kw)\n",
+            "@proj.utils.task(queue='q')",
+        ),
+        ("job = functools.partial(shared_task, bind=True, autoretry_for=(OSError,))\n", "@proj.utils.job(queue='q')"),
+        ("def task(f):\n    return shared_task(bind=True, autoretry_for=(OSError,))(f)\n", "@proj.utils.task"),
+    ],
+)
+def test_task_factory_options_count_as_the_tasks(factory: str, use: str) -> None:
+    m = model(
+        f"import proj.utils\n\n{use}\ndef charge(self, order_id):\n    return order_id\n",
+        module="proj.billing",
+        others={"proj.utils": "import functools\nfrom celery import shared_task\n\n" + factory},
+    )
+    task = m.task_of(m.tree.body[1])
+    assert task is not None
+    assert task.options["bind"] is True
+    assert task.options["autoretry_for"] == (UNKNOWN,)
+    assert task.signature.params == ("order_id",)
+    assert m.index.tasks["proj.billing.charge"].options["autoretry_for"] == (UNKNOWN,)
+
+
+def test_module_task_is_a_factory_before_an_app_decorator() -> None:
+    m = model(
+        "from proj import base\n\n@base.task\ndef charge(order_id):\n    return order_id\n",
+        module="proj.billing",
+        others={
+            "proj.base": "from proj.celery import app\n\n"
+            "def task(*a, **kw):\n    return app.task(*a, acks_late=True, **kw)\n",
+            "proj.celery": "from celery import Celery\n\napp = Celery('proj')\n",
+        },
+    )
+    task = m.task_of(m.tree.body[1])
+    assert task is not None and task.options == {"acks_late": True} and task.via == "proj.celery.app"
+
+
+def test_activity_scheduled_under_a_packages_alias_gets_its_workflows_timeout() -> None:
+    m = model(
+        "from temporalio import activity\n\n"
+        "class Export:\n    @activity.defn(name='export')\n    async def run(self) -> None:\n        pass\n",
+        module="proj.activities.export",
+        others={
+            "proj.activities": "from proj.activities.export import Export\n\nexport_activity = Export.run\n",
+            "proj.workflows": "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+            "with workflow.unsafe.imports_passed_through():\n"
+            "    from proj.activities import export_activity\n\n"
+            "@workflow.defn\nclass Flow:\n    @workflow.run\n    async def run(self) -> None:\n"
+            "        await workflow.execute_activity(export_activity, start_to_close_timeout=timedelta(minutes=5))\n",
+        },
+    )
+    (_, activity), = m.temporal.activities
+    assert longest_run(m.temporal, activity) == 300.0

@@ -129,3 +129,23 @@ def test_boto3_requests_are_calls_on_clients_and_resources() -> None:
     assert blocking.blocking_call("boto3.s3.transfer.TransferConfig") is None
     assert blocking.blocking_call("boto3.session.Session") is None
     assert blocking.blocking_call("boto3.client") is not None
+
+
+def test_jobs_a_project_decorator_registers_in_the_workers_list() -> None:
+    arq = project(
+        {
+            "proj.worker": "from proj.registry import JOBS\n\n"
+            "class Main:\n    functions = JOBS\n    redis_settings = None\n",
+            "proj.registry": "JOBS = []\n\ndef job(f):\n    JOBS.append(f)\n    return f\n\n"
+            "def timed(f):\n    return f\n",
+            "proj.jobs": "from proj.registry import job, timed\n\n"
+            "@job\nasync def ping(ctx):\n    pass\n\n@timed\nasync def pong(ctx):\n    pass\n",
+        }
+    )
+    assert [job.worker.name for job in arq.jobs_for("proj.jobs", "ping")] == ["proj.worker.Main"]
+    assert arq.jobs_for("proj.jobs", "pong") == []
+
+
+def test_a_class_with_functions_alone_is_not_a_worker_without_arq() -> None:
+    arq = project({"proj.plugins": "class Plugin:\n    functions = [len]\n"})
+    assert arq.workers == []

@@ -28,6 +28,16 @@ def _job_module(body: str, job: str, imports: str = "") -> str:
     return f"import json\n{imports}\n{body}{_WORKER.format(job=job)}"
 
 
+# A decorator that registers each job in the list a worker's `functions` names, and one that
+# only wraps.
+_REGISTRY = {
+    "proj/__init__.py": "",
+    "proj/registry.py": "JOBS = []\n\ndef job(function):\n    JOBS.append(function)\n    return function\n\n"
+    "def audit(function):\n    return function\n",
+    "proj/worker.py": "from arq.connections import RedisSettings\n\nfrom proj.registry import JOBS\n\n"
+    "class WorkerSettings:\n    functions = JOBS\n    redis_settings = RedisSettings()\n",
+}
+
 class BlockingCallInAsyncJob(Rule):
     """
     ## What it does
@@ -128,6 +138,24 @@ class BlockingCallInAsyncJob(Rule):
             message="through `save -> open`",
         ),
         Invalid(
+            "import time\n\nfrom proj.registry import job\n\n@job\nasync def ping(ctx, host):\n    time.sleep(1)\n",
+            path="proj/jobs.py",
+            files=_REGISTRY,
+            line=7,
+            message="Async job `ping` blocks the event loop with `time.sleep()`",
+        ),
+        Invalid(
+            "import time\n\nasync def ping(ctx, host):\n    time.sleep(1)\n\nMONITOR_JOBS = [ping]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/worker.py": "from proj.config import redis_settings\nfrom proj.jobs import MONITOR_JOBS\n\n"
+                "class Monitor:\n    functions = MONITOR_JOBS\n    redis_settings = redis_settings\n",
+            },
+            line=4,
+            message="Async job `ping` blocks the event loop with `time.sleep()`",
+        ),
+        Invalid(
             "from arq import func\n\nfrom proj.storage import save\n\n"
             "async def upload(ctx, name, data):\n    save(name, data)\n\n"
             "async def replace(ctx, name, data):\n    save(name, data)\n\n"
@@ -145,6 +173,11 @@ class BlockingCallInAsyncJob(Rule):
         ),
     )
     valid = (
+        Valid(
+            "import time\n\nfrom proj.registry import audit\n\n@audit\nasync def ping(ctx, host):\n    time.sleep(1)\n",
+            path="proj/jobs.py",
+            files=_REGISTRY,
+        ),
         Valid(
             _job_module(
                 "async def poll(ctx, url):\n    await asyncio.sleep(5)\n    return url\n", "poll", "import asyncio\n"

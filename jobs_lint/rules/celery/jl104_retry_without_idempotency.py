@@ -14,6 +14,13 @@ from jobs_lint.semantic.summaries import CREATES
 from jobs_lint.semantic.values import UNKNOWN
 
 CREATES_ONLY = frozenset({CREATES})
+# A task decorator made by the project in a package's `__init__`, re-exported from its module.
+_FACTORY_PACKAGE = {
+    "proj/__init__.py": "",
+    "proj/utils/__init__.py": "from proj.utils.tasks import task\n",
+    "proj/utils/tasks.py": "from celery import shared_task\n\n"
+    "def task(**options):\n    return shared_task(bind=True, autoretry_for=(ConnectionError,), **options)\n",
+}
 
 
 class RetryWithoutIdempotency(Rule):
@@ -152,6 +159,43 @@ class RetryWithoutIdempotency(Rule):
             message="through `escalate -> Tracker.open -> self.jira.create_issue`",
         ),
         Invalid(
+            "import proj.utils as utils\nimport requests\n\n"
+            "@utils.task(queue='billing')\n"
+            "def charge(self, order_id):\n"
+            "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n"
+            "    requests.post('https://mail.example/receipts', json={'order': order_id}, timeout=10)\n",
+            path="proj/billing.py",
+            files=_FACTORY_PACKAGE,
+            line=6,
+            message="Task `charge` is retried (`autoretry_for`) and creates an HTTP POST again",
+        ),
+        Invalid(
+            "from proj.base import tracked_task\nfrom proj.models import Invoice\n\n"
+            "@tracked_task()\ndef bill(order_id):\n    Invoice.objects.create(order_id=order_id)\n",
+            path="proj/billing.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/celery.py": "from celery import Celery, Task\n\napp = Celery('proj')\n\n"
+                "class Tracked(Task):\n    acks_late = True\n",
+                "proj/base.py": "from proj.celery import Tracked, app\n\n"
+                "def tracked_task(*args, **options):\n    return app.task(*args, base=Tracked, **options)\n",
+            },
+            line=6,
+            message="Task `bill` is retried (`acks_late`) and creates an ORM create again",
+        ),
+        Invalid(
+            "from proj.jobs import late_task as job\nfrom proj.models import Invoice\n\n"
+            "@job\ndef bill(order_id):\n    Invoice.objects.create(order_id=order_id)\n",
+            path="proj/billing.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/jobs.py": "import functools\nfrom celery import shared_task\n\n"
+                "late_task = functools.partial(shared_task, acks_late=True)\n",
+            },
+            line=6,
+            message="Task `bill` is retried (`acks_late`)",
+        ),
+        Invalid(
             "from celery import shared_task\n\nfrom proj.billing import Billing\n\n"
             "@shared_task(acks_late=True)\n"
             "def send_invoice(order_id):\n"
@@ -174,6 +218,21 @@ class RetryWithoutIdempotency(Rule):
         ),
     )
     valid = (
+        Valid(
+            "import proj.utils as utils\nimport requests\n\n"
+            "@utils.task(queue='billing')\n"
+            "def charge(self, order_id):\n"
+            "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n",
+            path="proj/billing.py",
+            files=_FACTORY_PACKAGE,
+        ),
+        Valid(
+            "from invoke import task\nimport requests\n\n@task\ndef deploy(c):\n"
+            "    requests.post('https://deploy.example/releases', timeout=10)\n"
+            "    requests.post('https://chat.example/messages', timeout=10)\n",
+            path="proj/tasks.py",
+            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
+        ),
         Valid(
             "import stripe\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"

@@ -167,6 +167,20 @@ class BackgroundTasksForJobs(Rule):
             line=9,
             message="but it runs 3 steps that do I/O (`fetch`, `render`, `store`)",
         ),
+        Invalid(
+            _ENDPOINT.format(module="imports", function="import_lines"),
+            files={
+                "proj/__init__.py": "",
+                "proj/worker.py": "from arq.connections import RedisSettings\n\n"
+                "class WorkerSettings:\n    functions = []\n    redis_settings = RedisSettings()\n",
+                "proj/imports.py": "from proj.models import Line\n\n"
+                "def import_lines(order_id):\n"
+                "    for number in range(100):\n        Line.objects.create(order_id=order_id, number=number)\n",
+            },
+            path="proj/api.py",
+            line=9,
+            message="`import_lines` runs as a FastAPI background task but it does an ORM create in a loop",
+        ),
     )
     valid = (
         Valid(

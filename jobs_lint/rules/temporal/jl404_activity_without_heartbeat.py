@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.blocking import io_call, long_call, quick_io
-from jobs_lint.semantic.summaries import BLOCKING, HEARTBEAT, IO
-from jobs_lint.semantic.temporal.project import ActivityInfo
+from jobs_lint.semantic.summaries import BLOCKING, IO
+from jobs_lint.semantic.temporal.project import heartbeats
 from jobs_lint.semantic.temporal.timeouts import longest_run
 
 if TYPE_CHECKING:
@@ -15,18 +15,41 @@ if TYPE_CHECKING:
 
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
 DOES_IO = frozenset({IO, BLOCKING})
-BEATS = frozenset({HEARTBEAT})
 # From this long on, an activity is a long one: a crashed worker would hold its work that long
 # before a retry starts. A workflow's shorter timeout bounds a loop well enough.
 LONG_RUN = 10 * 60.0
+
+
+# Activities of another module (a function, a method of an activities class, one that heartbeats
+# in a helper of a third module), and a workflow giving one a heartbeat timeout from settings.
+_ACTIVITIES = {
+    "proj/__init__.py": "",
+    "proj/settings.py": "from datetime import timedelta\n\nHEARTBEAT = timedelta(seconds=30)\n",
+    "proj/progress.py": "from temporalio import activity\n\ndef beat(done):\n    activity.heartbeat(done)\n",
+    "proj/activities.py": "from temporalio import activity\n\nfrom proj.progress import beat\n\n"
+    "@activity.defn\nasync def export(part: int) -> None:\n    pass\n\n"
+    "@activity.defn\nasync def beating(part: int) -> None:\n    beat(part)\n\n"
+    "class Exports:\n    def __init__(self, store):\n        self.store = store\n\n"
+    "    @activity.defn\n    async def write(self, part: int) -> None:\n        pass\n",
+}
+_WORKFLOW = (
+    "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+    "with workflow.unsafe.imports_passed_through():\n    {imports}\n\n"
+    "@workflow.defn\nclass Export:\n    @workflow.run\n    async def run(self) -> None:\n"
+    "        await workflow.execute_activity(\n"
+    "            {activity}, 1, start_to_close_timeout=timedelta(hours=1), heartbeat_timeout=settings.HEARTBEAT,\n"
+    "        )\n"
+)
 
 
 class ActivityWithoutHeartbeat(Rule):
     """
     ## What it does
     Finds activities that never heartbeat although they run long or are expected to:
-    - an activity called with a `heartbeat_timeout` whose body never calls
-      `activity.heartbeat()` (the activity may be defined in another module);
+    - an activity called with a `heartbeat_timeout` that never calls `activity.heartbeat()`,
+      itself or in a function it calls (the activity may be defined in another module and named
+      by its function, `activities.export`, a method of an activities object or its registered
+      name);
     - an activity, `async def` or a plain `def` run on the worker's thread pool, that a workflow
       lets run for 10 minutes or more (its `start_to_close_timeout`, else its
       `schedule_to_close_timeout`) and that does I/O itself or through the functions it calls,
@@ -156,8 +179,37 @@ class ActivityWithoutHeartbeat(Rule):
             message="Activity `transcode` may run for 2 hours (the timeout its workflow gives it) and does I/O "
             "(`subprocess.run`) but never heartbeats",
         ),
+        Invalid(
+            _WORKFLOW.format(imports="from proj import activities, settings", activity="activities.export"),
+            files=_ACTIVITIES,
+            path="proj/workflows.py",
+            line=12,
+            message="Activity `export` never heartbeats",
+        ),
+        Invalid(
+            _WORKFLOW.format(
+                imports="from proj import settings\n    from proj.activities import Exports", activity="exports.write"
+            )
+            + "\nexports = Exports(None)\n",
+            files=_ACTIVITIES,
+            path="proj/workflows.py",
+            line=13,
+            message="Activity `write` never heartbeats",
+        ),
+        Invalid(
+            _WORKFLOW.format(imports="from proj import settings", activity="'write'"),
+            files=_ACTIVITIES,
+            path="proj/workflows.py",
+            line=12,
+            message="Activity `write` never heartbeats",
+        ),
     )
     valid = (
+        Valid(
+            _WORKFLOW.format(imports="from proj import activities, settings", activity="activities.beating"),
+            files=_ACTIVITIES,
+            path="proj/workflows.py",
+        ),
         Valid(
             "import httpx\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def crawl(urls: list[str]) -> int:\n"
@@ -263,7 +315,7 @@ class ActivityWithoutHeartbeat(Rule):
 
     def visit_Call(self, node: ast.Call) -> None:
         call = self.ctx.model.temporal.activity_call(node, self.ctx.scope)
-        if call is None or call.activity is None or call.activity.heartbeats:
+        if call is None or call.activity is None or heartbeats(self.ctx.index, call.activity):
             return
         timeout = call.keyword("heartbeat_timeout")
         if timeout is None or (isinstance(timeout, ast.Constant) and timeout.value is None):
@@ -277,7 +329,7 @@ class ActivityWithoutHeartbeat(Rule):
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         temporal = self.ctx.model.temporal
         activity = temporal.activity_of(node)
-        if activity is None or self._beats(activity):
+        if activity is None or heartbeats(self.ctx.index, activity):
             return
         seconds = longest_run(temporal, activity)
         if seconds is None or seconds < LONG_RUN:
@@ -303,13 +355,10 @@ class ActivityWithoutHeartbeat(Rule):
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def _beats(self, activity: ActivityInfo) -> bool:
-        return activity.heartbeats or self.ctx.index.calls.reach(activity.qualname, BEATS, passed=True) is not None
-
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         temporal = self.ctx.model.temporal
         activity = temporal.in_activity(self.ctx.enclosing_defs)
-        if activity is None or activity.qualname in self._reported or self._beats(activity):
+        if activity is None or activity.qualname in self._reported or heartbeats(self.ctx.index, activity):
             return
         seconds = longest_run(temporal, activity)
         if seconds is not None and seconds < LONG_RUN:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.arq.project import FACTS_KEY
+from jobs_lint.semantic.arq.registries import PATTERNS
 from jobs_lint.semantic.tools import Tool, register
 
 if TYPE_CHECKING:
@@ -27,8 +28,9 @@ register(
     Tool(
         FACTS_KEY,
         needles=(b"from arq", b"import arq", b"WorkerSettings"),
+        patterns=PATTERNS,
         facts=_facts,
-        words=(b"arq", b"WorkerSettings"),
+        words=(b"arq", b"WorkerSettings", *(word for word, _ in PATTERNS)),
         defines_jobs=True,
         named_jobs=_named_jobs,
     )

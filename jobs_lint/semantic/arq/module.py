@@ -2,7 +2,8 @@
 
 A job function is what a worker runs: an entry of a `WorkerSettings` class's `functions` or
 `cron_jobs`, of `Worker(functions=..., cron_jobs=...)`, or the coroutine given to `func(...)` or
-`cron(...)` there. Registrations are project facts (`ModuleFacts.extra["arq"]`), so the module
+`cron(...)` there, or a function a project decorator appends to a list that a `functions`
+names (`registries.py`). Registrations are project facts (`ModuleFacts.extra["arq"]`), so the module
 that defines a job knows it is one when another module registers it.
 """
 
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.arq.project import ArqFacts, Job, JobRef, WorkerInfo
 from jobs_lint.semantic.arq.project import project as arq_project
+from jobs_lint.semantic.arq.registries import WORKER_FIELDS, decorated, is_job_list_name, registries
 from jobs_lint.semantic.scope import Scope
 from jobs_lint.semantic.syntax import NESTED, final_name, own_nodes
 from jobs_lint.semantic.values import UNKNOWN, literal
@@ -152,7 +154,7 @@ class ArqModule:
             return False
         if any(self.model.qualname(base) in _PROTOCOLS for base in node.bases):
             return False  # a type of settings classes, not one
-        return self.imports_arq or "WorkerSettings" in node.name
+        return self.imports_arq or "WorkerSettings" in node.name or not WORKER_FIELDS.isdisjoint(bindings)
 
     def _run_worker_keywords(self) -> dict[str, list[ast.keyword]]:
         """Keywords given with a settings class to `run_worker`/`create_worker`: they win."""
@@ -279,18 +281,19 @@ class ArqModule:
 
     def facts(self) -> ArqFacts | None:
         model = self.model
-        if not (self.imports_arq or self.workers):
-            return None
         workers = tuple(self.worker_info(config) for config in self.workers)
         lists = []
         for name, bindings in model.module_scope.bindings.items():
+            if not (self.imports_arq or workers or is_job_list_name(name)):
+                continue  # a list of names that has nothing to do with ARQ
             if len(bindings) == 1 and isinstance(bindings[0], (ast.List, ast.Tuple)):
                 refs, _ = self.job_refs(bindings[0], model.module_scope)
                 if refs:
                     lists.append((f"{model.module}.{name}", tuple(refs)))
-        if not (workers or lists):
+        filling, wrapped = registries(model), decorated(model)
+        if not (workers or lists or filling or wrapped):
             return None
-        return ArqFacts(workers, tuple(lists))
+        return ArqFacts(workers, tuple(lists), filling, wrapped)
 
     # This module's jobs ----------------------------------------------------------------------
 

@@ -40,6 +40,8 @@ class WorkerInfo:
 class ArqFacts:
     workers: tuple[WorkerInfo, ...] = ()
     lists: tuple[tuple[str, tuple[JobRef, ...]], ...] = ()  # module-level lists of jobs by name
+    registries: tuple[tuple[str, str], ...] = ()  # (decorator, the list it appends functions to)
+    decorated: tuple[tuple[str, str], ...] = ()  # (project decorator, the coroutine it wraps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +72,27 @@ class ArqProject:
     def __init__(self, index: ProjectIndex) -> None:
         self.workers: list[WorkerInfo] = []
         lists: dict[str, tuple[JobRef, ...]] = {}
+        fills: dict[str, str] = {}  # decorator -> the list it fills
+        decorated: list[tuple[str, str]] = []
         for module in index.modules.values():
             facts = module.extra.get(FACTS_KEY)
             if isinstance(facts, ArqFacts):
                 self.workers += facts.workers
                 lists.update(facts.lists)
+                fills.update(facts.registries)
+                decorated += facts.decorated
+        filled: dict[str, list[JobRef]] = {}
+        for decorator, function in decorated:
+            registry = fills.get(index.canonical(decorator))
+            if registry is not None:
+                filled.setdefault(registry, []).append(JobRef(function, "functions"))
+        for path, refs in filled.items():
+            lists[path] = (*lists.get(path, ()), *refs)
         self._jobs: dict[str, list[Job]] = {}
         for worker in self.workers:
             refs = list(worker.jobs)
             for path in worker.lists:
-                refs += lists.get(path, ())
+                refs += lists.get(index.canonical(path), ())
             for ref in refs:
                 self._jobs.setdefault(ref.target, []).append(Job(ref, worker))
 

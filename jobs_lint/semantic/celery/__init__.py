@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from jobs_lint.semantic.celery.names import PROJECT_DECORATOR
 from jobs_lint.semantic.tools import Tool, register
 
 register(
@@ -34,6 +35,7 @@ register(
             # settings classes whose defaults configuration may name (`settings.acks_late`).
             (b"_", re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)),
             (b"Settings", re.compile(rb"^class[ \t]+\w*Settings\b", re.MULTILINE)),
+            (b"task", PROJECT_DECORATOR),
         ),
     )
 )

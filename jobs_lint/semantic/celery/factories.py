@@ -1,6 +1,7 @@
 """Task decorators made by the project: `job = shared_task`, `job = app.task(queue="mail")`, and
 functions that return one (`def periodic(**kw): return lambda f: shared_task(**kw)(f)`,
-`def task(*a, **kw): return app.task(*a, base=Tracked, **kw)`), in any module.
+`def task(*a, **kw): return app.task(*a, base=Tracked, **kw)`, `functools.partial(shared_task,
+acks_late=True)`), in any module.
 
 A module's factories are facts (`ModuleFacts.extra[FACTORIES]`), with the options they fix; a
 function decorated with a project decorator that its module cannot judge alone is kept as a
@@ -9,8 +10,10 @@ Apps are made the same way: a function of one module that returns a new `Celery(
 app of the name another module binds to its result, and the task class an app gives every task
 (`task_cls=`, `app.Task = ...`) is a fact of the app.
 
-A module that uses a project decorator without any Celery word in its text is not read for
-facts (the prefilter cannot know the decorator's name): its tasks stay unknown.
+A module that uses a project decorator is read for facts when the decorator's name, or a name
+it imports, ends in `task` (`@task`, `@base.my_task(...)`, `from proj.base import task as job`:
+`names.PROJECT_DECORATOR`) or the module has a Celery word of its own; the prefilter cannot know
+other names, and those modules' tasks stay unknown.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ FACTORIES = "celery.factories"  # `ModuleFacts.extra` key: path -> TaskFactory
 APP_FACTORIES = "celery.app_factories"
 APP_CALLS = "celery.app_calls"
 APP_TASK_CLASSES = "celery.app_task_classes"  # app -> the task class it gives every task
+_PARTIAL = "functools.partial"
 _MAX_DEPTH = 3  # nested defs and lambdas followed inside one factory
 
 
@@ -90,7 +94,10 @@ def decorator_call(celery: CeleryModule, call: ast.Call, scope: Scope, passed: s
     """`shared_task(queue="mail")` or `app.task(*a, base=Tracked, **kw)`: a task decorator with
     the options it fixes. `**kw` of the factory's own `**kwargs` (`passed`) are the options of
     the decorated function's use site; any other `**` may hold any option."""
-    made = celery.task_decorator(call.func, scope)
+    func = call.func
+    if call.args and celery.model.qualname(func, scope) == _PARTIAL:
+        func = call.args[0]  # `partial(shared_task, autoretry_for=...)`: its keywords are fixed options
+    made = celery.task_decorator(func, scope)
     if not isinstance(made, TaskFactory):
         return None
     options = {**made.options, **options_of(call.keywords)}
@@ -154,10 +161,12 @@ def index_factory(index: ProjectIndex, path: str) -> TaskFactory | None:
     target = index.canonical(path)
     if target == names.SHARED_TASK:
         return TaskFactory()
+    made = index.merged(FACTORIES, _merge).get(target)
+    if made is not None:
+        return made
     owner, _, attr = target.rpartition(".")
-    if attr == "task" and index.is_app(owner):
-        return TaskFactory(via=owner)
-    return index.merged(FACTORIES, _merge).get(target)
+    # An app's decorator; an object the index cannot see may be an app, as when read alone.
+    return TaskFactory(via=owner) if attr == "task" and index.could_be_app(owner) else None
 
 
 def _merge(index: ProjectIndex) -> dict[str, TaskFactory]:

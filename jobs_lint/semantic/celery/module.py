@@ -224,6 +224,11 @@ class CeleryModule:
         path = model.qualname(target, scope)
         if path == names.SHARED_TASK:
             return TaskFactory()
+        local = None if self._reading_factories or path is None else self.factories.get(path)
+        if local is not None:
+            return local
+        # Another module of this project: judged by the index, once every module's facts are in.
+        elsewhere = path is not None and _in_project(path, model.module) and not path.startswith(f"{model.module}.")
         if isinstance(target, ast.Attribute) and target.attr == "task":
             owner = model.qualname(target.value, scope)
             if owner is None or owner.split(".")[0] in names.OTHER_TASK_LIBRARIES:
@@ -232,15 +237,16 @@ class CeleryModule:
                 return TaskFactory(via=owner)
             if owner.startswith(f"{model.module}.") and owner.count(".") == model.module.count(".") + 1:
                 return None  # a module-level object of ours that is not an app
-            return TaskFactory(via=owner) if model.index.could_be_app(owner) else None
+            if model.index.complete and path is not None:
+                return index_factory(model.index, path)
+            # `module.task` may be a factory of that module as well as an app's decorator. A
+            # factory built on it is read before the index exists: it takes it for an app's.
+            return path if elsewhere and not self._reading_factories else TaskFactory(via=owner)
         if path is None:
             return None
-        local = None if self._reading_factories else self.factories.get(path)
-        if local is not None or model.index.complete:
-            return local or index_factory(model.index, path)
-        top = model.module.split(".")[0]
-        # Another module of this project: judged by the index, once every module's facts are in.
-        return path if path.split(".")[0] == top and not path.startswith(f"{model.module}.") else None
+        if model.index.complete:
+            return index_factory(model.index, path)
+        return path if elsewhere else None
 
     @cached_property
     def factories(self) -> dict[str, TaskFactory]:
@@ -371,6 +377,10 @@ class CeleryModule:
             if len(bindings) == 1 and target is not None and target != own:
                 facts.aliases[own] = target
         return facts
+
+
+def _in_project(path: str, module: str) -> bool:
+    return path.split(".")[0] == module.split(".")[0]
 
 
 def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Every import path of a Celery object, mapped to one canonical name rules can compare with.
 CANONICAL = {
     "celery.app.Celery": "celery.Celery",
@@ -56,6 +58,15 @@ ALLOW_JOIN_RESULT = "celery.result.allow_join_result"
 
 # Libraries with a `.task` decorator of their own: `@huey.task()` is not a Celery task.
 OTHER_TASK_LIBRARIES = ("huey", "dramatiq", "rq", "prefect", "invoke", "airflow", "taskiq")
+
+# A module that may use a task decorator its project made in another module: `@task`,
+# `@base.my_task(...)`, or one imported under another name (`from proj.base import task as job`).
+# No prefilter can know a project's factory by name, but factories are named for what they make;
+# the index decides whether the name is one.
+PROJECT_DECORATOR = re.compile(
+    rb"^[ \t]*@[ \t]*[\w.]*task\b|^[ \t]*from[ \t]+[\w.]+[ \t]+import[ \t]+(?:\([\w\s,]*?|[\w \t,]*?)\w*task\b",
+    re.MULTILINE,
+)
 
 # Celery 3 setting names that are not simply `CELERY_` + the new name in upper case.
 _OLD_NAMES = {

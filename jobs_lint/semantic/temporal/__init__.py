@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.temporal import payloads
@@ -18,6 +19,18 @@ def _facts(model: ModuleModel) -> TemporalFacts | None:
     return model.temporal.facts()
 
 
-register(Tool(FACTS_KEY, needles=(b"temporalio",), facts=_facts, words=(b"temporalio",), defines_jobs=True))
+# A package that names activity methods for workflows (`export = ExportActivity.run`) need not
+# import temporalio: read it for those aliases, or the workflow's activity stays unknown.
+_ACTIVITY_ALIAS = re.compile(rb"^\w+[ \t]*=[ \t]*[A-Za-z_][\w.]*\.\w+[ \t]*(?:#.*)?$", re.MULTILINE)
+register(
+    Tool(
+        FACTS_KEY,
+        needles=(b"temporalio",),
+        patterns=((b"ctivit", _ACTIVITY_ALIAS),),
+        facts=_facts,
+        words=(b"temporalio",),
+        defines_jobs=True,
+    )
+)
 # A data converter with a payload codec: what the history holds is encoded (JL413's credentials).
 register(Tool(payloads.CODEC_KEY, facts=payloads.sets_payload_codec, words=(payloads.CODEC_KEY.encode(),)))

@@ -103,9 +103,22 @@ def _activity_target(
     if name is not None:
         return temporal.activity_registered_as(name)
     path = temporal.model.qualname(target, scope)
-    if path is None:
-        return None
-    return temporal.activity_named(f"{path}.__call__" if is_class else path)
+    found = temporal.activity_named(f"{path}.__call__" if is_class else path) if path is not None else None
+    if found is None and isinstance(target, ast.Attribute):  # a method of an activities object
+        cls = _instance_class(temporal.model, target.value, scope)
+        return temporal.activity_named(f"{cls}.{target.attr}") if cls is not None else None
+    return found
+
+
+def _instance_class(model: ModuleModel, node: ast.expr, scope: Scope | None) -> str | None:
+    """The class of an object made once by calling it (`acts = Activities(client)`), here or at
+    the top of another module."""
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is not None and len(found[0]) == 1 and isinstance(found[0][0], ast.Call):
+            return model.qualname(found[0][0].func, found[1])
+    path = model.qualname(node, scope)
+    return model.index.calls.instances.get(path) if path is not None else None
 
 
 def workflow_start(temporal: TemporalModule, call: ast.Call, scope: Scope | None) -> WorkflowStart | None:

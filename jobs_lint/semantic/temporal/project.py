@@ -3,9 +3,11 @@ its calls give, and their merge over the project (`ModuleFacts.extra["temporal"]
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.summaries import HEARTBEAT
 from jobs_lint.semantic.temporal.names import FACTS_KEY
 
 if TYPE_CHECKING:
@@ -24,6 +26,11 @@ class ActivityInfo:
     heartbeats: bool
     # What it creates each time it runs ("an HTTP POST", ...) with no idempotency guard, if anything.
     creates: str | None = None
+
+
+def heartbeats(index: ProjectIndex, activity: ActivityInfo) -> bool:
+    """Whether an activity heartbeats, itself or through the functions it calls in any module."""
+    return activity.heartbeats or index.calls.reach(activity.qualname, frozenset({HEARTBEAT}), passed=True) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +69,11 @@ class TemporalProject:
     non_retryable: set[str] = field(default_factory=set)
     timeouts: dict[str, float] = field(default_factory=dict)
 
-    def add(self, facts: TemporalFacts) -> None:
+    def add(self, facts: TemporalFacts, canonical: Callable[[str], str]) -> None:
         self.bounded.update(facts.bounded)
         for target, seconds in facts.timeouts:
+            # A workflow may schedule an activity under a package's alias (`export = Export.run`).
+            target = canonical(target)
             self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
         self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
@@ -87,5 +96,5 @@ def _merge(index: ProjectIndex) -> TemporalProject:
     for module in index.modules.values():
         facts = module.extra.get(FACTS_KEY)
         if isinstance(facts, TemporalFacts):
-            found.add(facts)
+            found.add(facts, index.canonical)
     return found
