@@ -133,7 +133,9 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
-    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts, selection=plan.key)
+    entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
+    entry.set_facts(facts)
+    return entry
 
 
 def summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleSummary]]:

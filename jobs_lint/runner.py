@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import cache as cache_result
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,8 +40,13 @@ _PARALLEL_THRESHOLD = 24
 class Run:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0  # files considered
-    index: ProjectIndex = field(default_factory=ProjectIndex)
+    # Made when first asked for (to fix): a run whose files are unchanged reads no facts.
+    index_of: Callable[[], ProjectIndex] = ProjectIndex
     sources: dict[str, str] = field(default_factory=dict)  # display path -> absolute path
+
+    @property
+    def index(self) -> ProjectIndex:
+        return self.index_of()
 
 
 def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: PerDirectory | None = None) -> Run:
@@ -86,9 +92,9 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: P
 
 def _indexed(
     files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers
-) -> tuple[dict[str, Entry], ProjectIndex]:
+) -> tuple[dict[str, Entry], Callable[[], ProjectIndex]]:
     """Every file's cache entry, with the summaries of the modules job code calls into, and the
-    project index made of their facts."""
+    project index made of their facts, when first asked for."""
     entries, calls_changed = _scan(files, absolute, cache, workers)
     if calls_changed:  # otherwise every summary the calls need is cached: following finds nothing new
         summarise_callees(
@@ -100,13 +106,18 @@ def _indexed(
             ),
             cache=lambda path, entry: cache.put(absolute[path], entry),
         )
-    return entries, ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
+    return entries, cache_result(lambda: ProjectIndex(e.facts for e in entries.values() if e.facts is not None))
+
+
+def _index_digest(entries: dict[str, Entry]) -> str:
+    """`ProjectIndex.digest` of the entries' facts, from the digests their entries keep."""
+    return ProjectIndex.digest_of((e.module, path, e.facts_digest) for path, e in entries.items() if e.facts_digest)
 
 
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
     absolute = project.absolute
     entries, index = _indexed(project.files, absolute, cache, workers)
-    index_digest = index.digest()
+    index_digest = _index_digest(entries)
 
     to_check = []
     diagnostics = list(targets.problems)
@@ -120,7 +131,7 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
             diagnostics.extend(replace(d, path=path) for d in entry.diagnostics)
         else:
             to_check.append((path, absolute[path], entry.size))
-    for path, found in workers.map(passes.check_shard, to_check, index):
+    for path, found in workers.map(passes.check_shard, to_check, index()) if to_check else ():
         entry = entries[path]
         entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
@@ -177,7 +188,7 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
             entries[path] = entry
         else:
             pending.append((path, absolute[path], stat.st_size))
-    previous = {path: cache.entries.get(path) for _, path, _ in pending}
+    previous = {path: cache.stored(path) for _, path, _ in pending}
     calls_changed = False
     for path, entry in workers.map(passes.scan_shard, pending, previous):
         entries[path] = entry
@@ -267,7 +278,7 @@ def project_index(settings: Settings, cache: Cache, *, parallel: bool = True) ->
     finally:
         workers.close()
         passes.kept.clear()  # kept for a second pass that does not come
-    return index
+    return index()
 
 
 def document_facts(path: str, absolute: str, text: str) -> ModuleFacts | None:
