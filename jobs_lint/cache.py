@@ -150,6 +150,8 @@ class Cache:
         self.walks: dict[Any, Walk] | None = walks if path is not None else None
         self.dirty = dirty  # a file that did not load is replaced even if nothing changes
         self.texts: dict[str, str] = {}  # path -> its line as read, while its entry is unchanged
+        # The walks as read and their text: a run that made no new walk writes that text back.
+        self.walks_read: tuple[dict[Any, Walk], str] | None = None
 
     @classmethod
     def disabled(cls) -> Cache:
@@ -163,13 +165,15 @@ class Cache:
                 text = handle.read()
             read = _read_lines(text)
             if read is not None:
-                entries, walks, texts = read
+                entries, walks, texts, walks_text = read
             else:  # not a file `save` wrote line by line: decoded and checked as a whole
-                (entries, walks), texts = _checked(codec.loads(text)), {}
+                (entries, walks), texts, walks_text = _checked(codec.loads(text)), {}, None
         except (OSError, UnicodeDecodeError, codec.DecodeError):  # missing, corrupt, or another version's
             return cls(path, {}, {}, dirty=True)
         cache = cls(path, entries, walks)
         cache.texts = texts
+        if walks_text is not None:
+            cache.walks_read = (dict(walks), walks_text)
         return cache
 
     def get(self, path: str, mtime_ns: int, size: int) -> Entry | None:
@@ -205,7 +209,12 @@ class Cache:
             if not os.path.exists(marker):
                 with open(marker, "w") as handle:
                     handle.write("# Created by jobs-lint\n*\n")
-            text = _layout(self.entries, self.walks, self.texts)
+            read = self.walks_read
+            if read is not None and self.walks is not None and _same(self.walks, read[0]):
+                walks = read[1]
+            else:
+                walks = codec.dumps(self.walks)
+            text = _layout(self.entries, walks, self.texts)
             fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -246,12 +255,17 @@ _HEAD = '{{"(":[{schema},{{"{{":[\n'
 _TAIL = "\n]}},{walks}]}}"
 
 
-def _layout(entries: dict[str, Entry], walks: dict[Any, Walk] | None, texts: dict[str, str]) -> str:
+def _same(walks: dict[Any, Walk], read: dict[Any, Walk]) -> bool:
+    """Whether `walks` are those read: a walk once made is never changed, only replaced."""
+    return len(walks) == len(read) and all(read.get(key) is walk for key, walk in walks.items())
+
+
+def _layout(entries: dict[str, Entry], walks: str, texts: dict[str, str]) -> str:
     lines = ",\n".join(
         texts.get(path) or f"{codec.dumps(path)},{codec.dumps(entry)}" for path, entry in entries.items()
     )
     head = _HEAD.format(schema=codec.dumps(codec.schema()))
-    return f"{head}{lines}{_TAIL.format(walks=codec.dumps(walks))}"
+    return f"{head}{lines}{_TAIL.format(walks=walks)}"
 
 
 # What a line holds up to its diagnostics, which need no decoding into classes.
@@ -261,9 +275,10 @@ _LINE = re.compile(
 )
 
 
-def _read_lines(text: str) -> tuple[dict[str, Entry], dict[Any, Walk], dict[str, str]] | None:
-    """Entries, walks and each entry's line, from a file `save` wrote with today's schema: each
-    entry's stamps are read now, its diagnostics and facts when used. None for another layout."""
+def _read_lines(text: str) -> tuple[dict[str, Entry], dict[Any, Walk], dict[str, str], str] | None:
+    """Entries, walks, each entry's line and the walks' text, from a file `save` wrote with
+    today's schema: each entry's stamps are read now, its diagnostics and facts when used. None
+    for another layout."""
     head = _HEAD.format(schema=codec.dumps(codec.schema()))
     if not text.startswith(head):
         return None
@@ -287,4 +302,4 @@ def _read_lines(text: str) -> tuple[dict[str, Entry], dict[Any, Walk], dict[str,
         header = (int(match[2]), int(match[3]), match[4], match[5] == "true", match[6], match[7], match[8], match[9])
         entries[path] = _Stored(header, line[match.end() :])
         texts[path] = line
-    return entries, walks, texts
+    return entries, walks, texts, last[3:-2]

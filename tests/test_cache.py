@@ -222,6 +222,7 @@ def test_a_rewritten_cache_encodes_only_the_entries_that_changed(
     monkeypatch.setattr(codec, "dumps", lambda value: encoded.append(value) or real_dumps(value))
     reread.save()
     assert [value.digest for value in encoded if isinstance(value, Entry)] == ["changed"]
+    assert reread.walks and reread.walks not in encoded  # unchanged walks are written back as read
     text = (tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text()
     assert text.replace("\n", "") == real_dumps((codec.schema(), reread.entries, reread.walks))
     assert Cache.open(str(tmp_path / "cache"), settings.cache_key()).entries == reread.entries
