@@ -150,6 +150,8 @@ class Cache:
         self.walks: dict[Any, Walk] | None = walks if path is not None else None
         self.dirty = dirty  # a file that did not load is replaced even if nothing changes
         self.texts: dict[str, str] = {}  # path -> its line as read, while its entry is unchanged
+        # path -> facts and their text, written for the entry while it holds those very facts.
+        self.facts_texts: dict[str, tuple[ModuleFacts | None, str]] = {}
         # The walks as read and their text: a run that made no new walk writes that text back.
         self.walks_read: tuple[dict[Any, Walk], str] | None = None
 
@@ -187,13 +189,17 @@ class Cache:
         entry = self.entries.get(path)
         return entry.plain() if entry is not None else None
 
-    def put(self, path: str, entry: Entry) -> None:
+    def put(self, path: str, entry: Entry, facts_text: str | None = None) -> None:
+        """`facts_text`: `codec.dumps(entry.facts)`, when the caller has it."""
         self.entries[path] = entry.plain()
         self.texts.pop(path, None)
+        if facts_text is not None:
+            self.facts_texts[path] = (entry.facts, facts_text)
         self.dirty = True
 
     def forget(self, path: str) -> None:
         self.texts.pop(path, None)
+        self.facts_texts.pop(path, None)
         if self.entries.pop(path, None) is not None:
             self.dirty = True
 
@@ -214,7 +220,7 @@ class Cache:
                 walks = read[1]
             else:
                 walks = codec.dumps(self.walks)
-            text = _layout(self.entries, walks, self.texts)
+            text = _layout(self.entries, walks, self.texts, self.facts_texts)
             fd, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -260,12 +266,21 @@ def _same(walks: dict[Any, Walk], read: dict[Any, Walk]) -> bool:
     return len(walks) == len(read) and all(read.get(key) is walk for key, walk in walks.items())
 
 
-def _layout(entries: dict[str, Entry], walks: str, texts: dict[str, str]) -> str:
-    lines = ",\n".join(
-        texts.get(path) or f"{codec.dumps(path)},{codec.dumps(entry)}" for path, entry in entries.items()
-    )
+def _layout(
+    entries: dict[str, Entry], walks: str, texts: dict[str, str], facts_texts: dict[str, tuple[ModuleFacts | None, str]]
+) -> str:
+    lines = ",\n".join(texts.get(path) or _line(path, entry, facts_texts.get(path)) for path, entry in entries.items())
     head = _HEAD.format(schema=codec.dumps(codec.schema()))
     return f"{head}{lines}{_TAIL.format(walks=walks)}"
+
+
+def _line(path: str, entry: Entry, facts: tuple[ModuleFacts | None, str] | None) -> str:
+    """What `codec.dumps` gives for the path and the entry, with the facts' text given when it is
+    the text of the entry's facts (facts last: see `Entry`)."""
+    if facts is None or facts[0] is not entry.facts:
+        return f"{codec.dumps(path)},{codec.dumps(entry)}"
+    head = codec.dumps([getattr(entry, name) for name in _FIELDS[:-1]])
+    return f'{codec.dumps(path)},{{"c":"Entry","v":{head[:-1]},{facts[1]}]}}'
 
 
 # What a line holds up to its diagnostics, which need no decoding into classes.

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from jobs_lint import noqa
+from jobs_lint import codec, noqa
 from jobs_lint.cache import Entry
 from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
@@ -104,8 +104,14 @@ def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
     _plans, _chosen = plans, chosen
 
 
-def scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry]]:
-    return [(path, _scan_one(path, absolute, previous.get(absolute))) for path, absolute, _ in items]
+def scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry, str | None]]:
+    """Each file's entry, and its facts as the cache writes them: encoded here, in parallel,
+    rather than by the process that saves the cache, while the workers wait."""
+    found = []
+    for path, absolute, _ in items:
+        entry = _scan_one(path, absolute, previous.get(absolute))
+        found.append((path, entry, codec.dumps(entry.facts) if entry.facts is not None else None))
+    return found
 
 
 def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:

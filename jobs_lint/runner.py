@@ -190,9 +190,9 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
             pending.append((path, absolute[path], stat.st_size))
     previous = {path: cache.stored(path) for _, path, _ in pending}
     calls_changed = False
-    for path, entry in workers.map(passes.scan_shard, pending, previous):
+    for path, entry, facts_text in workers.map(passes.scan_shard, pending, previous):
         entries[path] = entry
-        cache.put(absolute[path], entry)
+        cache.put(absolute[path], entry, facts_text)
         before = previous.get(absolute[path])
         calls_changed = calls_changed or before is None or _summary(before) != _summary(entry)
     return entries, calls_changed

@@ -161,6 +161,9 @@ def test_warm_run_reads_what_the_cold_run_wrote(tmp_path: Path, monkeypatch: pyt
     settings = load(["."]).with_overrides({"select": ("ALL",)})
     cold = runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
     cache.save()
+    written = (tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text()
+    # Facts are encoded where they were found, and written as they would be with everything else.
+    assert written.replace("\n", "") == codec.dumps((codec.schema(), cache.entries, cache.walks))
     warm_cache = Cache.open(str(tmp_path / "cache"), settings.cache_key())
     assert len(warm_cache.entries) >= len(files) and not warm_cache.dirty
     decoded: list[object] = []
