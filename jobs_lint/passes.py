@@ -12,7 +12,7 @@ import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
 from jobs_lint import codec, noqa
@@ -285,6 +285,6 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
     return Diagnostic(problem.code, problem.message, path, problem.line, problem.col, problem.line, problem.col)
 
 
-@lru_cache(maxsize=4096)
+@cache  # a file per entry: a bound below the tree's size would compute them all again
 def module_of(absolute: str) -> tuple[str, bool]:
     return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
