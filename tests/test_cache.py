@@ -236,14 +236,28 @@ def test_an_entry_whose_results_do_not_decode_is_checked_again(jobs_lint, tmp_pa
     damaged one then counts as not checked."""
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "app.py").write_text(TASKS)
+    (tmp_path / "other.py").write_text(TASKS)
     assert "app.py:2:38: JL101" in jobs_lint(".", "--output-format", "concise", cwd=tmp_path).out
     cache_file = _cache_files(tmp_path)[1]
     lines = cache_file.read_text().split("\n")
     [number] = [n for n, line in enumerate(lines) if line.startswith(json.dumps(str(tmp_path / "app.py")))]
     cut = lines[number].index('[{"c":"Diagnostic"')
-    lines[number] = lines[number][:cut] + '{"c":"os.system","v":["touch owned"]},null]}'
-    cache_file.write_text("\n".join(lines))
+    damaged = lines[number][:cut] + '{"c":"os.system","v":["touch owned"]},null]}'
+    cache_file.write_text("\n".join([*lines[:number], damaged, *lines[number + 1 :]]))
     result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
     assert "app.py:2:38: JL101" in result.out and result.err == ""
     assert '{"c":"Diagnostic"' in cache_file.read_text()
+    # Damaged facts, decoded when an edited file needs the index (an edit that changes no call: the
+    # call graph reads no other facts): the line is written anew, and the file read again.
+    (tmp_path / "other.py").write_text(f"{TASKS}# edited\n")
+    cut = lines[number].rindex(',{"c":"ModuleFacts"')
+    cache_file.write_text(
+        "\n".join([*lines[:number], lines[number][:cut] + ',{"c":"nope","v":[]}]}', *lines[number + 1 :]])
+    )
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.err == ""
+    assert '"nope"' not in cache_file.read_text()
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.err == ""
+    assert '"nope"' not in cache_file.read_text() and '{"c":"ModuleFacts"' in cache_file.read_text()
     assert not (tmp_path / "owned").exists()
