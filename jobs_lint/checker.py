@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jobs_lint.diagnostics import Diagnostic, Fix
+from jobs_lint.diagnostics import Diagnostic, Fix, Landing
 from jobs_lint.noqa import apply_suppressions
 from jobs_lint.rules.base import Rule
 from jobs_lint.semantic.facts import TaskInfo
@@ -130,13 +130,15 @@ class Context:
         message: str,
         fix: Fix | None = None,
         related: tuple[tuple[str, int, str], ...] = (),
+        landing: Landing | None = None,
     ) -> None:
         source = self.source
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", None) or line
         col = source.char_col(line, getattr(node, "col_offset", 0))
         end_col = source.char_col(end_line, getattr(node, "end_col_offset", None) or 0)
-        self.diagnostics.append(Diagnostic(code, message, source.path, line, col, end_line, end_col, fix, related))
+        diagnostic = Diagnostic(code, message, source.path, line, col, end_line, end_col, fix, related, landing)
+        self.diagnostics.append(diagnostic)
 
     def enter(self, node: ast.AST) -> None:
         if isinstance(node, _COMPREHENSIONS):

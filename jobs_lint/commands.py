@@ -9,13 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs_lint import fixer, noqa, runner
+from jobs_lint import fixer, landing, noqa, runner
 from jobs_lint.cache import Cache
 from jobs_lint.checker import UnreadableSource, decode
 from jobs_lint.diagnostics import Diagnostic
 from jobs_lint.output import Report, formatter
 from jobs_lint.output.statistics import statistics
-from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import PerDirectory, Settings, load
 from jobs_lint.source import Source
 from jobs_lint.textdiff import unified_diff
@@ -117,7 +116,11 @@ def _fix(
     remaining: list[Diagnostic] = []
     fixed: Counter[tuple[str, str]] = Counter()
     changed: dict[str, tuple[str, str]] = {}
-    for path, found in by_path.items():
+    for path, everything in by_path.items():
+        # Findings that moved in from a job's module are not this file's own: a re-check of
+        # its fixed text alone would not find them, and its noqa comments for them stay.
+        found = [d for d in everything if not landing.moved_in(d)]
+        remaining.extend(d for d in everything if landing.moved_in(d))
         if not any(fixer.applicable(d, settings.unsafe_fixes) for d in found):
             remaining.extend(found)
             continue
@@ -127,7 +130,7 @@ def _fix(
             remaining.extend(found)
             continue
         original = source.text
-        recheck = _rechecker(path, result.index, per_directory.for_file(os.path.abspath(absolute)))
+        recheck = _rechecker(path, result, per_directory.for_file(os.path.abspath(absolute)))
         outcome = fixer.fix_text(original, found, recheck, settings.unsafe_fixes)
         if outcome.refused is not None:
             _warn(f"not fixing {path}: {outcome.refused}")
@@ -142,8 +145,14 @@ def _fix(
     return remaining, fixed, changed
 
 
-def _rechecker(path: str, index: ProjectIndex, settings: Settings) -> Callable[[str], list[Diagnostic]]:
-    return lambda text: runner.check_text(path, text, index, settings)
+def _rechecker(path: str, result: runner.Run, settings: Settings) -> Callable[[str], list[Diagnostic]]:
+    silenced = result.silenced.get(path, set())
+
+    def recheck(text: str) -> list[Diagnostic]:
+        found = runner.check_text(path, text, result.index, settings)
+        return [d for d in found if not landing.used_after_all(d, silenced)]
+
+    return recheck
 
 
 def _print_diff(changed: dict[str, tuple[str, str]], count: int) -> int:

@@ -38,6 +38,21 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Landing:
+    """Where a finding reached through calls lands when the effect's file is checked too: the
+    effect's line in that file (`jobs_lint.landing`), rather than the job's call line."""
+
+    path: str  # the file the effect is in
+    line: int
+    callee: str  # what the effect calls (`requests.post`), to find its columns there
+    # The reported line's text as a related location there ("`send_invoice` calls `Billing.charge`"),
+    # empty when `related` lists that line already.
+    via: str
+    job: str  # the job, task, activity or workflow whose call reaches the effect
+    message: str  # the message there, whose chain starts from the job
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
     message: str
@@ -49,6 +64,7 @@ class Diagnostic:
     fix: Fix | None = None
     # For a finding reached through calls: each function on the way, as (path, line, text).
     related: tuple[tuple[str, int, str], ...] = ()
+    landing: Landing | None = None
     # Lines on which a noqa comment suppresses this diagnostic (its own line first).
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
 

@@ -101,6 +101,19 @@ def apply_suppressions(
     return kept
 
 
+def suppress_only(
+    source: Source, tree: ast.Module, diagnostics: list[Diagnostic]
+) -> tuple[list[Diagnostic], dict[int, set[str]]]:
+    """The diagnostics no `# noqa` silences, and the codes each directive's line silenced: for
+    findings added to a file after its own check (`jobs_lint.landing`), whose directives the
+    file's unused-noqa check could not count."""
+    covering = _StatementLines(tree)
+    located = [replace(d, noqa_lines=covering.lines_for(d.line)) for d in diagnostics]
+    table = directives(source, tree, {line for d in located for line in d.noqa_lines})
+    kept = [d for d in located if not _suppressed(d, d.noqa_lines, table)]
+    return kept, {line: directive.used for line, directive in table.items() if directive.used}
+
+
 def silences(source: Source, line: int, code: str) -> bool:
     """Whether a `# noqa` on `line` silences `code`, in a file that does not parse (JL001):
     with no syntax tree, the line alone is tokenized."""

@@ -20,7 +20,7 @@ from functools import cache as cache_result
 from functools import partial
 from typing import Any, TypeVar
 
-from jobs_lint import passes
+from jobs_lint import landing, passes
 from jobs_lint.cache import Cache, Entry
 from jobs_lint.callees import summarise_callees
 from jobs_lint.checker import UnreadableSource, parse
@@ -43,6 +43,8 @@ class Run:
     # Made when first asked for (to fix): a run whose files are unchanged reads no facts.
     index_of: Callable[[], ProjectIndex] = ProjectIndex
     sources: dict[str, str] = field(default_factory=dict)  # display path -> absolute path
+    # display path -> codes its noqa comments silenced for findings that moved in (`landing`)
+    silenced: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def index(self) -> ProjectIndex:
@@ -131,13 +133,31 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
             diagnostics.extend(replace(d, path=path) for d in entry.diagnostics)
         else:
             to_check.append((path, absolute[path], entry.size))
+    checked = set(targets.files)
+    # Job modules left out of a partial run (pre-commit given a helper module) still decide the
+    # findings that land on the checked files' effects; only those are kept.
+    reaching = index().calls.reaching_files(checked) if len(project.files) > len(checked) else set()
+    for path in sorted(reaching):
+        entry = entries.get(path)
+        if entry is None or not entry.candidate or path not in absolute:
+            continue
+        if entry.index_digest == workers.digest(path, index_digest) and entry.diagnostics is not None:
+            diagnostics.extend(d for d in entry.diagnostics if _lands_in(d, checked))
+        else:
+            to_check.append((path, absolute[path], entry.size))
     for path, found in workers.map(passes.check_shard, to_check, index()) if to_check else ():
         entry = entries[path]
         entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
-        diagnostics.extend(found)
-    diagnostics.sort(key=lambda d: d.sort_key)
-    return Run(diagnostics, len(targets.files), index, {p: absolute[p] for p in targets.files})
+        diagnostics.extend(d for d in found if path in checked or _lands_in(d, checked))
+    landed = landing.land(diagnostics, checked, absolute)
+    landed.diagnostics.sort(key=lambda d: d.sort_key)
+    sources = {p: absolute[p] for p in targets.files}
+    return Run(landed.diagnostics, len(targets.files), index, sources, landed.silenced)
+
+
+def _lands_in(d: Diagnostic, checked: set[str]) -> bool:
+    return d.landing is not None and d.landing.path in checked
 
 
 def check_text(path: str, text: str, index: ProjectIndex, settings: Settings) -> list[Diagnostic]:

@@ -36,12 +36,19 @@ def _project(root: Path, settings: dict[str, str], decorator: str = "") -> Path:
 
 def test_view_deriving_from_a_project_base_class_reports_the_chain(tmp_path: Path) -> None:
     views = _project(tmp_path, {"shop/settings.py": ATOMIC})
-    [found] = findings(lint([tmp_path / "shop"], tmp_path), views, "JL108")
-    assert found.line == 6
-    assert "reached from view `CheckoutView.post` through `place_order -> shop.tasks.send_receipt.delay`" in (
-        found.message
+    # The services module is checked too: the finding lands on its `.delay()`, the view's call related.
+    run = lint([tmp_path / "shop"], tmp_path)
+    assert findings(run, views, "JL108") == []
+    [found] = findings(run, tmp_path / "shop/services.py", "JL108")
+    assert found.line == 4
+    assert (
+        "reached from view `CheckoutView.post` through "
+        "`CheckoutView.post -> place_order -> shop.tasks.send_receipt.delay`" in found.message
     )
-    assert [(Path(path).name, line) for path, line, _ in found.related] == [("services.py", 4)]
+    assert [(Path(path).name, line) for path, line, _ in found.related] == [("views.py", 6), ("services.py", 4)]
+    # Given the view alone, the finding stays on its call.
+    [alone] = findings(lint([views], tmp_path), views, "JL108")
+    assert alone.line == 6 and "through `place_order -> shop.tasks.send_receipt.delay`" in alone.message
 
 
 def test_non_atomic_requests_on_the_class_is_quiet(tmp_path: Path) -> None:

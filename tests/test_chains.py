@@ -36,19 +36,35 @@ def chained(tmp_path: Path) -> Path:
 
 
 def test_text_lists_the_hops_under_the_snippet(jobs_lint, chained: Path) -> None:
+    # The effect's module is checked too: the finding is on the effect, the job's call first.
     result = jobs_lint(".", "--select", "JL104", "--no-cache", cwd=chained)
     assert result.code == 1
-    assert "proj/tasks.py:8:5: JL104 Task `bill` is retried (`acks_late`) and creates an HTTP POST" in result.out
-    assert f"through `{CHAIN}`" in result.out
+    assert "proj/billing.py:6:16: JL104 Task `bill` is retried (`acks_late`) and creates an HTTP POST" in result.out
+    assert f"through `bill -> {CHAIN}`" in result.out
+    assert " = via: proj/tasks.py:8: `bill` calls `send_invoice`" in result.out
     assert " = via: proj/billing.py:10: `send_invoice` calls `Billing.charge`" in result.out
     assert " = via: proj/billing.py:6: `Billing.charge` calls `requests.post`" in result.out
+    assert "proj/tasks.py:8" not in result.out.split(" = via")[0]
+
+
+def test_the_call_line_keeps_the_finding_when_the_effect_is_not_checked(jobs_lint, chained: Path) -> None:
+    result = jobs_lint("proj/tasks.py", "--select", "JL104", "--no-cache", "--output-format", "json", cwd=chained)
+    (entry,) = json.loads(result.out)
+    assert Path(entry["filename"]).name == "tasks.py" and entry["location"]["row"] == 8
+    assert f"through `{CHAIN}`" in entry["message"]
+    assert [(Path(r["filename"]).name, r["location"]["row"], r["message"]) for r in entry["related"]] == [
+        ("billing.py", 10, "`send_invoice` calls `Billing.charge`"),
+        ("billing.py", 6, "`Billing.charge` calls `requests.post`"),
+    ]
 
 
 def test_json_has_the_related_locations(jobs_lint, chained: Path) -> None:
     result = jobs_lint(".", "--select", "JL104", "--no-cache", "--output-format", "json", cwd=chained)
     (entry,) = json.loads(result.out)
-    assert entry["location"]["row"] == 8 and CHAIN in entry["message"]
+    assert Path(entry["filename"]).name == "billing.py" and entry["location"]["row"] == 6
+    assert CHAIN in entry["message"]
     assert [(Path(r["filename"]).name, r["location"]["row"], r["message"]) for r in entry["related"]] == [
+        ("tasks.py", 8, "`bill` calls `send_invoice`"),
         ("billing.py", 10, "`send_invoice` calls `Billing.charge`"),
         ("billing.py", 6, "`Billing.charge` calls `requests.post`"),
     ]
@@ -60,11 +76,12 @@ def test_sarif_has_related_locations_and_a_code_flow(jobs_lint, chained: Path) -
     schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
     jsonschema.Draft4Validator(schema).validate(document)
     (entry,) = document["runs"][0]["results"]
+    assert entry["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "proj/billing.py"
     related = [
         (r["id"], r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"])
         for r in entry["relatedLocations"]
     ]
-    assert related == [(1, "proj/billing.py", 10), (2, "proj/billing.py", 6)]
+    assert related == [(1, "proj/tasks.py", 8), (2, "proj/billing.py", 10), (3, "proj/billing.py", 6)]
     steps = entry["codeFlows"][0]["threadFlows"][0]["locations"]
     lines = [step["location"]["physicalLocation"]["region"]["startLine"] for step in steps]
     assert lines == [8, 10, 6]

@@ -21,12 +21,17 @@ CASES = [
 @pytest.mark.parametrize(("code", "kind", "number", "case"), CASES)
 def test_example(code: str, kind: str, number: int, case: Case, tmp_path: Path) -> None:
     main = write_case(case, tmp_path)
-    run = lint([main], tmp_path)
-    found = findings(run, main, code)
+    other = tmp_path / case.checked if case.checked else None
+    run = lint([main, *([other] if other else [])], tmp_path)
+    # A finding reached in another checked module is reported there, not on the call line too.
+    found = findings(run, other or main, code)
     assert not findings(run, main, "JL005"), findings(run, main, "JL005")
     if kind == "valid":
+        found += findings(run, main, code) if other else []
         assert found == [], f"{code} reported a valid example:\n{case.code}\n{found}"
         return
+    if other:
+        assert not [d for d in findings(run, main, code) if d.landing], findings(run, main, code)
     assert found, f"{code} missed an invalid example:\n{case.code}"
     assert case.line is not None and case.message, f"{code} invalid example {number} names no `line=`/`message=`"
     reported = [(d.line, d.message) for d in found]

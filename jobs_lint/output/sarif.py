@@ -99,8 +99,12 @@ def _result(report: Report, d: Diagnostic, index: dict[str, int], seen: Counter[
             for path, line, text in d.related
         ]
         result["relatedLocations"] = [{"id": number, **hop} for number, hop in enumerate(hops, 1)]
-        on_effect = (d.path, d.line) in {(path, line) for path, line, _ in d.related}
-        steps = hops if on_effect else [{**location, "message": {"text": d.message}}, *hops]
+        at = [(path, line) for path, line, _ in d.related]
+        if (d.path, d.line) in at:
+            # Up to the effect: hops after it are other jobs' calls that reach it too.
+            steps = hops[: at.index((d.path, d.line)) + 1]
+        else:
+            steps = [{**location, "message": {"text": d.message}}, *hops]
         result["codeFlows"] = [{"threadFlows": [{"locations": [{"location": step} for step in steps]}]}]
     return result
 

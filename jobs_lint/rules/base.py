@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from jobs_lint.diagnostics import Applicability, Fix
+from jobs_lint.diagnostics import Applicability, Fix, Landing
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
@@ -37,6 +37,9 @@ class Case:
     # For an invalid case: the line reported in the example's module and a part of the message.
     line: int | None = None
     message: str | None = None
+    # One of `files` checked with the example's module. A finding the example reaches in it is
+    # reported there, on the effect's line: `line` and `message` are then that file's.
+    checked: str | None = None
 
 
 def Valid(code: str, **kwargs: object) -> Case:
@@ -97,21 +100,32 @@ class Rule:
         reaches through the functions it calls: on the line of the effect when the effect lies in
         this module, else on the deepest call of the chain made in this module, else on `call`.
         The hops are the related locations, from `caller`'s call on when the finding moved. One
-        finding per rule and line: several jobs reaching one effect share it."""
+        finding per rule and line: several jobs reaching one effect share it.
+
+        An effect in another module of the project gives the finding a `Landing` there: when that
+        file is checked in the same run, the finding is reported on the effect's line in it
+        (`jobs_lint.landing`), once however many jobs reach it."""
         path = self.ctx.source.path
         deepest = next((hop for hop in reversed(reach.hops) if hop.path == path), None)
         node: ast.AST = call
         related = reach.related
         if deepest is not None:
             node = self._call_on(deepest.line, deepest.calls) or call
+        via = f"`{caller}` calls `{reach.hops[0].function}`"
         if node is not call:
-            first = (path, call.lineno, f"`{caller}` calls `{reach.hops[0].function}`")
-            related = (first, *related)
+            related = ((path, call.lineno, via), *related)
         line = getattr(node, "lineno", 0)
         if line in self._reported_lines:
             return
         self._reported_lines.add(line)
-        self.ctx.report(self.code, node, message, None, related)
+        last = reach.hops[-1]
+        landing = None
+        if last.path != path:
+            # The landed finding lists this module's call line first, unless `related` has it;
+            # read in the effect's module, its chain starts from the job.
+            landed = message.replace(f"`{reach.chain}`", f"`{caller} -> {reach.chain}`", 1)
+            landing = Landing(last.path, last.line, last.calls, via if node is call else "", caller, landed)
+        self.ctx.report(self.code, node, message, None, related, landing)
 
     def _call_on(self, line: int, callee: str) -> ast.Call | None:
         """The call a hop names on a line of this module: the one whose callee ends like the

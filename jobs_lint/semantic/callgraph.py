@@ -222,6 +222,25 @@ class CallGraph:
                 return True
         return False
 
+    def reaching_files(self, paths: set[str]) -> set[str]:
+        """The files of the functions that reach a function defined in `paths`, at most
+        `MAX_DEPTH` calls away, cycles included: the job modules whose findings may land on an
+        effect in those files (`jobs_lint.landing`), a walk backwards over the callers."""
+        callers = self._caller_edges()
+        distance = {name: 0 for name, (_, path) in self.functions.items() if path in paths}
+        queue = deque(distance)
+        found: set[str] = set()
+        while queue:
+            callee = queue.popleft()
+            if distance[callee] >= MAX_DEPTH:
+                continue
+            for caller, _ in callers.get(callee, ()):
+                if caller not in distance:
+                    distance[caller] = distance[callee] + 1
+                    found.add(self.functions[caller][1])
+                    queue.append(caller)
+        return found - paths
+
     def _nearest_effects(self, kinds: frozenset[str], passed: bool) -> dict[str, _Step]:
         key = (kinds, passed)
         found = self._nearest.get(key)

@@ -99,6 +99,7 @@ TEMPORAL_FACTORS: list[tuple[dict[str, Any], dict[str, Any]]] = [
     ({"docker": False}, {"docker": True, "kubernetes": True}),
     ({"ci": False}, {"ci": True}),
     ({"shared_rate_limits": {}}, {"shared_rate_limits": {"partner_api": "10/s"}}),
+    ({"object_store": False}, {"object_store": True}),
 ]
 
 

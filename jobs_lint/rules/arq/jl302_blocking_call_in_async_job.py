@@ -127,6 +127,22 @@ class BlockingCallInAsyncJob(Rule):
             line=6,
             message="through `save -> open`",
         ),
+        Invalid(
+            "from arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    save(name, data)\n\n"
+            "async def replace(ctx, name, data):\n    save(name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload), func(replace)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/storage.py": "def save(name, data):\n"
+                "    with open(name, 'wb') as handle:\n        handle.write(data)\n",
+            },
+            checked="proj/storage.py",
+            line=2,
+            message="Async job `upload` blocks the event loop through `upload -> save -> open`: use "
+            "`asyncio.to_thread(...)` around the file I/O, or `aiofiles` (also reached from 1 other job)",
+        ),
     )
     valid = (
         Valid(

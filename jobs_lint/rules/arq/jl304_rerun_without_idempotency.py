@@ -123,6 +123,28 @@ class RerunWithoutIdempotency(Rule):
             message="would repeat an HTTP POST through `Mailer.deliver -> Mailer._post -> client.post`",
         ),
         Invalid(
+            "from proj.mail import Mailer\n\n"
+            "async def send_receipt(ctx, order_id):\n"
+            "    await Mailer(ctx).deliver(order_id)\n" + _SETTINGS.format(job="send_receipt"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/mail.py": "import httpx\n\n"
+                "class Mailer:\n"
+                "    def __init__(self, ctx):\n        self.ctx = ctx\n\n"
+                "    async def deliver(self, order_id):\n"
+                "        await self._post(order_id)\n"
+                "        await self.ctx['db'].mark_sent(order_id)\n\n"
+                "    async def _post(self, order_id):\n"
+                "        async with httpx.AsyncClient() as client:\n"
+                "            await client.post('https://mail.example/send', json={'order': order_id})\n",
+            },
+            checked="proj/mail.py",
+            line=13,
+            message="Job `send_receipt` may run again (max_tries=5: a killed or cancelled worker, or `Retry`) and "
+            "would repeat an HTTP POST through `send_receipt -> Mailer.deliver -> Mailer._post -> client.post`",
+        ),
+        Invalid(
             "import httpx\n\n"
             "class Sender:\n"
             "    async def run(self, ctx, number):\n"

@@ -138,6 +138,22 @@ class ResultWaitInTask(Rule):
             line=7,
             message="through `fetch_all -> fetch.delay().get`",
         ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.pages import fetch_all\n\n"
+            "@shared_task\ndef report(urls):\n"
+            "    return len(fetch_all(urls))\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/pages.py": "from proj.fetching import fetch\n\n"
+                "def fetch_all(urls):\n"
+                "    return [fetch.delay(url).get(timeout=10) for url in urls]\n",
+                "proj/fetching.py": "from celery import shared_task\n\n@shared_task\ndef fetch(url):\n    return url\n",
+            },
+            checked="proj/pages.py",
+            line=4,
+            message="Task `report` blocks on a result with `.get()` through `report -> fetch_all -> fetch.delay().get`",
+        ),
     )
     valid = (
         Valid(

@@ -151,6 +151,27 @@ class RetryWithoutIdempotency(Rule):
             line=7,
             message="through `escalate -> Tracker.open -> self.jira.create_issue`",
         ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.billing import Billing\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def send_invoice(order_id):\n"
+            "    Billing().charge(order_id)\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def resend_invoice(order_id):\n"
+            "    Billing().charge(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/billing.py": "import requests\n\n"
+                "class Billing:\n"
+                "    def charge(self, order_id):\n"
+                "        requests.post('https://pay.example', json={'id': order_id}, timeout=5)\n",
+            },
+            checked="proj/billing.py",
+            line=5,
+            message="through `send_invoice -> Billing.charge -> requests.post`: make it idempotent "
+            "(an idempotency key, `get_or_create`, a done check) (also reached from 1 other job)",
+        ),
     )
     valid = (
         Valid(
@@ -232,6 +253,21 @@ class RetryWithoutIdempotency(Rule):
                 "def fetch(order_id):\n"
                 "    return requests.get(f'https://shop.example/{order_id}', timeout=5).json()\n",
             },
+        ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.billing import Billing\n\n"
+            "@shared_task(acks_late=True)\n"
+            "def send_invoice(order_id):\n"
+            "    Billing().charge(order_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/billing.py": "import requests\n\n"
+                "class Billing:\n"
+                "    def charge(self, order_id):\n"
+                "        requests.post('https://pay.example', json={'id': order_id}, timeout=5)  # noqa: JL104\n",
+            },
+            checked="proj/billing.py",
         ),
     )
 

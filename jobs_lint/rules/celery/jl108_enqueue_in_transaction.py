@@ -163,6 +163,19 @@ class EnqueueInTransaction(Rule):
             "`place_order -> shop.tasks.send_receipt.delay`, which `ATOMIC_REQUESTS` runs",
         ),
         Invalid(
+            "from django.shortcuts import redirect\n"
+            "from shop.services import place_order\n\n"
+            "def checkout(request):\n"
+            "    place_order(request.cart)\n"
+            "    return redirect('done')\n",
+            files=_VIEW_FILES,
+            path="shop/views.py",
+            checked="shop/services.py",
+            line=5,
+            message="`send_receipt.delay()` reached from view `checkout` through "
+            "`checkout -> place_order -> shop.tasks.send_receipt.delay`, which `ATOMIC_REQUESTS` runs",
+        ),
+        Invalid(
             "from rest_framework.views import APIView\n"
             "from shop.tasks import send_receipt\n\n"
             "class OrderView(APIView):\n"

@@ -156,6 +156,21 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             line=9,
             message="through `new_reference -> uuid.uuid4`",
         ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.ids import new_reference\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self) -> str:\n"
+            "        return new_reference('order')\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/ids.py": "import uuid\n\ndef new_reference(prefix: str) -> str:\n"
+                "    return f'{prefix}-{uuid.uuid4()}'\n",
+            },
+            checked="proj/ids.py",
+            line=4,
+            message="`uuid.uuid4()` in workflow `Orders`, reached through `run -> new_reference -> uuid.uuid4`",
+        ),
     )
     valid = (
         Valid(

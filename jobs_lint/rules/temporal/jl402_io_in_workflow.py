@@ -108,6 +108,24 @@ class IoInWorkflow(WorkflowCodeRule):
             line=12,
             message="through `Prices.latest -> requests.get`",
         ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.repository import Prices\n\n"
+            "@workflow.defn\nclass Quote:\n"
+            "    def __init__(self) -> None:\n        self.prices = Prices()\n\n"
+            "    @workflow.run\n    async def run(self, symbol: str) -> float:\n"
+            "        return self.prices.latest(symbol)\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/repository.py": "import requests\n\n"
+                "class Prices:\n"
+                "    def latest(self, symbol: str) -> float:\n"
+                "        return requests.get(f'https://quotes.example/{symbol}', timeout=5).json()['price']\n",
+            },
+            checked="proj/repository.py",
+            line=5,
+            message="through `run -> Prices.latest -> requests.get`",
+        ),
     )
     valid = (
         Valid(

@@ -111,6 +111,24 @@ class BlockingCallInAsyncActivity(Rule):
             message="through `Rates.latest -> requests.get`",
         ),
         Invalid(
+            "from temporalio import activity\n\nfrom proj.clients import rates\n\n"
+            "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
+            "    return rates.latest(currency)\n",
+            path="proj/activities.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clients.py": "import requests\n\n"
+                "class Rates:\n"
+                "    def latest(self, currency: str) -> float:\n"
+                "        return requests.get(f'https://rates.example/{currency}', timeout=10).json()['rate']\n\n"
+                "rates = Rates()\n",
+            },
+            checked="proj/clients.py",
+            line=5,
+            message="Async activity `fetch_rate` blocks the worker's event loop through "
+            "`fetch_rate -> Rates.latest -> requests.get`",
+        ),
+        Invalid(
             "from temporalio import activity\n\nfrom proj.storage import archive\n\n"
             "@activity.defn\nasync def store_report(path: str) -> None:\n"
             "    archive(path)\n",

@@ -155,12 +155,19 @@ class CeleryModule:
                     found[owner] = cls
         return dict(sorted(found.items()))
 
+    @cached_property
+    def _module_functions(self) -> dict[str, ast.FunctionDef]:
+        """Module-level functions by qualified name, the first definition of a name kept: looked
+        up once per call in the module, so a scan per lookup would make a module quadratic."""
+        found: dict[str, ast.FunctionDef] = {}
+        for node, scope in self.model.scopes.defs:
+            if isinstance(node, ast.FunctionDef) and scope.node is None:
+                found.setdefault(f"{self.model.module}.{node.name}", node)
+        return found
+
     def _local_function(self, path: str | None) -> ast.FunctionDef | None:
         """A module-level function of this module named by `path` (`create_app`)."""
-        for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.FunctionDef) and scope.node is None and path == f"{self.model.module}.{node.name}":
-                return node
-        return None
+        return None if path is None else self._module_functions.get(path)
 
     def _returns_app(self, factory: ast.FunctionDef, depth: int) -> bool:
         """An app factory: every `return` gives back a new `Celery(...)`."""
@@ -286,14 +293,17 @@ class CeleryModule:
                 return True
         return False
 
-    def _local_class(self, path: str) -> ast.ClassDef | None:
-        prefix = f"{self.model.module}."
-        if not path.startswith(prefix):
-            return None
+    @cached_property
+    def _module_classes(self) -> dict[str, ast.ClassDef]:
+        """Module-level classes by qualified name, the first definition of a name kept."""
+        found: dict[str, ast.ClassDef] = {}
         for node, scope in self.model.scopes.defs:
-            if isinstance(node, ast.ClassDef) and scope.node is None and node.name == path[len(prefix) :]:
-                return node
-        return None
+            if isinstance(node, ast.ClassDef) and scope.node is None:
+                found.setdefault(f"{self.model.module}.{node.name}", node)
+        return found
+
+    def _local_class(self, path: str) -> ast.ClassDef | None:
+        return self._module_classes.get(path)
 
     def class_options(self, node: ast.ClassDef) -> dict[str, Any]:
         options: dict[str, Any] = {}
