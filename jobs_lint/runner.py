@@ -108,7 +108,12 @@ def _indexed(
             ),
             cache=lambda path, entry: cache.put(absolute[path], entry),
         )
-    return entries, cache_result(lambda: ProjectIndex(e.facts for e in entries.values() if e.facts is not None))
+
+    def index() -> ProjectIndex:
+        # Entries without a facts digest hold no facts: their text is not even decoded.
+        return ProjectIndex(e.facts for e in entries.values() if e.facts_digest and e.facts is not None)
+
+    return entries, cache_result(index)
 
 
 def _index_digest(entries: dict[str, Entry]) -> str:
