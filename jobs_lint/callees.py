@@ -69,10 +69,10 @@ def summarise_callees(
         for path, summary in summarise(wanted) if wanted else ():
             entry = entries[path]
             module = module_of(path)
-            if entry.facts is None:
-                entry.facts = ModuleFacts(module, path, summary=summary)
-            else:
-                entry.facts = replace(entry.facts, summary=summary)
+            facts = entry.facts
+            entry.set_facts(
+                ModuleFacts(module, path, summary=summary) if facts is None else replace(facts, summary=summary)
+            )
             cache(path, entry)
             added[module] = summary
         return added

@@ -42,6 +42,16 @@ def loads(text: str | bytes) -> Any:
         raise DecodeError(str(error) or type(error).__name__) from None
 
 
+def loads_first(text: str) -> tuple[Any, int]:
+    """The value `text` starts with, and where it ends (the cache reads an entry in parts)."""
+    try:
+        return _DECODER.raw_decode(text)
+    except DecodeError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        raise DecodeError(str(error) or type(error).__name__) from None
+
+
 @lru_cache(maxsize=1)
 def _registry() -> dict[str, type]:
     """Tag -> class. A class's tag is its name, or `module.name` when two classes share a name."""
@@ -56,7 +66,7 @@ def _registry() -> dict[str, type]:
             if (
                 isinstance(value, type)
                 and value.__module__ == name
-                and (dataclasses.is_dataclass(value) or issubclass(value, enum.Enum))
+                and ("__dataclass_fields__" in vars(value) or issubclass(value, enum.Enum))
             ):
                 found.append(value)
     counts: dict[str, int] = {}
@@ -87,11 +97,15 @@ def schema() -> str:
 
 @lru_cache(maxsize=1)
 def _tags() -> dict[type, tuple[str, tuple[str, ...] | None]]:
-    """Class -> (tag, field names; None for an enum), for encoding."""
-    return {
-        cls: (tag, tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None)
-        for tag, cls in _registry().items()
-    }
+    """Class -> (tag, field names; None for an enum), for encoding. A subclass that is not a
+    dataclass of its own (the cache's lazily decoded entry) is written as its dataclass."""
+    tags: dict[type, tuple[str, tuple[str, ...] | None]] = {}
+    for tag, cls in _registry().items():
+        known = (tag, tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None)
+        tags[cls] = known
+        subclasses: list[type] = cls.__subclasses__() if known[1] is not None else []
+        tags.update((sub, known) for sub in subclasses if "__dataclass_fields__" not in vars(sub))
+    return tags
 
 
 _ATOMS = frozenset({str, int, bool, float, type(None)})  # JSON's own: written as they are
@@ -162,6 +176,7 @@ def _ellipsis(_: Any) -> Any:
     return Ellipsis
 
 
+_DECODER = json.JSONDecoder(object_hook=_decode_object)
 _CONTAINERS: dict[str, Any] = {
     "(": tuple,
     "{": _pairs,

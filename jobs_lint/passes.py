@@ -12,10 +12,10 @@ import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, TypeVar
 
-from jobs_lint import noqa
+from jobs_lint import codec, noqa
 from jobs_lint.cache import Entry
 from jobs_lint.checker import SKIP_FILE, UnreadableSource, check_source, decode, parse
 from jobs_lint.diagnostics import Diagnostic
@@ -104,8 +104,14 @@ def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
     _plans, _chosen = plans, chosen
 
 
-def scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry]]:
-    return [(path, _scan_one(path, absolute, previous.get(absolute))) for path, absolute, _ in items]
+def scan_shard(items: list[Item], previous: dict[str, Entry | None]) -> list[tuple[str, Entry, str | None]]:
+    """Each file's entry, and its facts as the cache writes them: encoded here, in parallel,
+    rather than by the process that saves the cache, while the workers wait."""
+    found = []
+    for path, absolute, _ in items:
+        entry = _scan_one(path, absolute, previous.get(absolute))
+        found.append((path, entry, codec.dumps(entry.facts) if entry.facts is not None else None))
+    return found
 
 
 def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
@@ -133,7 +139,9 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
-    return Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, facts, selection=plan.key)
+    entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
+    entry.set_facts(facts)
+    return entry
 
 
 def summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleSummary]]:
@@ -277,6 +285,6 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
     return Diagnostic(problem.code, problem.message, path, problem.line, problem.col, problem.line, problem.col)
 
 
-@lru_cache(maxsize=4096)
+@cache  # a file per entry: a bound below the tree's size would compute them all again
 def module_of(absolute: str) -> tuple[str, bool]:
     return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from functools import cache as cache_result
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,10 +40,15 @@ _PARALLEL_THRESHOLD = 24
 class Run:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0  # files considered
-    index: ProjectIndex = field(default_factory=ProjectIndex)
+    # Made when first asked for (to fix): a run whose files are unchanged reads no facts.
+    index_of: Callable[[], ProjectIndex] = ProjectIndex
     sources: dict[str, str] = field(default_factory=dict)  # display path -> absolute path
     # display path -> codes its noqa comments silenced for findings that moved in (`landing`)
     silenced: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def index(self) -> ProjectIndex:
+        return self.index_of()
 
 
 def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: PerDirectory | None = None) -> Run:
@@ -88,9 +94,9 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: P
 
 def _indexed(
     files: list[str], absolute: dict[str, str], cache: Cache, workers: _Workers
-) -> tuple[dict[str, Entry], ProjectIndex]:
+) -> tuple[dict[str, Entry], Callable[[], ProjectIndex]]:
     """Every file's cache entry, with the summaries of the modules job code calls into, and the
-    project index made of their facts."""
+    project index made of their facts, when first asked for."""
     entries, calls_changed = _scan(files, absolute, cache, workers)
     if calls_changed:  # otherwise every summary the calls need is cached: following finds nothing new
         summarise_callees(
@@ -102,13 +108,23 @@ def _indexed(
             ),
             cache=lambda path, entry: cache.put(absolute[path], entry),
         )
-    return entries, ProjectIndex(entry.facts for entry in entries.values() if entry.facts is not None)
+
+    def index() -> ProjectIndex:
+        # Entries without a facts digest hold no facts: their text is not even decoded.
+        return ProjectIndex(e.facts for e in entries.values() if e.facts_digest and e.facts is not None)
+
+    return entries, cache_result(index)
+
+
+def _index_digest(entries: dict[str, Entry]) -> str:
+    """`ProjectIndex.digest` of the entries' facts, from the digests their entries keep."""
+    return ProjectIndex.digest_of((e.module, path, e.facts_digest) for path, e in entries.items() if e.facts_digest)
 
 
 def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cache, workers: _Workers) -> Run:
     absolute = project.absolute
     entries, index = _indexed(project.files, absolute, cache, workers)
-    index_digest = index.digest()
+    index_digest = _index_digest(entries)
 
     to_check = []
     diagnostics = list(targets.problems)
@@ -125,7 +141,7 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
     checked = set(targets.files)
     # Job modules left out of a partial run (pre-commit given a helper module) still decide the
     # findings that land on the checked files' effects; only those are kept.
-    reaching = index.calls.reaching_files(checked) if len(project.files) > len(checked) else set()
+    reaching = index().calls.reaching_files(checked) if len(project.files) > len(checked) else set()
     for path in sorted(reaching):
         entry = entries.get(path)
         if entry is None or not entry.candidate or path not in absolute:
@@ -134,7 +150,7 @@ def _run(targets: Discovery, project: Discovery, explicit: set[str], cache: Cach
             diagnostics.extend(d for d in entry.diagnostics if _lands_in(d, checked))
         else:
             to_check.append((path, absolute[path], entry.size))
-    for path, found in workers.map(passes.check_shard, to_check, index):
+    for path, found in workers.map(passes.check_shard, to_check, index()) if to_check else ():
         entry = entries[path]
         entry.index_digest, entry.diagnostics = workers.digest(path, index_digest), found
         cache.put(absolute[path], entry)
@@ -197,11 +213,11 @@ def _scan(files: list[str], absolute: dict[str, str], cache: Cache, workers: _Wo
             entries[path] = entry
         else:
             pending.append((path, absolute[path], stat.st_size))
-    previous = {path: cache.entries.get(path) for _, path, _ in pending}
+    previous = {path: cache.stored(path) for _, path, _ in pending}
     calls_changed = False
-    for path, entry in workers.map(passes.scan_shard, pending, previous):
+    for path, entry, facts_text in workers.map(passes.scan_shard, pending, previous):
         entries[path] = entry
-        cache.put(absolute[path], entry)
+        cache.put(absolute[path], entry, facts_text)
         before = previous.get(absolute[path])
         calls_changed = calls_changed or before is None or _summary(before) != _summary(entry)
     return entries, calls_changed
@@ -287,7 +303,7 @@ def project_index(settings: Settings, cache: Cache, *, parallel: bool = True) ->
     finally:
         workers.close()
         passes.kept.clear()  # kept for a second pass that does not come
-    return index
+    return index()
 
 
 def document_facts(path: str, absolute: str, text: str) -> ModuleFacts | None:

@@ -16,6 +16,7 @@ from helpers import lint, write_case
 from jobs_lint import __version__, codec
 from jobs_lint.cache import Cache
 from jobs_lint.rules import RULES
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.settings import load
 
 TASKS = "from celery import Celery\napp = Celery('proj', task_serializer='pickle')\n"
@@ -160,11 +161,20 @@ def test_warm_run_reads_what_the_cold_run_wrote(tmp_path: Path, monkeypatch: pyt
     settings = load(["."]).with_overrides({"select": ("ALL",)})
     cold = runner.run(["."], settings, cache := Cache.open(str(tmp_path / "cache"), settings.cache_key()))
     cache.save()
+    written = (tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text()
+    # Facts are encoded where they were found, and written as they would be with everything else.
+    assert written.replace("\n", "") == codec.dumps((codec.schema(), cache.entries, cache.walks))
     warm_cache = Cache.open(str(tmp_path / "cache"), settings.cache_key())
     assert len(warm_cache.entries) >= len(files) and not warm_cache.dirty
+    decoded: list[object] = []
+    real_loads = codec.loads
+    monkeypatch.setattr(codec, "loads", lambda text: decoded.append(text) or real_loads(text))
     warm = runner.run(["."], settings, warm_cache)
     assert warm.diagnostics == cold.diagnostics
+    assert decoded == []  # nothing changed: the index digest is known without decoding any facts
     assert warm.index.digest() == cold.index.digest()
+    kept = ((entry.module, path, entry.facts_digest) for path, entry in warm_cache.entries.items() if entry.module)
+    assert ProjectIndex.digest_of(kept) == cold.index.digest()
     assert json.loads((tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text())
 
 
@@ -215,6 +225,39 @@ def test_a_rewritten_cache_encodes_only_the_entries_that_changed(
     monkeypatch.setattr(codec, "dumps", lambda value: encoded.append(value) or real_dumps(value))
     reread.save()
     assert [value.digest for value in encoded if isinstance(value, Entry)] == ["changed"]
+    assert reread.walks and reread.walks not in encoded  # unchanged walks are written back as read
     text = (tmp_path / "cache" / __version__ / f"{settings.cache_key()}.json").read_text()
     assert text.replace("\n", "") == real_dumps((codec.schema(), reread.entries, reread.walks))
     assert Cache.open(str(tmp_path / "cache"), settings.cache_key()).entries == reread.entries
+
+
+def test_an_entry_whose_results_do_not_decode_is_checked_again(jobs_lint, tmp_path: Path) -> None:
+    """Each entry's diagnostics and facts are decoded when used, after the file was opened: a
+    damaged one then counts as not checked."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "app.py").write_text(TASKS)
+    (tmp_path / "other.py").write_text(TASKS)
+    assert "app.py:2:38: JL101" in jobs_lint(".", "--output-format", "concise", cwd=tmp_path).out
+    cache_file = _cache_files(tmp_path)[1]
+    lines = cache_file.read_text().split("\n")
+    [number] = [n for n, line in enumerate(lines) if line.startswith(json.dumps(str(tmp_path / "app.py")))]
+    cut = lines[number].index('[{"c":"Diagnostic"')
+    damaged = lines[number][:cut] + '{"c":"os.system","v":["touch owned"]},null]}'
+    cache_file.write_text("\n".join([*lines[:number], damaged, *lines[number + 1 :]]))
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.err == ""
+    assert '{"c":"Diagnostic"' in cache_file.read_text()
+    # Damaged facts, decoded when an edited file needs the index (an edit that changes no call: the
+    # call graph reads no other facts): the line is written anew, and the file read again.
+    (tmp_path / "other.py").write_text(f"{TASKS}# edited\n")
+    cut = lines[number].rindex(',{"c":"ModuleFacts"')
+    cache_file.write_text(
+        "\n".join([*lines[:number], lines[number][:cut] + ',{"c":"nope","v":[]}]}', *lines[number + 1 :]])
+    )
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.err == ""
+    assert '"nope"' not in cache_file.read_text()
+    result = jobs_lint(".", "--output-format", "concise", cwd=tmp_path)
+    assert "app.py:2:38: JL101" in result.out and result.err == ""
+    assert '"nope"' not in cache_file.read_text() and '{"c":"ModuleFacts"' in cache_file.read_text()
+    assert not (tmp_path / "owned").exists()

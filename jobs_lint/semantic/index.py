@@ -28,12 +28,7 @@ class ProjectIndex:
         # An incomplete index (while the facts themselves are being collected) treats every
         # unknown object as possibly Celery's; the complete one decides.
         self.complete = complete
-        # Sorted by path too: where two files claim one module name (two projects checked at
-        # once), the same one wins whatever order the facts arrive in.
-        # A module's code wins over its stub (`.pyi`), which comes first and is replaced.
-        self.modules = {
-            module.module: module for module in sorted(facts, key=lambda m: (m.module, m.path.endswith(".py"), m.path))
-        }
+        self.modules = {module.module: module for module in sorted(facts, key=lambda m: _precedence(m.module, m.path))}
         self.aliases: dict[str, str] = {}
         self.apps: set[str] = set()
         self.classes: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {}
@@ -72,9 +67,14 @@ class ProjectIndex:
 
     def digest(self) -> str:
         """Changes whenever a fact any module could depend on changes."""
-        # Facts are dataclasses, tuples, lists, dicts and literals, whose repr depends on their
-        # values only (facts hold no sets, whose order would change from one process to the next).
-        text = repr([(name, _without_path(module)) for name, module in self.modules.items()])
+        return self.digest_of((module.module, module.path, facts_digest(module)) for module in self.modules.values())
+
+    @staticmethod
+    def digest_of(modules: Iterable[tuple[str, str, str]]) -> str:
+        """The digest of the index made of modules given as (name, path, `facts_digest`), as
+        `digest` gives it: a run whose files are unchanged knows it without decoding any facts."""
+        chosen = {name: known for name, _, known in sorted(modules, key=lambda m: _precedence(m[0], m[1]))}
+        text = repr(sorted(chosen.items()))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     # Names -----------------------------------------------------------------------------------
@@ -183,6 +183,20 @@ class ProjectIndex:
         if task.is_class:
             return any(self.is_task_class(base) for base in task.bases if base)
         return task.via is None or self.could_be_app(task.via)
+
+
+def _precedence(module: str, path: str) -> tuple[str, bool, str]:
+    """Sorted by path too: where two files claim one module name (two projects checked at once),
+    the same one wins whatever order the facts arrive in. A module's code wins over its stub
+    (`.pyi`), which comes first and is replaced."""
+    return module, path.endswith(".py"), path
+
+
+def facts_digest(module: ModuleFacts) -> str:
+    """A module's share of the index digest: its facts but not its path."""
+    # Facts are dataclasses, tuples, lists, dicts and literals, whose repr depends on their
+    # values only (facts hold no sets, whose order would change from one process to the next).
+    return hashlib.blake2b(repr(_without_path(module)).encode(), digest_size=16).hexdigest()
 
 
 def _without_path(module: ModuleFacts) -> tuple[Any, ...]:
