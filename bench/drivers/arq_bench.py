@@ -119,9 +119,10 @@ async def isolation(package: str, redis_url: str, env: dict[str, str]) -> None:
     try:
         names = settings.queue_name(critical.name), settings.queue_name(bulk.name)
         numbers = await isolate(pool, *names, redis_url)
-        setting = (
-            f"a worker per queue: {critical.name} max_jobs {critical.concurrency}, {bulk.name} max_jobs "
-            f"{bulk.concurrency}, poll_delay {settings.poll_delay} s"
+        setting = "a worker per queue: " + ", ".join(
+            f"{spec.name} max_jobs {spec.concurrency}, poll_delay "
+            f"{settings.poll_delay if spec.poll_delay is None else spec.poll_delay} s"
+            for spec in (critical, bulk)
         )
         emit("template", critical.name, setting, "isolation", numbers)
     finally:
@@ -146,7 +147,8 @@ async def throughput(package: str, jobs: int, redis_url: str, env: dict[str, str
         try:
             for kind in ("noop", "sleep"):
                 numbers = await measure(pool, settings.queue_name(spec.name), kind, jobs, redis_url)
-                setting = f"max_jobs {spec.concurrency}, poll_delay {settings.poll_delay} s, JSON"
+                poll_delay = settings.poll_delay if spec.poll_delay is None else spec.poll_delay
+                setting = f"max_jobs {spec.concurrency}, poll_delay {poll_delay} s, JSON"
                 emit("template", spec.name, setting, kind, numbers)
         finally:
             stop(worker)
