@@ -149,7 +149,8 @@ def isolate(app: Any, critical: str, bulk: str, redis_url: str) -> dict[str, flo
 def measure_cpu(
     worker: subprocess.Popen[bytes], app: Any, queue: str, kind: str, jobs: int, redis_url: str
 ) -> dict[str, float]:
-    """`measure`'s numbers and the worker's CPU ms per job (its warm-up job included)."""
+    """`measure`'s numbers and the worker's CPU ms per job, its start and a first job left out."""
+    measure(app, queue, kind, 1, redis_url)
     before = group_cpu_seconds(worker.pid)
     numbers = measure(app, queue, kind, jobs, redis_url)
     return numbers | {"cpu_ms": (group_cpu_seconds(worker.pid) - before) * 1000 / jobs}
