@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import random
 import subprocess
 import sys
 import time
@@ -214,24 +215,28 @@ def safety(package: str, jobs: int, broker_url: str, redis_url: str, prefix: str
     plain_argv = worker_argv([dataclasses.replace(default, name="plain")], prefix, "error")
     probe = importlib.import_module("plain_probe")
     broker = "rabbitmq" if broker_url.startswith("amqp") else "redis"
-    for name, settings in {"none (plain app)": (), **SAFETY, **BROKER_SAFETY[broker]}.items():
-        app = probe.register(probe.make_app(settings))
-        worker = start(celery("-A", "plain_probe", *plain_argv), env | {"BENCH_SETTINGS": ",".join(settings)})
+    variants: list[tuple[str, tuple[str, ...] | None]] = [("none (plain app)", ())]
+    variants += [*SAFETY.items(), *BROKER_SAFETY[broker].items(), ("all of them (the rendered worker)", None)]
+    # Measured in a random order, printed in this one: on a shared machine the load drifts during
+    # a run, and a fixed order would give the same settings the quiet minutes in every repetition.
+    measured: dict[str, list[dict[str, float]]] = {}
+    for name, settings in random.sample(variants, len(variants)):
+        if settings is None:
+            app, queue = importlib.import_module("template_probe").app, prefix + default.name
+            worker = start(celery("-A", "template_probe", *worker_argv([default], prefix, "error")), env)
+        else:
+            app, queue = probe.register(probe.make_app(settings)), f"{prefix}plain"
+            worker = start(celery("-A", "plain_probe", *plain_argv), env | {"BENCH_SETTINGS": ",".join(settings)})
         try:
-            for kind in ("noop", "sleep"):
-                numbers = measure_cpu(worker, app, f"{prefix}plain", kind, jobs, redis_url)
-                emit("plain+" if settings else "plain", default.name, name, kind, numbers)
+            measured[name] = [measure_cpu(worker, app, queue, kind, jobs, redis_url) for kind in ("noop", "sleep")]
         finally:
             stop(worker)
-            app.close()
-    template = importlib.import_module("template_probe").app
-    worker = start(celery("-A", "template_probe", *worker_argv([default], prefix, "error")), env)
-    try:
-        for kind in ("noop", "sleep"):
-            numbers = measure_cpu(worker, template, prefix + default.name, kind, jobs, redis_url)
-            emit("template", default.name, "all of them (the rendered worker)", kind, numbers)
-    finally:
-        stop(worker)
+            if settings is not None:
+                app.close()
+    for name, settings in variants:
+        app_name = "template" if settings is None else "plain+" if settings else "plain"
+        for kind, numbers in zip(("noop", "sleep"), measured[name], strict=True):
+            emit(app_name, default.name, name, kind, numbers)
 
 
 def main() -> None:
