@@ -248,8 +248,9 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    size = "" if args.scenario == "isolation" else f", {args.jobs} jobs of each kind per queue"
     print(f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; load average "
-          f"at the end {load}; scenario {args.scenario}, {args.jobs} jobs of each kind per queue, {args.repeat} "
+          f"at the end {load}; scenario {args.scenario}{size}, {args.repeat} "
           f"repetition(s); {time.time() - started:.0f} s in all")  # fmt: skip
     table(args.scenario, medians(repetitions), args.repeat > 1)
 
