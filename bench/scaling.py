@@ -3,7 +3,7 @@
     python bench/scaling.py [--sizes 1000,2000,4000,8000] [--fix] [--profile N]
 
 Generates a module of N tasks (Celery tasks with findings, `# noqa` comments used and unused,
-ARQ jobs and Temporal workflows), checks it with the cache off, and prints the time per N and the
+class-based tasks next to apps made by factories, ARQ jobs and Temporal workflows), checks it with the cache off, and prints the time per N and the
 growth factor per doubling: about 2.0 is linear, 4.0 quadratic. `--fix` times `--fix --diff`
 instead (fixes, the re-check after each round, the diff); `--profile N` prints where the time goes for
 one size. Each size runs in a fresh interpreter, as a user's run would. The growth factor is
@@ -63,6 +63,20 @@ async def arq_job_{i}(ctx, url):
     raise Retry(defer=0)
 """,
     """
+class Export{i}(app.Task):
+    acks_late = True
+
+    def run(self, report_id):
+        return report_id
+
+
+def make_app_{i}():
+    return Celery("proj_{i}")
+
+
+app_{i} = make_app_{i}()
+""",
+    """
 @workflow.defn
 class Flow{i}:
     @workflow.run
@@ -76,7 +90,7 @@ class Flow{i}:
 def module(tasks: int) -> str:
     parts = [HEADER]
     parts.extend(UNITS[i % len(UNITS)].format(i=i) for i in range(tasks))
-    jobs = ", ".join(f"arq_job_{i}" for i in range(3, tasks, 5))
+    jobs = ", ".join(f"arq_job_{i}" for i in range(3, tasks, len(UNITS)))
     parts.append(f"\n\nclass WorkerSettings:\n    functions = [{jobs}]\n")
     return "".join(parts)
 

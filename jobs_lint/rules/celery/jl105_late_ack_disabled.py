@@ -7,6 +7,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
 from jobs_lint.semantic.celery.tasks import SPLAT, TaskNode
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.values import UNKNOWN, literal
 
@@ -281,9 +282,14 @@ class LateAckDisabled(Rule):
         index = self.ctx.index
         if _config_unknown(self.ctx) or index.setting("task_acks_late"):
             return True
-        return any(_enabled(task.options, ("acks_late",)) for task in index.tasks.values()) or any(
-            _enabled(options, ("acks_late",)) for _, options in index.classes.values()
-        )
+        # Asked at every app of the project: looked up once per project.
+        return index.merged(f"{self.code}.late_ack_on_a_task", _late_ack_on_a_task)
+
+
+def _late_ack_on_a_task(index: ProjectIndex) -> bool:
+    return any(_enabled(task.options, ("acks_late",)) for task in index.tasks.values()) or any(
+        _enabled(options, ("acks_late",)) for _, options in index.classes.values()
+    )
 
 
 def _enabled(options: dict[str, Any], keys: tuple[str, ...]) -> bool:

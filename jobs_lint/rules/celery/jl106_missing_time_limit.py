@@ -8,6 +8,7 @@ from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery import tasks as celery_tasks
 from jobs_lint.semantic.celery.tasks import COUNTDOWN, SPLAT, TaskNode, is_number
 from jobs_lint.semantic.facts import Signature, TaskInfo
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.syntax import keyword_node
 from jobs_lint.semantic.values import UNKNOWN, literal, string_value
@@ -188,17 +189,14 @@ class MissingTimeLimit(Rule):
             return
         if _keyword_class_has_limit(node, self):
             return
-        tasks = [task for task in self.ctx.index.tasks.values() if not is_test_module(task.qualname)]
-        unlimited = [task for task in tasks if not self._has_own_limit(self.ctx.index.task_options(task))]
+        # Counted once per project: every app of the project reports the same numbers.
+        unlimited, tasks = self.ctx.index.merged(f"{self.code}.unlimited", _unlimited_tasks)
         if unlimited:
             self.report(
                 node,
-                f"No time limit: {len(unlimited)} of {len(tasks)} tasks set none and no "
+                f"No time limit: {unlimited} of {tasks} tasks set none and no "
                 "`task_time_limit` is configured; a hung task holds its worker forever",
             )
-
-    def _has_own_limit(self, options: dict[str, Any]) -> bool:
-        return SPLAT in options or any(key in options for key in LIMITS)
 
     def _global_limit(self) -> bool:
         return any(self.ctx.index.setting(key) for key in GLOBAL_LIMITS)
@@ -311,3 +309,13 @@ def _keyword_class_has_limit(call: ast.Call, rule: MissingTimeLimit) -> bool:
 
 def _is_redis(url: Any) -> bool:
     return isinstance(url, str) and url.startswith(("redis://", "rediss://", "redis+socket://"))
+
+
+def _has_own_limit(options: dict[str, Any]) -> bool:
+    return SPLAT in options or any(key in options for key in LIMITS)
+
+
+def _unlimited_tasks(index: ProjectIndex) -> tuple[int, int]:
+    """How many of the project's tasks (test modules aside) set no time limit, of how many."""
+    tasks = [task for task in index.tasks.values() if not is_test_module(task.qualname)]
+    return sum(not _has_own_limit(index.task_options(task)) for task in tasks), len(tasks)

@@ -5,6 +5,7 @@ import ast
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery import names as celery_names
 from jobs_lint.semantic.celery.tasks import RENAMES_TASKS
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.model import Kind
 from jobs_lint.semantic.values import string_value
 
@@ -220,14 +221,25 @@ class UnknownTaskName(Rule):
         facts = index.modules.get(module)
         if facts is None or not facts.defined_names or not index.uses_celery:
             return  # a module not read for its definitions (only summarised, or unparsable)
-        if any(module.extra.get(RENAMES_TASKS) for module in index.modules.values()):
-            return  # `gen_task_name` overridden: tasks without `name=` are named at run time
-        if any(not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()):
-            return  # some task's name is computed: the set of names is not known
-        if any(task.qualname.startswith(f"{module}.<") for task in index.tasks.values()):
+        if index.merged(f"{self.code}.names_unknown", _names_unknown):
+            return
+        if module in index.merged(f"{self.code}.modules_naming_at_run_time", _modules_naming_at_run_time):
             return  # tasks made inside functions, named at run time
         if function in facts.defined_names and f"{module}.{function}" not in index.tasks:
             return  # a function registered some way the linter cannot see
         task = index.tasks.get(f"{module}.{function}")
         hint = f" (it is registered as `{task.name}`)" if task is not None else ""
         self.report(node, f"{where} names `{name}`, which no task of the project is registered under{hint}")
+
+
+def _names_unknown(index: ProjectIndex) -> bool:
+    """Whether the project's set of task names is unknown: `gen_task_name` overridden (tasks
+    without `name=` are named at run time), or some task's name computed."""
+    return any(module.extra.get(RENAMES_TASKS) for module in index.modules.values()) or any(
+        not isinstance(task.options.get("name", ""), str) for task in index.tasks.values()
+    )
+
+
+def _modules_naming_at_run_time(index: ProjectIndex) -> frozenset[str]:
+    """Modules that make tasks inside functions (`module.<locals>...`), named at run time."""
+    return frozenset(task.qualname.split(".<", 1)[0] for task in index.tasks.values() if ".<" in task.qualname)

@@ -210,5 +210,11 @@ def app_task_class(index: ProjectIndex, via: str | None) -> str | None:
     )
     if via is not None:
         return classes.get(index.canonical(via))
+    return index.merged(f"{APP_TASK_CLASSES}.shared", lambda index: _common_task_class(index, classes))
+
+
+def _common_task_class(index: ProjectIndex, classes: dict[str, str]) -> str | None:
+    """The task class every app of the project gives, if they all give the same: asked for
+    each shared task, so made once per index."""
     given = {classes.get(app) for app in index.apps}
     return given.pop() if len(given) == 1 else None
