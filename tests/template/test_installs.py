@@ -18,7 +18,16 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-CHECKING_TOOLS = {"ruff", "mypy", "pytest", "pytest-timeout", "pytest-asyncio", "pre-commit", "celery-types"}
+CHECKING_TOOLS = {
+    "ruff",
+    "mypy",
+    "pytest",
+    "pytest-timeout",
+    "pytest-xdist",
+    "pytest-asyncio",
+    "pre-commit",
+    "celery-types",
+}
 
 
 @pytest.mark.parametrize("tool", ["celery", "arq", "temporal"])
