@@ -75,6 +75,14 @@ QUORUM_QUEUES = [
     {"name": "default", "priority": 5, "prefetch": 4, "concurrency": 2},
     {"name": "bulk", "priority": 1, "prefetch": 8, "concurrency": 1},
 ]
+# Temporal's default queues, bulk with a per-worker rate (worker_activities_per_second).
+TEMPORAL_PER_WORKER_RATE_QUEUES = [
+    {"name": "critical", "priority": 9, "prefetch": 1, "concurrency": 2},
+    {"name": "high", "priority": 7, "prefetch": 1, "concurrency": 2},
+    {"name": "default", "priority": 5, "prefetch": 4, "concurrency": 2},
+    {"name": "low", "priority": 3, "prefetch": 4, "concurrency": 1},
+    {"name": "bulk", "priority": 1, "prefetch": 16, "concurrency": 4, "worker_activities_per_second": 40},
+]
 
 
 def answers_for(row: tuple[bool, ...]) -> dict[str, Any]:
@@ -124,8 +132,13 @@ FULL_SUITES = {
     "redis-everything-on": EVERYTHING_ON,
     "rabbitmq": {**EVERYTHING_ON, **answers_for(tuple([True] * len(FACTORS)))},
     "minimal": answers_for(tuple([False] * len(FACTORS))) | {"python_version": OFFERED_PYTHONS[-1]},
-    # A rate-limited queue too: the project's own test checks its Workers get the answer's rate.
-    "temporal-everything-on": {**TEMPORAL_EVERYTHING_ON, "task_queue_rate_limits": {"bulk": 50}},
+    # A rate-limited queue and a per-worker rate too: the project's own tests check its Workers
+    # get the answers' rates and hold the per-worker one.
+    "temporal-everything-on": {
+        **TEMPORAL_EVERYTHING_ON,
+        "task_queue_rate_limits": {"bulk": 50},
+        "queues": TEMPORAL_PER_WORKER_RATE_QUEUES,
+    },
 }
 
 

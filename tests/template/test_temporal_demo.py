@@ -98,7 +98,10 @@ def test_ctrl_c_stops_the_demo_and_everything_it_started(project: Path) -> None:
             pytest.fail(f"the demo ended before starting its object store (exit code {demo.wait()})")
         assert processes_of(project)
         os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's foreground group
-        demo.communicate(timeout=20)
+        output, _ = demo.communicate(timeout=20)
+        # A quiet exit: the demo's own message, no traceback.
+        assert "interrupted: the demo stopped what it started" in output, output
+        assert "Traceback" not in output, output
         stop_by = time.monotonic() + 5
         while processes_of(project) and time.monotonic() < stop_by:
             time.sleep(0.1)

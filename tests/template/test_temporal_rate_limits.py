@@ -45,3 +45,53 @@ def test_rate_limits_reach_the_task_queues(template_repo: Path, tmp_path: Path) 
 def test_other_tools_are_not_asked(template_repo: Path, tmp_path: Path) -> None:
     project = render(template_repo, tmp_path / "service", {"tool": "arq"})
     assert "task_queue_rate_limits" not in (project / ".copier-answers.yml").read_text()
+
+
+REFUSED_PER_WORKER: list[tuple[str, Any, str]] = [
+    (
+        "temporal",
+        0,
+        'queue "bulk" worker_activities_per_second must be a positive number of activities per second, got 0',
+    ),
+    ("temporal", "fast", "worker_activities_per_second must be a positive number of activities per second, got fast"),
+    ("temporal", True, "worker_activities_per_second must be a positive number of activities per second, got True"),
+    ("arq", 5, 'queue "bulk" sets worker_activities_per_second, which only Temporal workers have'),
+    ("celery", 5, 'queue "bulk" sets worker_activities_per_second, which only Temporal workers have'),
+]
+
+
+@pytest.mark.parametrize(
+    ("tool", "rate", "reason"), REFUSED_PER_WORKER, ids=[f"{t}-{r}" for t, r, _ in REFUSED_PER_WORKER]
+)
+def test_bad_per_worker_rate_is_refused_with_its_reason(
+    template_repo: Path, tmp_path: Path, tool: str, rate: Any, reason: str
+) -> None:
+    queues = [
+        {"name": "default", "concurrency": 2},
+        {"name": "bulk", "concurrency": 4, "worker_activities_per_second": rate},
+    ]
+    answers = {"tool": tool, "queues": queues, "task_routes": []}
+    with pytest.raises(ValueError, match="Validation error for question 'queues'") as refused:
+        render(template_repo, tmp_path / "refused", answers)
+    assert reason in str(refused.value)
+
+
+def test_per_worker_rate_reaches_the_workers(template_repo: Path, tmp_path: Path) -> None:
+    queues = [
+        {"name": "default", "concurrency": 2},
+        {"name": "bulk", "concurrency": 4, "worker_activities_per_second": 3},
+    ]
+    answers = {"tool": "temporal", "queues": queues, "task_routes": [{"pattern": "maintenance.*", "queue": "bulk"}]}
+    project = render(template_repo, tmp_path / "service", answers)
+    queues_py = (project / "src" / "jobs_service" / "queues.py").read_text()
+    assert 'TaskQueueSpec(name="bulk", concurrency=4, worker_activities_per_second=3.0),' in queues_py
+    assert 'TaskQueueSpec(name="default", concurrency=2),' in queues_py
+    worker_py = (project / "src" / "jobs_service" / "worker.py").read_text()
+    assert "max_activities_per_second=spec.worker_activities_per_second," in worker_py
+    assert "disable_eager_activity_execution=spec.worker_activities_per_second is not None," in worker_py
+
+
+def test_without_per_worker_rates_the_workers_have_none(template_repo: Path, tmp_path: Path) -> None:
+    project = render(template_repo, tmp_path / "service", {"tool": "temporal"})
+    assert "worker_activities_per_second" not in (project / "src" / "jobs_service" / "worker.py").read_text()
+    assert "worker_activities_per_second" not in (project / "src" / "jobs_service" / "queues.py").read_text()
