@@ -3,12 +3,13 @@
     python bench/scaling.py [--sizes 1000,2000,4000,8000] [--fix] [--profile N]
 
 Generates a module of N tasks (Celery tasks with findings, `# noqa` comments used and unused,
-class-based tasks next to apps made by factories, ARQ jobs and Temporal workflows), checks it with the cache off, and prints the time per N and the
-growth factor per doubling: about 2.0 is linear, 4.0 quadratic. `--fix` times `--fix --diff`
-instead (fixes, the re-check after each round, the diff); `--profile N` prints where the time goes for
-one size. Each size runs in a fresh interpreter, as a user's run would. The growth factor is
-computed from CPU time, which other processes on a shared machine disturb less than wall time
-(one file is checked without worker processes, so CPU time is the whole cost).
+class-based tasks next to apps made by factories, ARQ jobs and Temporal workflows), checks it with
+the cache off, and prints the time per N and the growth factor per doubling: about 2.0 is linear,
+4.0 quadratic. `--fix` times `--fix --diff` instead (fixes, the re-check after each round, the
+diff); `--profile N` prints where the time goes for one size. Each size runs in a fresh interpreter,
+as a user's run would. The growth factor is computed from CPU time, which other processes on a
+shared machine disturb less than wall time (one file is checked without worker processes, so CPU
+time is the whole cost).
 """
 
 from __future__ import annotations

@@ -697,5 +697,5 @@ def test_activity_scheduled_under_a_packages_alias_gets_its_workflows_timeout() 
             "        await workflow.execute_activity(export_activity, start_to_close_timeout=timedelta(minutes=5))\n",
         },
     )
-    (_, activity), = m.temporal.activities
+    ((_, activity),) = m.temporal.activities
     assert longest_run(m.temporal, activity) == 300.0

@@ -38,6 +38,7 @@ _REGISTRY = {
     "class WorkerSettings:\n    functions = JOBS\n    redis_settings = RedisSettings()\n",
 }
 
+
 class BlockingCallInAsyncJob(Rule):
     """
     ## What it does
