@@ -4,7 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
-from jobs_lint.semantic.messages.secrets import secret_argument
+from jobs_lint.semantic.messages.secrets import secret_sent
 
 _TASKS = (
     "from celery import shared_task\n\n"
@@ -19,9 +19,16 @@ class UnsafeTaskArgument(Rule):
     ## What it does
     Finds task messages that carry a secret: an argument named like a password, a token, an API
     key or a private key, whether by keyword, by the called task's parameter name, or by the
-    variable or setting passed. It reads `.delay()`, `.apply_async()`, `send_task()`, and the
-    signatures that send later (`.s()`, `.si()`, `.signature()`). Rows, files, uploads and other
-    values that do not belong in a message are JL114's.
+    variable or setting passed, or inside a dict or tuple the sending function builds (a log record
+    with the caller's API key) or gets from a function of its module (`settings =
+    get_settings(request)` that returns a password). It reads `.delay()`, `.apply_async()`,
+    `send_task()`, and the signatures that send later (`.s()`, `.si()`, `.signature()`). Rows,
+    files, uploads and other values that do not belong in a message are JL114's.
+
+    A token is a secret when it lets its holder in: an access, refresh, reset or invitation
+    token, or a bare `token`. One whose qualifier says what it addresses is an identifier and
+    stays quiet: a page cursor, a CSRF or idempotency value, a device's push address
+    (`device_token`, `registration_token`), a public short id shown in URLs (`friendly_token`).
 
     ## Why is this bad?
     A message is stored as it was sent: secrets in it lie in clear text in the broker, its
@@ -81,8 +88,55 @@ class UnsafeTaskArgument(Rule):
             line=4,
             message="`process.apply_async()` is sent a secret (`db_password`)",
         ),
+        Invalid(
+            "from app.tasks import process\n\n"
+            "def log_request(request, api_key):\n"
+            "    record = {'token_identifier': api_key, 'path': request.path}\n"
+            "    process.delay({**record, 'status': 200})\n",
+            files=_FILES,
+            path="app/middleware.py",
+            line=5,
+            message="`process.delay()` is sent a secret (`api_key`)",
+        ),
+        Invalid(
+            "from app.tasks import process\n\n"
+            "def get_settings(store):\n"
+            "    password = store.get('password')\n"
+            "    return store.get('url'), password\n\n"
+            "def share(store, files):\n"
+            "    settings = get_settings(store)\n"
+            "    process.delay(settings, files)\n",
+            files=_FILES,
+            path="app/views.py",
+            line=9,
+            message="`process.delay()` is sent a secret (`password`)",
+        ),
     )
     valid = (
+        Valid(
+            "from app.tasks import process\n\n"
+            "class Media:\n"
+            "    def save(self):\n"
+            "        process.delay(self.friendly_token)\n\n"
+            "    def url(self):\n"
+            "        return f'/view?m={self.friendly_token}'\n\n"
+            "def register(device_token, registration_token):\n"
+            "    process.delay(device_token)\n"
+            "    process.delay(registration_token)\n",
+            files=_FILES,
+            path="app/models.py",
+        ),
+        Valid(
+            "from app.tasks import process\n\n"
+            "def get_settings(store):\n"
+            "    return store.get('url'), store.get('user')\n\n"
+            "def share(store, files, api_key):\n"
+            "    settings = get_settings(store)\n"
+            "    record = {'has_key': bool(api_key)}\n"
+            "    process.delay(settings, files, record)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
         Valid(
             "from app.tasks import notify\n\ndef rotate(user, credential_id):\n    notify.delay(credential_id)\n",
             files=_FILES,
@@ -131,7 +185,7 @@ class UnsafeTaskArgument(Rule):
             return
         verb = "is sent" if func.attr in SENDS else "will send"
         for param, value in sent.arguments():
-            secret = secret_argument(param, value)
+            secret = secret_sent(ctx.model, param, value, ctx.scope)
             if secret is not None:
                 self.report(
                     value,
