@@ -133,7 +133,8 @@ class UnsafeTaskArgument(Rule):
             "def share(store, files, api_key):\n"
             "    settings = get_settings(store)\n"
             "    record = {'has_key': bool(api_key)}\n"
-            "    process.delay(settings, files, record)\n",
+            "    user_id, token = settings\n"
+            "    process.delay(settings, files, record, user_id)\n",
             files=_FILES,
             path="app/views.py",
         ),

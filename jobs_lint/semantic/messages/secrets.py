@@ -130,8 +130,10 @@ def secret_sent(model: ModuleModel, param: str | None, value: ast.expr, scope: S
     if found_binding is None or found_binding[1] is model.module_scope or len(found_binding[0]) != 1:
         return None  # a parameter, a module constant, or a name bound more than once
     binding = found_binding[0][0]
-    if not isinstance(binding, (ast.Dict, ast.Tuple, ast.List, ast.Call)):
-        return None
+    if not isinstance(binding, (ast.Dict, ast.Tuple, ast.List, ast.Call)) or isinstance(
+        getattr(binding, "ctx", None), ast.Store
+    ):
+        return None  # an unpacking target (`uid, token = ...`) hides which part the name gets
     return secret_sent(model, None, binding, found_binding[1], depth + 1)
 
 
