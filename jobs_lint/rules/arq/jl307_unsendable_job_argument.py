@@ -61,6 +61,20 @@ class UnsendableJobArgument(Rule):
 
     invalid = (
         Invalid(
+            "import csv\n\n"
+            "async def load(redis, path):\n"
+            "    rows = []\n"
+            "    with open(path) as f:\n"
+            "        for row in csv.DictReader(f):\n"
+            "            rows.append({'plan': row['PlanId'], 'value': row['Value']})\n"
+            "            if len(rows) > 10000:\n"
+            "                await redis.enqueue_job('save_rows', {'rows': rows})\n"
+            "                rows = []\n",
+            path="app/importer.py",
+            line=9,
+            message="`enqueue_job('save_rows')` is sent the rows of a file, gathered in a list",
+        ),
+        Invalid(
             "from app.schemas import SendModel\n\n"
             "async def send(m: SendModel, redis):\n"
             "    for recipient in m.recipients:\n"
@@ -119,6 +133,18 @@ class UnsendableJobArgument(Rule):
         ),
     )
     valid = (
+        Valid(
+            "import csv\n\n"
+            "async def load(redis, path, ids):\n"
+            "    batch = []\n"
+            "    for plan_id in ids:\n"
+            "        batch.append(plan_id)\n"
+            "    await redis.enqueue_job('save_rows', {'ids': batch, 'path': path})\n"
+            "    with open(path) as f:\n"
+            "        for row in csv.DictReader(f):\n"
+            "            await redis.enqueue_job('save_row', row['PlanId'])\n",
+            path="app/importer.py",
+        ),
         Valid(
             "from app.schemas import SmsModel\n\n"
             "async def send(m: SmsModel, redis):\n"
