@@ -277,20 +277,22 @@ class MissingTimeLimit(Rule):
                 for key, value in zip(entry.node.keys, entry.node.values, strict=True):
                     if string_value(key) == "visibility_timeout":
                         self._visibility(literal(value), value)
-            elif entry.key == "broker_url" and not self._visibility_set():
-                if _is_redis(entry.value) or _is_redis(self._fallback(entry.node)):
-                    self._visibility(DEFAULT_VISIBILITY, entry.node, default=True)
+            elif (
+                entry.key == "broker_url"
+                and (_is_redis(entry.value) or _is_redis(self._fallback(entry.node)))
+                and not self._visibility_set()
+            ):
+                self._visibility(DEFAULT_VISIBILITY, entry.node, default=True)
 
     def _fallback(self, node: ast.expr) -> Any:
         """The URL a broker read from the environment falls back to, which is the broker the
         project ships with: `os.getenv("BROKER_URL", "redis://...")`, directly or through a
         module-level name."""
         model = self.ctx.model
-        if isinstance(node, ast.Name):
-            node = self._binding(node)
-        if not isinstance(node, ast.Call) or model.qualname(node.func, model.module_scope) not in _ENV_READS:
+        call = self._binding(node) if isinstance(node, ast.Name) else node
+        if not isinstance(call, ast.Call) or model.qualname(call.func, model.module_scope) not in _ENV_READS:
             return None
-        default = node.args[1] if len(node.args) > 1 else keyword_node(node, "default")
+        default = call.args[1] if len(call.args) > 1 else keyword_node(call, "default")
         return literal(default) if default is not None else None
 
     def _binding(self, node: ast.expr) -> ast.expr | None:

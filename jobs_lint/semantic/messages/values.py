@@ -43,7 +43,9 @@ USER = Unsendable("the signed-in user object", "send the user's id")
 SESSION = Unsendable("a session object", "send the values the job needs; a database session is opened by the job")
 CARRIED_INSTEAD = "store the files and send their storage keys"
 DUMP = Unsendable("a dump of a whole object", "send its id and let the job load what it needs")
-READ_ROWS = Unsendable("the rows of a file, gathered in a list", "write them where they are read, or send the file's key")
+READ_ROWS = Unsendable(
+    "the rows of a file, gathered in a list", "write them where they are read, or send the file's key"
+)
 
 _UPLOAD_TYPES = frozenset(
     {"fastapi.UploadFile", "starlette.datastructures.UploadFile", "fastapi.datastructures.UploadFile"}
@@ -130,8 +132,10 @@ def _name(model: ModuleModel, node: ast.Name, scope: Scope, depth: int) -> Unsen
     values = [b for b in bindings if isinstance(b, ast.expr)]
     if not values or len(values) != len(bindings):
         return None
-    if all(isinstance(v, ast.List) and not v.elts for v in values) and payloads.gathers_rows(
-        model, node.id, owner.node, owner
+    if (
+        owner.node is not None
+        and all(isinstance(v, ast.List) and not v.elts for v in values)
+        and payloads.gathers_rows(model, node.id, owner.node, owner)
     ):
         return READ_ROWS
     answers = {unsendable(model, value, owner, depth + 1) for value in values}
