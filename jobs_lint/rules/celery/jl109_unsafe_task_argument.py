@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic.messages.forwarders import forwarded
 from jobs_lint.semantic.messages.secrets import secret_sent
 
 _TASKS = (
@@ -22,7 +23,8 @@ class UnsafeTaskArgument(Rule):
     variable or setting passed, or inside a dict or tuple the sending function builds (a log record
     with the caller's API key) or gets from a function of its module (`settings =
     get_settings(request)` that returns a password). It reads `.delay()`, `.apply_async()`,
-    `send_task()`, and the signatures that send later (`.s()`, `.si()`, `.signature()`). Rows,
+    `send_task()`, the signatures that send later (`.s()`, `.si()`, `.signature()`), and calls to
+    a project function that passes its own arguments on to one of them. Rows,
     files, uploads and other values that do not belong in a message are JL114's.
 
     A token is a secret when it lets its holder in: an access, refresh, reset or invitation
@@ -43,7 +45,8 @@ class UnsafeTaskArgument(Rule):
     code = "JL109"
     name = "unsafe-task-argument"
     summary = "A task message carries a secret: a password, a token or a key"
-    needles = ((b".delay(", b"apply_async(", b"send_task(", b".s(", b".si(", b".signature("),)
+    # `_async(`: `apply_async(`, and the project's helpers named for sending (`run_async(`).
+    needles = ((b".delay(", b"_async(", b"send_task(", b".s(", b".si(", b".signature("),)
 
     invalid = (
         Invalid(
@@ -111,8 +114,40 @@ class UnsafeTaskArgument(Rule):
             line=9,
             message="`process.delay()` is sent a secret (`password`)",
         ),
+        Invalid(
+            "from app.worker import run_async\n\n"
+            "def upload(task_id, token):\n"
+            "    run_async(upload_asset, task_id, token)\n\n"
+            "def upload_asset(task_id, token):\n    return task_id\n",
+            files={
+                **_FILES,
+                "app/worker.py": "from app.tasks import process\n\n"
+                "def run_async(func, *args, **kwargs):\n"
+                "    return process.delay(func.__name__, *args, **kwargs)\n",
+            },
+            path="app/views.py",
+            line=4,
+            message="`run_async()` puts a secret (`token`) in a task message (`process.delay()`)",
+        ),
     )
     valid = (
+        Valid(
+            "from app.worker import run_async, run_here\n\n"
+            "def upload(task_id, token):\n"
+            "    run_async(upload_asset, task_id, name='x')\n"
+            "    run_here(upload_asset, token)\n\n"
+            "def upload_asset(task_id, token):\n    return task_id\n",
+            files={
+                **_FILES,
+                "app/worker.py": "from app.tasks import process\n\n"
+                "def run_async(func, *args, **kwargs):\n"
+                "    return process.delay(func.__name__, *args, **kwargs)\n\n"
+                "def run_here(func, *args):\n"
+                "    process.delay(func.__name__)\n"
+                "    return func(*args)\n",
+            },
+            path="app/views.py",
+        ),
         Valid(
             "from app.tasks import process\n\n"
             "class Media:\n"
@@ -179,6 +214,7 @@ class UnsafeTaskArgument(Rule):
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         if not (isinstance(func, ast.Attribute) and (func.attr in SENDS or func.attr in PARTIALS)):
+            self._through_helper(node)
             return
         ctx = self.ctx
         sent = (signature_of if func.attr in PARTIALS else enqueue_of)(ctx.model, node, ctx.scope)
@@ -192,4 +228,22 @@ class UnsafeTaskArgument(Rule):
                     value,
                     f"`{sent.label}` {verb} a secret (`{secret}`): the broker stores it in clear text; "
                     "let the task read it",
+                )
+
+    def _through_helper(self, node: ast.Call) -> None:
+        """A project function that sends its arguments in a task message (`run_async(f, token)`
+        ending in `eval_async.delay(source, *args)`)."""
+        ctx = self.ctx
+        found = forwarded(ctx.model, ctx.index, node, ctx.scope)
+        if found is None or found[0].method not in SENDS:
+            return
+        helper, arguments = found
+        name = ast.unparse(node.func)
+        for param, value in arguments:
+            secret = secret_sent(ctx.model, param, value, ctx.scope)
+            if secret is not None:
+                self.report(
+                    value,
+                    f"`{name}()` puts a secret (`{secret}`) in a task message (`{helper.label}`): the "
+                    "broker stores it in clear text; let the task read it",
                 )
