@@ -129,6 +129,15 @@ class UnsafeTaskArgument(Rule):
             line=4,
             message="`run_async()` puts a secret (`token`) in a task message (`process.delay()`)",
         ),
+        Invalid(
+            "from django.db import transaction\nfrom app.tasks import process\n\n"
+            "def rotate(user):\n"
+            "    transaction.on_commit(lambda key=user.api_key: process.delay(key))\n",
+            files=_FILES,
+            path="app/views.py",
+            line=5,
+            message="`process.delay()` is sent a secret (`api_key`)",
+        ),
     )
     valid = (
         Valid(
@@ -155,6 +164,8 @@ class UnsafeTaskArgument(Rule):
             "        process.delay(self.friendly_token)\n\n"
             "    def url(self):\n"
             "        return f'/view?m={self.friendly_token}'\n\n"
+            "    def encode(self, on_commit):\n"
+            "        on_commit(lambda token=self.friendly_token: process.delay(token))\n\n"
             "def register(device_token, registration_token):\n"
             "    process.delay(device_token)\n"
             "    process.delay(registration_token)\n",

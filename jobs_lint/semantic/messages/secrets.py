@@ -105,6 +105,8 @@ def secret_sent(model: ModuleModel, param: str | None, value: ast.expr, scope: S
     """`secret_argument`, and the secrets inside what a local variable holds: a dict or tuple
     built in the sending function (`log = {'key': api_key}`), or what a function of this module
     returns (`settings = get_settings(request)` that returns `url, user, password`)."""
+    if isinstance(value, ast.Name):  # `on_commit(lambda token=media.friendly_token: ...)`
+        value = _lambda_default(value, scope) or value
     found = secret_argument(param, value) if depth == 0 else secret_inside(value)
     if found is not None or depth > _MAX_DEPTH:
         return found
@@ -143,3 +145,27 @@ def _local_function(model: ModuleModel, name: str, scope: Scope) -> ast.Function
         return None
     binding = found[0][0]
     return binding if isinstance(binding, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+
+
+def _lambda_default(name: ast.Name, scope: Scope) -> ast.expr | None:
+    """The default of the lambda parameter `name` reads, when it is one: the value it holds."""
+    if scope.node is None:
+        return None
+    for node in ast.walk(scope.node):
+        if not isinstance(node, ast.Lambda) or not _inside(name, node.body):
+            continue
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        pairs = [
+            *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
+            *zip(args.kwonlyargs, args.kw_defaults),
+        ]
+        for arg, default in pairs:
+            if arg.arg == name.id and default is not None:
+                return default
+    return None
+
+
+def _inside(node: ast.expr, outer: ast.expr) -> bool:
+    start, end = (outer.lineno, outer.col_offset), (outer.end_lineno or outer.lineno, outer.end_col_offset or 0)
+    return start <= (node.lineno, node.col_offset) and (node.end_lineno or node.lineno, node.end_col_offset or 0) <= end
