@@ -157,8 +157,8 @@ def _lambda_default(name: ast.Name, scope: Scope) -> ast.expr | None:
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         pairs = [
-            *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
-            *zip(args.kwonlyargs, args.kw_defaults),
+            *zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
         ]
         for arg, default in pairs:
             if arg.arg == name.id and default is not None:
