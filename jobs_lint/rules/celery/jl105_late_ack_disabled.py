@@ -144,13 +144,6 @@ class LateAckDisabled(Rule):
     )
     valid = (
         Valid(
-            "from celery import shared_task\n\n"
-            "@shared_task(acks_late=False, soft_time_limit=6 * 60 * 60)\n"
-            "def reindex(source_id):\n    return source_id\n\n"
-            "@shared_task(acks_late=False, track_started=True)\n"
-            "def proxy(attempt_id):\n    return attempt_id\n"
-        ),
-        Valid(
             "from proj.celery import task\n\n@task(acks_late=True)\ndef charge(order_id):\n    return order_id\n",
             files={
                 "proj/__init__.py": "",
@@ -225,6 +218,13 @@ class LateAckDisabled(Rule):
             "app = Celery('proj')\n"
             "app.conf.task_acks_late = True\n"
             "app.conf.task_reject_on_worker_lost = ENV_REJECT\n"
+        ),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task(acks_late=False, soft_time_limit=6 * 60 * 60)\n"
+            "def reindex(source_id):\n    return source_id\n\n"
+            "@shared_task(acks_late=False, track_started=True)\n"
+            "def proxy(attempt_id):\n    return attempt_id\n"
         ),
     )
 

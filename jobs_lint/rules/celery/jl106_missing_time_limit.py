@@ -137,13 +137,6 @@ class MissingTimeLimit(Rule):
     )
     valid = (
         Valid(
-            "import os\nfrom celery import Celery\n\n"
-            "BROKER_URL = os.getenv('BROKER_URL', 'amqp://guest@localhost//')\n"
-            "REDIS_URL = os.environ.get('REDIS_URL')\n"
-            "app = Celery('proj', broker=BROKER_URL, backend=REDIS_URL)\n"
-            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n"
-        ),
-        Valid(
             "from celery import Celery\n\n"
             "app = Celery('proj', broker='redis://localhost:6379/0')\n"
             "app.conf.task_time_limit = 300\n",
@@ -199,6 +192,13 @@ class MissingTimeLimit(Rule):
             "import requests\n\n"
             "def fetch(url, time_limit=10, soft_time_limit=20):\n"
             "    return requests.get(url, timeout=time_limit)\n"
+        ),
+        Valid(
+            "import os\nfrom celery import Celery\n\n"
+            "BROKER_URL = os.getenv('BROKER_URL', 'amqp://guest@localhost//')\n"
+            "REDIS_URL = os.environ.get('REDIS_URL')\n"
+            "app = Celery('proj', broker=BROKER_URL, backend=REDIS_URL)\n"
+            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n"
         ),
     )
 

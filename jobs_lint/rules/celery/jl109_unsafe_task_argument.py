@@ -24,8 +24,8 @@ class UnsafeTaskArgument(Rule):
     with the caller's API key) or gets from a function of its module (`settings =
     get_settings(request)` that returns a password). It reads `.delay()`, `.apply_async()`,
     `send_task()`, the signatures that send later (`.s()`, `.si()`, `.signature()`), and calls to
-    a project function that passes its own arguments on to one of them. Rows,
-    files, uploads and other values that do not belong in a message are JL114's.
+    a project function that passes its own arguments on to one of them. Rows, files, uploads
+    and other values that do not belong in a message are JL114's.
 
     A token is a secret when it lets its holder in: an access, refresh, reset or invitation
     token, or a bare `token`. One whose qualifier says what it addresses is an identifier and
@@ -141,6 +141,42 @@ class UnsafeTaskArgument(Rule):
     )
     valid = (
         Valid(
+            "from app.tasks import notify\n\ndef rotate(user, credential_id):\n    notify.delay(credential_id)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import notify\n\n"
+            "def reset(user, token_id, password_reset_url):\n"
+            "    notify.delay(user.id, token_id=token_id, reset_url=password_reset_url, password_changed=True)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import process\n\n"
+            "def upload(request):\n"
+            "    key = request.FILES['file'].name\n"
+            "    process.delay(key)\n"
+            "    return request.session.get('password')\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
+            "import requests\n\n"
+            "def call(token):\n"
+            "    requests.post('https://example.com', data={'password': token}, timeout=5)\n"
+            "    return open('x').read()\n",
+            path="app/views.py",
+        ),
+        Valid(
+            "from app.tasks import process\n\n"
+            "def page(next_page_token, csrf_token):\n"
+            "    process.delay(next_page_token)\n"
+            "    process.delay(csrf_token)\n",
+            files=_FILES,
+            path="app/views.py",
+        ),
+        Valid(
             "from app.worker import run_async, run_here\n\n"
             "def upload(task_id, token):\n"
             "    run_async(upload_asset, task_id, name='x')\n"
@@ -181,42 +217,6 @@ class UnsafeTaskArgument(Rule):
             "    record = {'has_key': bool(api_key)}\n"
             "    user_id, token = settings\n"
             "    process.delay(settings, files, record, user_id)\n",
-            files=_FILES,
-            path="app/views.py",
-        ),
-        Valid(
-            "from app.tasks import notify\n\ndef rotate(user, credential_id):\n    notify.delay(credential_id)\n",
-            files=_FILES,
-            path="app/views.py",
-        ),
-        Valid(
-            "from app.tasks import notify\n\n"
-            "def reset(user, token_id, password_reset_url):\n"
-            "    notify.delay(user.id, token_id=token_id, reset_url=password_reset_url, password_changed=True)\n",
-            files=_FILES,
-            path="app/views.py",
-        ),
-        Valid(
-            "from app.tasks import process\n\n"
-            "def upload(request):\n"
-            "    key = request.FILES['file'].name\n"
-            "    process.delay(key)\n"
-            "    return request.session.get('password')\n",
-            files=_FILES,
-            path="app/views.py",
-        ),
-        Valid(
-            "import requests\n\n"
-            "def call(token):\n"
-            "    requests.post('https://example.com', data={'password': token}, timeout=5)\n"
-            "    return open('x').read()\n",
-            path="app/views.py",
-        ),
-        Valid(
-            "from app.tasks import process\n\n"
-            "def page(next_page_token, csrf_token):\n"
-            "    process.delay(next_page_token)\n"
-            "    process.delay(csrf_token)\n",
             files=_FILES,
             path="app/views.py",
         ),
