@@ -4,6 +4,7 @@ import ast
 
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.celery.enqueue import PARTIALS, SENDS, enqueue_of, signature_of
+from jobs_lint.semantic.facts import TaskInfo
 from jobs_lint.semantic.messages.forwarders import forwarded
 from jobs_lint.semantic.messages.secrets import secret_sent
 
@@ -30,7 +31,9 @@ class UnsafeTaskArgument(Rule):
     A token is a secret when it lets its holder in: an access, refresh, reset or invitation
     token, or a bare `token`. One whose qualifier says what it addresses is an identifier and
     stays quiet: a page cursor, a CSRF or idempotency value, a device's push address
-    (`device_token`, `registration_token`), a public short id shown in URLs (`friendly_token`).
+    (`device_token`, `registration_token`), a public short id shown in URLs (`friendly_token`),
+    and a bare `token` that the task of the same module passes on as an id
+    (`FCMDevice(registration_id=token)`).
 
     ## Why is this bad?
     A message is stored as it was sent: secrets in it lie in clear text in the broker, its
@@ -138,6 +141,17 @@ class UnsafeTaskArgument(Rule):
             line=5,
             message="`process.delay()` is sent a secret (`api_key`)",
         ),
+        Invalid(
+            "from celery import shared_task\nfrom mail import send\n\n"
+            "@shared_task\ndef reset(user_id, token):\n"
+            "    send(user_id=user_id, link=f'/reset?token={token}')\n\n"
+            "def post(request):\n"
+            "    token = request.data['token']\n"
+            "    reset.delay(request.user.id, token=token)\n",
+            path="app/reset.py",
+            line=10,
+            message="`reset.delay()` is sent a secret (`token`)",
+        ),
     )
     valid = (
         Valid(
@@ -220,6 +234,15 @@ class UnsafeTaskArgument(Rule):
             files=_FILES,
             path="app/views.py",
         ),
+        Valid(
+            "from celery import shared_task\nfrom push import Device\n\n"
+            "@shared_task\ndef relay(token, data):\n"
+            "    Device(registration_id=token).send(data)\n\n"
+            "def post(request):\n"
+            "    token = request.data['token']\n"
+            "    relay.delay(token=token, data=request.data['data'])\n",
+            path="app/relay.py",
+        ),
     )
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -234,12 +257,31 @@ class UnsafeTaskArgument(Rule):
         verb = "is sent" if func.attr in SENDS else "will send"
         for param, value in sent.arguments():
             secret = secret_sent(ctx.model, param, value, ctx.scope)
-            if secret is not None:
+            if secret is not None and not self._used_as_id(sent.task, param):
                 self.report(
                     value,
                     f"`{sent.label}` {verb} a secret (`{secret}`): the broker stores it in clear text; "
                     "let the task read it",
                 )
+
+    def _used_as_id(self, task: TaskInfo | None, param: str | None) -> bool:
+        """Whether a task of this module passes the parameter on as an id
+        (`FCMDevice(registration_id=token)`): the task itself says the value names something."""
+        model = self.ctx.model
+        module, _, name = task.qualname.rpartition(".") if task is not None else ("", "", "")
+        if param is None or module != model.module:
+            return False
+        found = model.lookup(name, model.module_scope)
+        function = found[0][0] if found is not None and len(found[0]) == 1 else None
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        return any(
+            isinstance(node, ast.keyword)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == param
+            and (node.arg or "").rpartition("_")[2] == "id"
+            for node in ast.walk(function)
+        )
 
     def _through_helper(self, node: ast.Call) -> None:
         """A project function that sends its arguments in a task message (`run_async(f, token)`
