@@ -29,9 +29,9 @@ class UnsendableTaskArgument(Rule):
     FastAPI `UploadFile`), whole DataFrames, the web request, the signed-in user, a session,
     dumps of whole objects (`model_to_dict(...)`, a serializer's `.data`, `.dict()` of a row),
     objects whose class holds bytes in a field, directly or through its fields' classes, and a
-    list filled in a loop over the rows of a file (`for line in csv.reader(f)`). It reads `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later
-    (`.s()`, `.si()`, `.signature()`), following values through local variables and project
-    functions. Secrets in a message are JL109's.
+    list filled in a loop over the rows of a file (`for line in csv.reader(f)`). It reads
+    `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later (`.s()`,
+    `.si()`, `.signature()`), following values through local variables and project functions. Secrets in a message are JL109's.
 
     ## Why is this bad?
     Every message is serialized when it is sent and kept by the broker until a worker takes it:
