@@ -31,7 +31,8 @@ class UnsendableTaskArgument(Rule):
     objects whose class holds bytes in a field, directly or through its fields' classes, and a
     list filled in a loop over the rows of a file (`for line in csv.reader(f)`). It reads
     `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later (`.s()`,
-    `.si()`, `.signature()`), following values through local variables and project functions. Secrets in a message are JL109's.
+    `.si()`, `.signature()`), following values through local variables and project functions.
+    Secrets in a message are JL109's.
 
     ## Why is this bad?
     Every message is serialized when it is sent and kept by the broker until a worker takes it:
