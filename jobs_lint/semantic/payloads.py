@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.syntax import final_name
+from jobs_lint.semantic.syntax import final_name, own_nodes
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -154,3 +154,33 @@ def _is_http_response(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
             return False
         node, scope = found[0][0], found[1]
     return isinstance(node, ast.Call) and (model.qualname(node.func, scope) or "").startswith(_HTTP_CLIENTS)
+
+
+def gathers_rows(model: ModuleModel, name: str, function: ast.AST, scope: Scope) -> bool:
+    """Whether a list `name` is filled, in `function`, with what a loop reads from a file: a
+    `.append()` or `.extend()` under `for row in csv.DictReader(f)` (any `*reader`), or under
+    `for line in f` of an open file. Such a list grows with the file, not with the code."""
+    for loop in own_nodes(function):
+        if not isinstance(loop, (ast.For, ast.AsyncFor)) or not _reads_file(model, loop.iter, scope):
+            continue
+        for node in ast.walk(loop):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("append", "extend")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == name
+            ):
+                return True
+    return False
+
+
+def _reads_file(model: ModuleModel, node: ast.expr, scope: Scope) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "enumerate" and node.args:
+        node = node.args[0]
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name.lower().endswith("reader") or name == "readlines":
+            return True
+    return is_open_file(model, node, scope)

@@ -5,6 +5,7 @@ import ast
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.arq.project import project as arq_project
+from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.values import UNKNOWN
 
 _NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
@@ -16,7 +17,8 @@ class ArqPickleByDefault(Rule):
     Finds ARQ workers and Redis pools that leave job serialization to ARQ's default, pickle: a
     `WorkerSettings` class, a `Worker(...)` call or a `create_pool(...)` call that does not set
     both `job_serializer` and `job_deserializer`, and a producer whose `create_pool(...)`
-    serializes with something other than what the project's workers use.
+    serializes with something other than what the project's workers use (a serializer the
+    project writes itself wraps a format jobs-lint does not guess: it stays quiet).
 
     ## Why is this bad?
     ARQ stores every job, and every result, with `pickle.dumps` unless told otherwise, and the
@@ -154,6 +156,24 @@ class ArqPickleByDefault(Rule):
                 "run_worker(WorkerSettings, job_serializer=json.dumps, job_deserializer=json.loads)\n",
             },
         ),
+        Valid(
+            "import msgpack\nfrom arq import create_pool\n\n"
+            "async def connect(settings):\n"
+            "    return await create_pool(settings, job_serializer=msgpack.packb, job_deserializer=msgpack.unpackb)\n",
+            path="proj/producer.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/serialization.py": "import msgpack\n\n"
+                "def serialize_job(job):\n    return msgpack.packb(job, default=str)\n\n"
+                "def deserialize_job(data):\n    return msgpack.unpackb(data)\n",
+                "proj/worker.py": "from proj.serialization import deserialize_job, serialize_job\n\n"
+                "async def work(ctx):\n    ...\n\n"
+                "class WorkerSettings:\n"
+                "    functions = [work]\n"
+                "    job_serializer = serialize_job\n"
+                "    job_deserializer = deserialize_job\n",
+            },
+        ),
     )
 
     def finish(self) -> None:
@@ -169,6 +189,8 @@ class ArqPickleByDefault(Rule):
             used = module.serializer(fields, scope, opaque)
             if used is UNKNOWN or UNKNOWN in project or not project or used in project:
                 continue
+            if any(_own(self.ctx.index, name) for name in (used, *project)):
+                continue  # the project's own function wraps some format: which one is unknown
             workers = ", ".join(sorted(f"`{name}`" if name else "pickle" for name in project))
             self.report(
                 call,
@@ -199,6 +221,15 @@ class ArqPickleByDefault(Rule):
             )
         self.report(where, message)
         return True
+
+
+def _own(index: ProjectIndex, name: object) -> bool:
+    """A serializer the project defines (`proj.serialization.serialize_job` around msgpack): one
+    from a package the project's own modules are in."""
+    if not isinstance(name, str) or "." not in name:
+        return False
+    package = index.canonical(name).partition(".")[0]
+    return any(module.partition(".")[0] == package for module in index.modules)
 
 
 def _class_head(node: ast.ClassDef) -> ast.AST:

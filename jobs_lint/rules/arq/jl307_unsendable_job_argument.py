@@ -40,7 +40,8 @@ class UnsendableJobArgument(Rule):
     contents and open files, uploads (a FastAPI `UploadFile`), whole DataFrames, the web
     request, a session, dumps of whole objects (`model_to_dict(...)`, `.dict()` of a row), and
     objects whose class holds bytes in a field, directly or through its fields' classes (a
-    pydantic model with a list of attachments).
+    pydantic model with a list of attachments), and a list filled in a loop over the rows of a
+    file (`for row in csv.DictReader(f): rows.append(...)`), which grows with the file.
     Values are followed through local variables and project functions.
 
     ## Why is this bad?
@@ -117,6 +118,20 @@ class UnsendableJobArgument(Rule):
             line=4,
             message="`enqueue_job('record')` is sent the web request",
         ),
+        Invalid(
+            "import csv\n\n"
+            "async def load(redis, path):\n"
+            "    rows = []\n"
+            "    with open(path) as f:\n"
+            "        for row in csv.DictReader(f):\n"
+            "            rows.append({'plan': row['PlanId'], 'value': row['Value']})\n"
+            "            if len(rows) > 10000:\n"
+            "                await redis.enqueue_job('save_rows', {'rows': rows})\n"
+            "                rows = []\n",
+            path="app/importer.py",
+            line=9,
+            message="`enqueue_job('save_rows')` is sent the rows of a file, gathered in a list",
+        ),
     )
     valid = (
         Valid(
@@ -160,6 +175,18 @@ class UnsendableJobArgument(Rule):
             "    with open(path) as handle:\n"
             "        first = handle.readline()\n"
             "    await redis.enqueue_job('parse', path, first_line=first)\n",
+        ),
+        Valid(
+            "import csv\n\n"
+            "async def load(redis, path, ids):\n"
+            "    batch = []\n"
+            "    for plan_id in ids:\n"
+            "        batch.append(plan_id)\n"
+            "    await redis.enqueue_job('save_rows', {'ids': batch, 'path': path})\n"
+            "    with open(path) as f:\n"
+            "        for row in csv.DictReader(f):\n"
+            "            await redis.enqueue_job('save_row', row['PlanId'])\n",
+            path="app/importer.py",
         ),
     )
 

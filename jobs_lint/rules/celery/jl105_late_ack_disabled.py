@@ -13,6 +13,7 @@ from jobs_lint.semantic.values import UNKNOWN, literal
 
 WORKER_LOST = ("task_reject_on_worker_lost", "task_retry_on_worker_lost")
 TASK_WORKER_LOST = ("reject_on_worker_lost", "retry_on_worker_lost")
+_VISIBILITY_TIMEOUT = 3600  # kombu's default for Redis and SQS, in seconds
 
 
 class LateAckDisabled(Rule):
@@ -31,7 +32,11 @@ class LateAckDisabled(Rule):
     (SIGKILL, segfault) has its task acknowledged as failed unless
     `task_reject_on_worker_lost=True`, which requeues it instead.
 
-    Late acknowledgement runs a task again after a crash, so the task must be idempotent. When
+    Late acknowledgement runs a task again after a crash, so the task must be idempotent. A
+    task's own `acks_late=False` is a choice when the task can outlive the broker's visibility
+    timeout (its time limit is over an hour: a late-acked message would be delivered to a second
+    worker while the first still runs it) or records its start (`track_started=True`) so that a
+    watcher finds runs that started and never ended: it stays quiet. When
     configuration comes from something jobs-lint cannot read (an unseen module, `**options`),
     the project-wide check stays silent.
     """
@@ -56,7 +61,7 @@ class LateAckDisabled(Rule):
         ),
         Invalid(
             "from celery import shared_task\n\n"
-            "@shared_task(acks_late=False)\n"
+            "@shared_task(acks_late=False, soft_time_limit=300, track_started=False)\n"
             "def charge(order_id):\n    return order_id\n",
             line=3,
             message="Task `charge` is lost when its worker dies mid-run (`acks_late=False`)",
@@ -214,6 +219,13 @@ class LateAckDisabled(Rule):
             "app.conf.task_acks_late = True\n"
             "app.conf.task_reject_on_worker_lost = ENV_REJECT\n"
         ),
+        Valid(
+            "from celery import shared_task\n\n"
+            "@shared_task(acks_late=False, soft_time_limit=6 * 60 * 60)\n"
+            "def reindex(source_id):\n    return source_id\n\n"
+            "@shared_task(acks_late=False, track_started=True)\n"
+            "def proxy(attempt_id):\n    return attempt_id\n"
+        ),
     )
 
     def finish(self) -> None:
@@ -250,6 +262,8 @@ class LateAckDisabled(Rule):
         if "acks_late" not in written:
             return
         value = literal(written["acks_late"])
+        if value is False and _loss_handled(written):
+            return
         if value is False:
             self.report(
                 written["acks_late"], f"Task `{node.name}` is lost when its worker dies mid-run (`acks_late=False`)"
@@ -284,6 +298,17 @@ class LateAckDisabled(Rule):
             return True
         # Asked at every app of the project: looked up once per project.
         return index.merged(f"{self.code}.late_ack_on_a_task", _late_ack_on_a_task)
+
+
+def _loss_handled(written: dict[str, ast.expr]) -> bool:
+    """A task that opts out of late ack knowing the cost: it records its start for a watcher to
+    find runs that started and never ended (`track_started=True`), or it may run longer than a
+    Redis or SQS broker's visibility timeout (an hour by default), after which a late-acked
+    message is delivered to a second worker while the first still runs it."""
+    if literal(written.get("track_started")) is True:
+        return True
+    limits = (literal(written.get(key)) for key in ("time_limit", "soft_time_limit"))
+    return any(isinstance(limit, (int, float)) and limit > _VISIBILITY_TIMEOUT for limit in limits)
 
 
 def _late_ack_on_a_task(index: ProjectIndex) -> bool:

@@ -28,7 +28,8 @@ class MissingTimeLimit(Rule):
       `time_limit`/`soft_time_limit` of their own;
     - a `soft_time_limit` not smaller than the `time_limit` it goes with (per task or global);
     - a Redis `visibility_timeout` (in `broker_transport_options`, 3600 s when a `redis://`
-      broker leaves it out) not larger than the longest hard time limit or the longest literal
+      broker leaves it out, the broker read from the environment with a `redis://` default
+      included) not larger than the longest hard time limit or the longest literal
       `countdown=` used in the project.
 
     Configuration the linter cannot read (an unseen module, `**options`, a value computed at
@@ -84,6 +85,14 @@ class MissingTimeLimit(Rule):
             message="`task_soft_time_limit` (900 s) is not below `task_time_limit` (600 s)",
         ),
         Invalid(
+            "import os\nfrom celery import Celery\n\n"
+            "BROKER_URL = os.getenv('BROKER_URL', 'redis://localhost:6379/0')\n"
+            "app = Celery('proj', broker=BROKER_URL)\n"
+            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n",
+            line=5,
+            message="the default Redis `visibility_timeout` (3600 s) is not above the longest time limit (28800 s)",
+        ),
+        Invalid(
             "from celery import Celery\n\n"
             "app = Celery('proj', broker='redis://localhost:6379/0')\n"
             "app.conf.task_time_limit = 300\n",
@@ -95,6 +104,14 @@ class MissingTimeLimit(Rule):
             path="proj/celery.py",
             line=3,
             message="the default Redis `visibility_timeout` (3600 s) is not above the",
+        ),
+        Invalid(
+            "import os\nfrom celery import Celery\n\n"
+            "BROKER_URL = os.getenv('BROKER_URL', 'redis://localhost:6379/0')\n"
+            "app = Celery('proj', broker=BROKER_URL)\n"
+            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n",
+            line=5,
+            message="the default Redis `visibility_timeout` (3600 s) is not above the longest time limit (28800 s)",
         ),
         Invalid(
             "from celery import Celery\n\n"
@@ -176,6 +193,13 @@ class MissingTimeLimit(Rule):
             "def fetch(url, time_limit=10, soft_time_limit=20):\n"
             "    return requests.get(url, timeout=time_limit)\n"
         ),
+        Valid(
+            "import os\nfrom celery import Celery\n\n"
+            "BROKER_URL = os.getenv('BROKER_URL', 'amqp://guest@localhost//')\n"
+            "REDIS_URL = os.environ.get('REDIS_URL')\n"
+            "app = Celery('proj', broker=BROKER_URL, backend=REDIS_URL)\n"
+            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n"
+        ),
     )
 
     # Project-wide: tasks without any limit --------------------------------------------------
@@ -237,7 +261,11 @@ class MissingTimeLimit(Rule):
 
     def finish(self) -> None:
         config = self.ctx.model.celery.config
+        # `BROKER_URL = os.getenv(...)` used as `Celery(broker=BROKER_URL)`: reported at the app.
+        named = {id(self._binding(entry.node)) for entry in config if entry.key == "broker_url"}
         for entry in config:
+            if id(entry.node) in named:
+                continue
             if entry.key == "task_soft_time_limit":
                 hard = self._single("task_time_limit")
                 if is_number(entry.value) and is_number(hard) and hard and entry.value >= hard:
@@ -249,8 +277,33 @@ class MissingTimeLimit(Rule):
                 for key, value in zip(entry.node.keys, entry.node.values, strict=True):
                     if string_value(key) == "visibility_timeout":
                         self._visibility(literal(value), value)
-            elif entry.key == "broker_url" and _is_redis(entry.value) and not self._visibility_set():
+            elif (
+                entry.key == "broker_url"
+                and (_is_redis(entry.value) or _is_redis(self._fallback(entry.node)))
+                and not self._visibility_set()
+            ):
                 self._visibility(DEFAULT_VISIBILITY, entry.node, default=True)
+
+    def _fallback(self, node: ast.expr) -> Any:
+        """The URL a broker read from the environment falls back to, which is the broker the
+        project ships with: `os.getenv("BROKER_URL", "redis://...")`, directly or through a
+        module-level name."""
+        model = self.ctx.model
+        call = self._binding(node) if isinstance(node, ast.Name) else node
+        if not isinstance(call, ast.Call) or model.qualname(call.func, model.module_scope) not in _ENV_READS:
+            return None
+        default = call.args[1] if len(call.args) > 1 else keyword_node(call, "default")
+        return literal(default) if default is not None else None
+
+    def _binding(self, node: ast.expr) -> ast.expr | None:
+        """The one module-level value a name is bound to."""
+        if not isinstance(node, ast.Name):
+            return None
+        model = self.ctx.model
+        found = model.lookup(node.id, model.module_scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.expr):
+            return None
+        return found[0][0]
 
     def _visibility(self, timeout: Any, node: ast.expr, *, default: bool = False) -> None:
         if not is_number(timeout):
@@ -305,6 +358,9 @@ def _keyword_class_has_limit(call: ast.Call, rule: MissingTimeLimit) -> bool:
     # A task with that single base: its options are the ones the class gives every task.
     stand_in = TaskInfo(qualname=path, name=path, signature=Signature(), bases=(path,))
     return any(key in rule.ctx.index.task_options(stand_in) for key in LIMITS)
+
+
+_ENV_READS = frozenset({"os.getenv", "os.environ.get"})
 
 
 def _is_redis(url: Any) -> bool:

@@ -28,10 +28,11 @@ class UnsendableTaskArgument(Rule):
     contents and open files (`f.read()`, `path.read_bytes()`), uploads (`request.FILES[...]`, a
     FastAPI `UploadFile`), whole DataFrames, the web request, the signed-in user, a session,
     dumps of whole objects (`model_to_dict(...)`, a serializer's `.data`, `.dict()` of a row),
-    and objects whose class holds bytes in a field, directly or through its fields' classes. It
-    reads `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later
-    (`.s()`, `.si()`, `.signature()`), following values through local variables and project
-    functions. Secrets in a message are JL109's.
+    objects whose class holds bytes in a field, directly or through its fields' classes, and a
+    list filled in a loop over the rows of a file (`for line in csv.reader(f)`). It reads
+    `.delay()`, `.apply_async()`, `send_task()`, and the signatures that send later (`.s()`,
+    `.si()`, `.signature()`), following values through local variables and project functions.
+    Secrets in a message are JL109's.
 
     ## Why is this bad?
     Every message is serialized when it is sent and kept by the broker until a worker takes it:
@@ -173,6 +174,19 @@ class UnsendableTaskArgument(Rule):
             line=10,
             message="`process.delay()` is sent a model instance or QuerySet",
         ),
+        Invalid(
+            "import csv\nfrom app.tasks import process\n\n"
+            "def import_prices(path):\n"
+            "    prices = []\n"
+            "    with open(path) as f:\n"
+            "        for line in csv.reader(f):\n"
+            "            prices.append(line[:3])\n"
+            "    process.delay(prices)\n",
+            files=_FILES,
+            path="app/imports.py",
+            line=9,
+            message="`process.delay()` is sent the rows of a file, gathered in a list",
+        ),
     )
     valid = (
         Valid(
@@ -230,6 +244,16 @@ class UnsendableTaskArgument(Rule):
             "    notify.delay(form.cleaned_data['ids'], subject=form.cleaned_data.get('subject'))\n",
             files=_FILES,
             path="app/views.py",
+        ),
+        Valid(
+            "import csv\nfrom app.tasks import process\n\n"
+            "def import_prices(path, names):\n"
+            "    columns = []\n"
+            "    for name in names:\n"
+            "        columns.append(name.strip())\n"
+            "    process.delay(path, columns)\n",
+            files=_FILES,
+            path="app/imports.py",
         ),
     )
 

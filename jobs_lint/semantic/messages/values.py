@@ -43,6 +43,9 @@ USER = Unsendable("the signed-in user object", "send the user's id")
 SESSION = Unsendable("a session object", "send the values the job needs; a database session is opened by the job")
 CARRIED_INSTEAD = "store the files and send their storage keys"
 DUMP = Unsendable("a dump of a whole object", "send its id and let the job load what it needs")
+READ_ROWS = Unsendable(
+    "the rows of a file, gathered in a list", "write them where they are read, or send the file's key"
+)
 
 _UPLOAD_TYPES = frozenset(
     {"fastapi.UploadFile", "starlette.datastructures.UploadFile", "fastapi.datastructures.UploadFile"}
@@ -129,6 +132,12 @@ def _name(model: ModuleModel, node: ast.Name, scope: Scope, depth: int) -> Unsen
     values = [b for b in bindings if isinstance(b, ast.expr)]
     if not values or len(values) != len(bindings):
         return None
+    if (
+        owner.node is not None
+        and all(isinstance(v, ast.List) and not v.elts for v in values)
+        and payloads.gathers_rows(model, node.id, owner.node, owner)
+    ):
+        return READ_ROWS
     answers = {unsendable(model, value, owner, depth + 1) for value in values}
     return answers.pop() if len(answers) == 1 else None
 
@@ -270,7 +279,9 @@ def returned(model: ModuleModel, scope: Scope, values: list[ast.expr | None], de
     return answers.pop() if answers else None
 
 
-_BY_WHAT = {answer.what: answer for answer in (FILE, CONTENT, UPLOAD, FRAME, ROWS, REQUEST, USER, SESSION, DUMP)}
+_BY_WHAT = {
+    answer.what: answer for answer in (FILE, CONTENT, UPLOAD, FRAME, ROWS, REQUEST, USER, SESSION, DUMP, READ_ROWS)
+}
 
 
 def _is_frame(model: ModuleModel, node: ast.expr, scope: Scope, depth: int) -> bool:
