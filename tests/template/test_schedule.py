@@ -1,6 +1,6 @@
 """The schedule answers become each tool's schedule: Celery's beat entries (routed like their
-tasks), ARQ's cron jobs and Temporal's Schedules (plus the payload sweep with the object store), and the Celery
-README's schedule table."""
+tasks), ARQ's cron jobs and Temporal's Schedules (plus the payload sweep with the object store),
+and the Celery README's schedule table."""
 
 from __future__ import annotations
 
