@@ -1,5 +1,6 @@
 """The schedule answers become each tool's schedule: Celery's beat entries (routed like their
-tasks), ARQ's cron jobs and Temporal's Schedules, and the Celery README's schedule table."""
+tasks), ARQ's cron jobs and Temporal's Schedules (plus the payload sweep with the object store),
+and the Celery README's schedule table."""
 
 from __future__ import annotations
 
@@ -105,3 +106,24 @@ def test_temporal_schedules_are_the_answers(template_repo: Path, tmp_path: Path)
         fields = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
         rendered.append((fields["name"], fields["workflow"], fields.get("cron", fields.get("every_seconds"))))
     assert rendered == as_tuples(schedule)
+
+
+@pytest.mark.parametrize("object_store", [True, False])
+def test_temporal_sweeps_stored_payloads_on_a_schedule_only_with_the_object_store(
+    template_repo: Path, tmp_path: Path, object_store: bool
+) -> None:
+    answers = {"tool": "temporal", "object_store": object_store}
+    project = render(template_repo, tmp_path / "service", answers)
+    package = project / "src" / "jobs_service"
+    schedules = (package / "schedules.py").read_text()
+    readme = (project / "README.md").read_text()
+    assert (package / "payload_sweep.py").exists() == object_store
+    assert (
+        '"maintenance.sweep_objects": (SweepObjectsWorkflow' in (package / "workflows.py").read_text()
+    ) == object_store
+    assert ("def configured(settings: Settings)" in schedules) == object_store
+    assert ("| sweep-objects | `maintenance.sweep_objects` |" in readme) == object_store
+    assert ("PAYLOAD_EXPIRES=" in (project / ".env.example").read_text()) == object_store
+    # The sweep's schedule is not an answer: SCHEDULES stays the answers'.
+    calls = assigned(package / "schedules.py", "SCHEDULES")
+    assert isinstance(calls, ast.Tuple) and len(calls.elts) == len(SCHEDULES["defaults"])
