@@ -7,7 +7,7 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.blocking import io_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, IO
-from jobs_lint.semantic.temporal.project import heartbeats
+from jobs_lint.semantic.temporal.project import completes_async, heartbeats
 from jobs_lint.semantic.temporal.timeouts import longest_run
 
 if TYPE_CHECKING:
@@ -320,7 +320,15 @@ class ActivityWithoutHeartbeat(Rule):
         timeout = call.keyword("heartbeat_timeout")
         if timeout is None or (isinstance(timeout, ast.Constant) and timeout.value is None):
             return
-        name = call.activity.qualname.rpartition(".")[2]
+        name = (call.activity.alias or call.activity.qualname).rpartition(".")[2]
+        if completes_async(self.ctx.index, call.activity):
+            self.report(
+                timeout,
+                f"Activity `{name}` is completed from outside (`activity.raise_complete_async()`) and nothing "
+                "heartbeats for it while it waits (`handle.heartbeat()`): the wait fails when this "
+                "`heartbeat_timeout` runs out",
+            )
+            return
         self.report(
             timeout,
             f"Activity `{name}` never heartbeats: every attempt will fail when this `heartbeat_timeout` runs out",

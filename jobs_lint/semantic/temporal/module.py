@@ -11,7 +11,7 @@ workflows defined in one module and used in another are found through `ModuleFac
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -28,7 +28,15 @@ from jobs_lint.semantic.temporal.names import (
     WORKFLOW_DEFN,
     public,
 )
-from jobs_lint.semantic.temporal.project import ActivityInfo, TemporalFacts, TemporalProject, WorkflowInfo, project
+from jobs_lint.semantic.temporal.project import (
+    ActivityInfo,
+    TemporalFacts,
+    TemporalProject,
+    WorkflowInfo,
+    project,
+    scheduled_as,
+)
+from jobs_lint.semantic.temporal.registered import FunctionNode, wrapped_activities
 from jobs_lint.semantic.temporal.timeouts import activity_timeouts
 from jobs_lint.semantic.values import string_value
 
@@ -171,17 +179,26 @@ class TemporalModule:
             decorator = self._decorator(node, scope, ACTIVITY_DEFN)
             if decorator is None:
                 continue
-            found[id(node)] = (
-                node,
-                ActivityInfo(
-                    qualname=self.model.def_path(node.name, scope),
-                    name=_registered_name(decorator, node.name),
-                    is_async=isinstance(node, ast.AsyncFunctionDef),
-                    heartbeats=self._heartbeats(node),
-                    creates=self._unguarded_creation(node),
-                ),
-            )
+            found[id(node)] = (node, self._activity_info(node, decorator, self.model.def_path(node.name, scope)))
+        for node, defn, bound in wrapped_activities(self.model):
+            if id(node) not in found:  # one def registered twice keeps its first name
+                qualname = f"{self.model.module}.{node.name}"
+                alias = f"{self.model.module}.{bound}"
+                found[id(node)] = (node, self._activity_info(node, defn, qualname, alias if alias != qualname else None))
         return found
+
+    def _activity_info(self, node: FunctionNode, decorator: ast.expr, qualname: str, alias: str | None = None) -> ActivityInfo:
+        return ActivityInfo(
+            qualname=qualname,
+            name=_registered_name(decorator, node.name),
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            # `activity.heartbeat`, or anything named like a heartbeat helper (`Heartbeater`,
+            # `@auto_heartbeater`, `handle.heartbeat`).
+            heartbeats=self._names(node, lambda named: "heartbeat" in named.lower()),
+            creates=self._unguarded_creation(node),
+            alias=alias,
+            completes_async=self._names(node, lambda named: named == "raise_complete_async"),
+        )
 
     @property
     def activities(self) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ActivityInfo]]:
@@ -203,14 +220,12 @@ class TemporalModule:
                 return found[1]
         return None
 
-    def _heartbeats(self, node: DefNode) -> bool:
-        """Whether an activity heartbeats: it or a same-module helper it reaches names
-        `activity.heartbeat`, anything else named like a heartbeat helper (`Heartbeater`,
-        `@auto_heartbeater`, `handle.heartbeat`), or completes asynchronously."""
+    def _names(self, node: DefNode, test: Callable[[str], bool]) -> bool:
+        """Whether the def or a same-module helper it reaches names something `test` accepts."""
         for function in (node, *self.reached(node)):
             for child in ast.walk(function):
                 named = child.attr if isinstance(child, ast.Attribute) else getattr(child, "id", None)
-                if isinstance(named, str) and ("heartbeat" in named.lower() or named == "raise_complete_async"):
+                if isinstance(named, str) and test(named):
                     return True
         return False
 
@@ -229,9 +244,22 @@ class TemporalModule:
     def activity_named(self, path: str) -> ActivityInfo | None:
         """The activity defined at a canonical path, in this module or another."""
         for _, info in self._activities.values():
-            if info.qualname == path:
+            if path in (info.qualname, info.alias):
                 return info
-        return self.project.activities.get(path)
+        activities = self.project.activities
+        found = activities.get(path) or activities.get(self.model.index.canonical(path))
+        if found is None:
+            # A package the linter did not read may re-export an activity of one of its modules
+            # (`from .export import export` in `proj/steps/__init__.py`): one registered under
+            # the name used and defined under that package is the one.
+            package, _, name = path.rpartition(".")
+            under = [
+                info
+                for info in {id(info): info for info in activities.values()}.values()
+                if info.name == name and info.qualname.startswith(f"{package}.")
+            ]
+            found = under[0] if len(under) == 1 else None
+        return found
 
     def workflow_named(self, path: str) -> WorkflowInfo | None:
         """The workflow class defined at a canonical path, in this module or another."""
@@ -282,7 +310,7 @@ class TemporalModule:
         """Whether some call in the project may bound the activity's retries (a retry policy,
         a schedule-to-close timeout, or options the linter cannot see)."""
         bounded = self._retry_options[0] | self.project.bounded
-        return activity.qualname in bounded or (activity.name is not None and activity.name in bounded)
+        return any(key in bounded for key in scheduled_as(activity))
 
     def non_retryable(self, error: str) -> bool:
         """Whether some retry policy in the project names this error type as non-retryable."""

@@ -3,11 +3,12 @@ its calls give, and their merge over the project (`ModuleFacts.extra["temporal"]
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.summaries import HEARTBEAT
+from jobs_lint.semantic.summaries import COMPLETES_ASYNC, HEARTBEAT
+from jobs_lint.semantic.temporal.completion import completers_heartbeat
 from jobs_lint.semantic.temporal.names import FACTS_KEY
 
 if TYPE_CHECKING:
@@ -16,21 +17,56 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ActivityInfo:
-    """An `@activity.defn` function or method."""
+    """An `@activity.defn` function or method, or a function given to `activity.defn(...)`."""
 
     qualname: str  # module.function or module.Class.method
     name: str | None  # the name it is registered under; None for a dynamic activity
     is_async: bool
     # It calls `activity.heartbeat` (or a heartbeat helper), itself or in a same-module helper it
-    # reaches, or completes asynchronously.
+    # reaches.
     heartbeats: bool
     # What it creates each time it runs ("an HTTP POST", ...) with no idempotency guard, if anything.
     creates: str | None = None
+    # The module-level name `name = activity.defn(...)(function)` binds, when not the function's.
+    alias: str | None = None
+    # It completes asynchronously (`activity.raise_complete_async()`), itself or in a same-module helper.
+    completes_async: bool = False
+
+
+def scheduled_as(activity: ActivityInfo) -> Iterator[str]:
+    """What a call may name an activity by: where it is defined, the name bound to it, the name
+    it is registered under, and its function's name in each package above its module (that
+    package may re-export it, `from .export import export`, unread by the linter)."""
+    yield activity.qualname
+    if activity.name is not None:
+        yield activity.name
+    for path in (activity.qualname, activity.alias):
+        if path is None:
+            continue
+        if path is activity.alias:
+            yield path
+        module, _, function = path.rpartition(".")
+        parts = module.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            yield f"{'.'.join(parts[:cut])}.{function}"
 
 
 def heartbeats(index: ProjectIndex, activity: ActivityInfo) -> bool:
-    """Whether an activity heartbeats, itself or through the functions it calls in any module."""
-    return activity.heartbeats or index.calls.reach(activity.qualname, frozenset({HEARTBEAT}), passed=True) is not None
+    """Whether an activity heartbeats, itself or through the functions it calls in any module, or
+    completes asynchronously where whoever completes it may heartbeat for it."""
+    if activity.heartbeats or index.calls.reach(activity.qualname, _HEARTBEAT, passed=True) is not None:
+        return True
+    return completers_heartbeat(index) and completes_async(index, activity)
+
+
+def completes_async(index: ProjectIndex, activity: ActivityInfo) -> bool:
+    """Whether an activity hands its completion to someone else (`activity.raise_complete_async()`),
+    itself or through the functions it calls in any module."""
+    return activity.completes_async or index.calls.reach(activity.qualname, _COMPLETES, passed=True) is not None
+
+
+_HEARTBEAT = frozenset({HEARTBEAT})
+_COMPLETES = frozenset({COMPLETES_ASYNC})
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +107,7 @@ class TemporalProject:
 
     def add(self, facts: TemporalFacts, canonical: Callable[[str], str]) -> None:
         self.bounded.update(facts.bounded)
+        self.bounded.update(map(canonical, facts.bounded))
         for target, seconds in facts.timeouts:
             # A workflow may schedule an activity under a package's alias (`export = Export.run`).
             target = canonical(target)
@@ -78,6 +115,8 @@ class TemporalProject:
         self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
             self.activities[activity.qualname] = activity
+            if activity.alias is not None:
+                self.activities[activity.alias] = activity
             if activity.name is not None:
                 self.activity_names[activity.name] = activity
         for workflow in facts.workflows:

@@ -11,7 +11,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.temporal.calls import activity_call, module_calls
-from jobs_lint.semantic.temporal.project import ActivityInfo
+from jobs_lint.semantic.temporal.project import ActivityInfo, scheduled_as
 from jobs_lint.semantic.values import literal, string_value
 
 if TYPE_CHECKING:
@@ -60,8 +60,8 @@ def longest_run(temporal: TemporalModule, activity: ActivityInfo) -> float | Non
     found = [
         table[key]
         for table in (temporal.timeouts, temporal.project.timeouts)
-        for key in (activity.qualname, activity.name)
-        if key is not None and key in table
+        for key in scheduled_as(activity)
+        if key in table
     ]
     return max(found, default=None)
 
