@@ -37,7 +37,7 @@ from jobs_lint.semantic.temporal.project import (
     scheduled_as,
 )
 from jobs_lint.semantic.temporal.registered import FunctionNode, wrapped_activities
-from jobs_lint.semantic.temporal.timeouts import activity_timeouts
+from jobs_lint.semantic.temporal.timeouts import Timeouts, activity_timeouts, module_durations
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -302,7 +302,7 @@ class TemporalModule:
         return calls.retry_options(self)
 
     @cached_property
-    def timeouts(self) -> dict[str, float]:
+    def timeouts(self) -> Timeouts:
         """How long the activities this module schedules may run (`timeouts.activity_timeouts`)."""
         return activity_timeouts(self)
 
@@ -398,14 +398,28 @@ class TemporalModule:
     def facts(self) -> TemporalFacts | None:
         bounded, non_retryable = self._retry_options
         timeouts = self.timeouts
-        if not self._workflows and not self._activities and not bounded and not non_retryable and not timeouts:
+        durations = module_durations(self.model) if self.imports_temporal else {}
+        named = tuple(sorted((target, constant) for target, names in timeouts.named.items() for constant in names))
+        if not (
+            self._workflows
+            or self._activities
+            or bounded
+            or non_retryable
+            or timeouts.seconds
+            or named
+            or timeouts.unread
+            or durations
+        ):
             return None
         return TemporalFacts(
             workflows=tuple(info for _, info in self._workflows.values()),
             activities=tuple(info for _, info in self._activities.values()),
             bounded=tuple(sorted(bounded)),
             non_retryable=tuple(sorted(non_retryable)),
-            timeouts=tuple(sorted(timeouts.items())),
+            timeouts=tuple(sorted(timeouts.seconds.items())),
+            named_timeouts=named,
+            unread_timeouts=tuple(sorted(timeouts.unread)),
+            durations=tuple(sorted(durations.items())),
         )
 
 

@@ -91,6 +91,12 @@ class TemporalFacts:
     # (activity path or registered name, seconds): how long calls without a `heartbeat_timeout`
     # let it run (`timeouts.activity_timeouts`).
     timeouts: tuple[tuple[str, float], ...] = ()
+    # (activity, constant of another module) for timeouts given by such a constant, and the
+    # activities given a timeout the linter cannot read.
+    named_timeouts: tuple[tuple[str, str], ...] = ()
+    unread_timeouts: tuple[str, ...] = ()
+    # (path, seconds) of this module's constants bound to a literal `timedelta(...)`.
+    durations: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(slots=True)
@@ -104,14 +110,18 @@ class TemporalProject:
     bounded: set[str] = field(default_factory=set)
     non_retryable: set[str] = field(default_factory=set)
     timeouts: dict[str, float] = field(default_factory=dict)
+    unread: set[str] = field(default_factory=set)
+    durations: dict[str, float] = field(default_factory=dict)
+    named: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, facts: TemporalFacts, canonical: Callable[[str], str]) -> None:
         self.bounded.update(facts.bounded)
         self.bounded.update(map(canonical, facts.bounded))
         for target, seconds in facts.timeouts:
-            # A workflow may schedule an activity under a package's alias (`export = Export.run`).
-            target = canonical(target)
-            self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
+            self._timeout(canonical(target), seconds)
+        self.unread.update(map(canonical, facts.unread_timeouts))
+        self.durations.update(facts.durations)
+        self.named.extend((canonical(target), canonical(constant)) for target, constant in facts.named_timeouts)
         self.non_retryable.update(facts.non_retryable)
         for activity in facts.activities:
             self.activities[activity.qualname] = activity
@@ -123,6 +133,19 @@ class TemporalProject:
             self.workflows[workflow.qualname] = workflow
             if workflow.name is not None:
                 self.workflow_names[workflow.name] = workflow
+
+    def _timeout(self, target: str, seconds: float) -> None:
+        # A workflow may schedule an activity under a package's alias (`export = Export.run`).
+        self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
+
+    def read_named_timeouts(self) -> None:
+        """Timeouts given by another module's constants, once every module's are known."""
+        for target, constant in self.named:
+            seconds = self.durations.get(constant)
+            if seconds is None:
+                self.unread.add(target)
+            else:
+                self._timeout(target, seconds)
 
 
 def project(index: ProjectIndex) -> TemporalProject:
@@ -136,4 +159,5 @@ def _merge(index: ProjectIndex) -> TemporalProject:
         facts = module.extra.get(FACTS_KEY)
         if isinstance(facts, TemporalFacts):
             found.add(facts, index.canonical)
+    found.read_named_timeouts()
     return found
