@@ -36,6 +36,7 @@ from jobs_lint.semantic.temporal.project import (
     project,
     scheduled_as,
 )
+from jobs_lint.semantic.temporal.reach import SameModuleReach, module_defs
 from jobs_lint.semantic.temporal.registered import FunctionNode, wrapped_activities
 from jobs_lint.semantic.temporal.timeouts import Timeouts, activity_timeouts, module_durations
 from jobs_lint.semantic.values import string_value
@@ -184,10 +185,15 @@ class TemporalModule:
             if id(node) not in found:  # one def registered twice keeps its first name
                 qualname = f"{self.model.module}.{node.name}"
                 alias = f"{self.model.module}.{bound}"
-                found[id(node)] = (node, self._activity_info(node, defn, qualname, alias if alias != qualname else None))
+                found[id(node)] = (
+                    node,
+                    self._activity_info(node, defn, qualname, alias if alias != qualname else None),
+                )
         return found
 
-    def _activity_info(self, node: FunctionNode, decorator: ast.expr, qualname: str, alias: str | None = None) -> ActivityInfo:
+    def _activity_info(
+        self, node: FunctionNode, decorator: ast.expr, qualname: str, alias: str | None = None
+    ) -> ActivityInfo:
         return ActivityInfo(
             qualname=qualname,
             name=_registered_name(decorator, node.name),
@@ -246,20 +252,7 @@ class TemporalModule:
         for _, info in self._activities.values():
             if path in (info.qualname, info.alias):
                 return info
-        activities = self.project.activities
-        found = activities.get(path) or activities.get(self.model.index.canonical(path))
-        if found is None:
-            # A package the linter did not read may re-export an activity of one of its modules
-            # (`from .export import export` in `proj/steps/__init__.py`): one registered under
-            # the name used and defined under that package is the one.
-            package, _, name = path.rpartition(".")
-            under = [
-                info
-                for info in {id(info): info for info in activities.values()}.values()
-                if info.name == name and info.qualname.startswith(f"{package}.")
-            ]
-            found = under[0] if len(under) == 1 else None
-        return found
+        return self.project.activity_at(path, self.model.index.canonical)
 
     def workflow_named(self, path: str) -> WorkflowInfo | None:
         """The workflow class defined at a canonical path, in this module or another."""
@@ -321,50 +314,15 @@ class TemporalModule:
     @cached_property
     def module_defs(self) -> dict[str, DefNode]:
         """Module-level defs and classes (and classes' methods) by canonical path."""
-        found: dict[str, DefNode] = {}
-        for node, scope in self.model.scopes.defs:
-            if scope.node is None:
-                found[f"{self.model.module}.{node.name}"] = node
-        return found
+        return module_defs(self.model)
 
     @cached_property
-    def _module_function_names(self) -> frozenset[str]:
-        return frozenset(name.rpartition(".")[2] for name, node in self.module_defs.items() if not _is_class(node))
+    def _reach(self) -> SameModuleReach:
+        return SameModuleReach(self.model, self.module_defs)
 
     def reached(self, root: DefNode, stop: Collection[int] = ()) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-        """Same-module functions a def or class reaches, transitively: module-level functions it
-        names, and for methods, the methods of its class it calls through `self`. Defs whose id
-        is in `stop` are neither reached nor followed."""
-        functions = self._module_function_names
-        found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        pending: list[DefNode] = [root]
-        if isinstance(root, ast.ClassDef):
-            pending = [s for s in root.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        seen = {id(root), *(id(node) for node in pending)}
-        while pending:
-            node = pending.pop()
-            owner = self.model.owner_class(node)
-            scope = self.model.scope_of(node)
-            for child in ast.walk(node):
-                target: DefNode | None = None
-                if isinstance(child, ast.Name) and child.id in functions:
-                    target = self.module_defs.get(self.model.qualname(child, scope) or "")
-                elif (
-                    owner is not None
-                    and isinstance(child, ast.Attribute)
-                    and isinstance(child.value, ast.Name)
-                    and child.value.id in ("self", "cls")
-                ):
-                    target = _method(owner, child.attr)
-                if (
-                    isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and id(target) not in seen
-                    and id(target) not in stop
-                ):
-                    seen.add(id(target))
-                    found.append(target)
-                    pending.append(target)
-        return found
+        """Same-module functions a def or class reaches (`reach.SameModuleReach.reached`)."""
+        return self._reach.reached(root, stop)
 
     # Helpers ---------------------------------------------------------------------------------------
 
@@ -436,14 +394,3 @@ def _registered_name(decorator: ast.expr, default: str) -> str | None:
         if "name" in keywords:
             return None  # a computed name
     return default
-
-
-def _is_class(node: DefNode) -> bool:
-    return isinstance(node, ast.ClassDef)
-
-
-def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    for statement in cls.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
-            return statement
-    return None

@@ -134,6 +134,22 @@ class TemporalProject:
             if workflow.name is not None:
                 self.workflow_names[workflow.name] = workflow
 
+    def activity_at(self, path: str, canonical: Callable[[str], str]) -> ActivityInfo | None:
+        """The activity a path names, where it is defined or through aliases and re-exports."""
+        found = self.activities.get(path) or self.activities.get(canonical(path))
+        if found is not None:
+            return found
+        # A package the linter did not read may re-export an activity of one of its modules
+        # (`from .export import export` in `proj/steps/__init__.py`): one registered under the
+        # name used and defined under that package is the one.
+        package, _, name = path.rpartition(".")
+        under = {
+            id(info): info
+            for info in self.activities.values()
+            if info.name == name and info.qualname.startswith(f"{package}.")
+        }
+        return next(iter(under.values())) if len(under) == 1 else None
+
     def _timeout(self, target: str, seconds: float) -> None:
         # A workflow may schedule an activity under a package's alias (`export = Export.run`).
         self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))

@@ -102,7 +102,9 @@ def longest_run(temporal: TemporalModule, activity: ActivityInfo) -> float | Non
 def timeout_unread(temporal: TemporalModule, activity: ActivityInfo) -> bool:
     """Whether some workflow gives an activity a timeout the linter cannot read: how long it may
     run is then not known."""
-    return any(key in table for table in (temporal.timeouts.unread, temporal.project.unread) for key in scheduled_as(activity))
+    return any(
+        key in table for table in (temporal.timeouts.unread, temporal.project.unread) for key in scheduled_as(activity)
+    )
 
 
 def duration(node: ast.expr, model: ModuleModel, scope: Scope | None) -> float | None:
