@@ -204,6 +204,7 @@ class TemporalModule:
             creates=self._unguarded_creation(node),
             alias=alias,
             completes_async=self._names(node, lambda named: named == "raise_complete_async"),
+            module=self.model.module,
         )
 
     @property

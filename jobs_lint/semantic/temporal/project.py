@@ -31,24 +31,24 @@ class ActivityInfo:
     alias: str | None = None
     # It completes asynchronously (`activity.raise_complete_async()`), itself or in a same-module helper.
     completes_async: bool = False
+    module: str = ""  # the module that defines it
 
 
 def scheduled_as(activity: ActivityInfo) -> Iterator[str]:
     """What a call may name an activity by: where it is defined, the name bound to it, the name
-    it is registered under, and its function's name in each package above its module (that
-    package may re-export it, `from .export import export`, unread by the linter)."""
+    it is registered under, and the same function or method in each package above its module
+    (that package may re-export it, `from .export import export`, unread by the linter)."""
     yield activity.qualname
     if activity.name is not None:
         yield activity.name
+    if activity.alias is not None:
+        yield activity.alias
+    parts = activity.module.split(".")
     for path in (activity.qualname, activity.alias):
-        if path is None:
-            continue
-        if path is activity.alias:
-            yield path
-        module, _, function = path.rpartition(".")
-        parts = module.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            yield f"{'.'.join(parts[:cut])}.{function}"
+        if path is not None and path.startswith(f"{activity.module}."):
+            inside = path[len(activity.module) + 1 :]  # `export`, `Exports.write`
+            for cut in range(len(parts) - 1, 0, -1):
+                yield f"{'.'.join(parts[:cut])}.{inside}"
 
 
 def heartbeats(index: ProjectIndex, activity: ActivityInfo) -> bool:
@@ -140,13 +140,10 @@ class TemporalProject:
         if found is not None:
             return found
         # A package the linter did not read may re-export an activity of one of its modules
-        # (`from .export import export` in `proj/steps/__init__.py`): one registered under the
-        # name used and defined under that package is the one.
-        package, _, name = path.rpartition(".")
+        # (`from .export import export` in `proj/steps/__init__.py`): the one activity defined
+        # under that package by the name used is the one.
         under = {
-            id(info): info
-            for info in self.activities.values()
-            if info.name == name and info.qualname.startswith(f"{package}.")
+            id(info): info for info in self.activities.values() if path != info.name and path in scheduled_as(info)
         }
         return next(iter(under.values())) if len(under) == 1 else None
 
