@@ -282,6 +282,16 @@ class ActivityWithoutHeartbeat(Rule):
             path="proj/workflows.py",
         ),
         Valid(
+            _WORKFLOW.format(imports="from proj import settings, steps", activity="steps.wait_for_approval"),
+            files={
+                **_STEPS,
+                "proj/settings.py": _ACTIVITIES["proj/settings.py"],
+                "proj/waiting.py": "from temporalio.client import AsyncActivityHandle\n\n"
+                "async def still_waiting(handle: AsyncActivityHandle) -> None:\n    await handle.heartbeat()\n",
+            },
+            path="proj/workflows.py",
+        ),
+        Valid(
             "from temporalio import activity\n\n"
             "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
             "    for url in urls:\n        await client.get(url)\n",

@@ -39,8 +39,8 @@ register(Tool(payloads.CODEC_KEY, facts=payloads.sets_payload_codec, words=(payl
 register(
     Tool(
         completion.FACTS_KEY,
-        needles=(completion.GET_HANDLE.encode(),),
+        needles=(completion.GET_HANDLE.encode(), completion.HANDLE.encode()),
         facts=completion.completer,
-        words=(completion.GET_HANDLE.encode(),),
+        words=(completion.GET_HANDLE.encode(), completion.HANDLE.encode()),
     )
 )

@@ -17,18 +17,25 @@ if TYPE_CHECKING:
 
 FACTS_KEY = "async_completion"
 GET_HANDLE = "get_async_activity_handle"
+# A module handed a handle made elsewhere names its type, if anything.
+HANDLE = "AsyncActivityHandle"
 _HEARTBEATS = "heartbeats"
 _COMPLETES = "completes"
 
 
 def completer(model: ModuleModel) -> str | None:
-    """For a module that gets an async activity handle: whether it heartbeats through any
-    handle, or only completes (or fails) activities."""
+    """For a module that gets an async activity handle (or names its type): whether it
+    heartbeats through any handle, or only completes (or fails) activities."""
     handles = beats = False
     for node in ast.walk(model.tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             handles |= node.func.attr == GET_HANDLE
             beats |= node.func.attr == "heartbeat"
+        elif isinstance(node, (ast.Name, ast.Attribute, ast.alias)):
+            named = (
+                node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else node.name
+            )
+            handles |= named == HANDLE
     if not handles:
         return None
     return _HEARTBEATS if beats else _COMPLETES
