@@ -100,7 +100,9 @@ class ActivityWithoutHeartbeat(Rule):
 
     Heartbeats sent by a function the activity calls (in any module), by a helper named like
     one (`Heartbeater`, `@auto_heartbeater`) or by whoever completes an asynchronously completed
-    activity count.
+    activity count. An activity that calls `activity.raise_complete_async()` is reported only
+    when the project completes it (`client.get_async_activity_handle(...)`) and never
+    heartbeats through such a handle: a completer outside the project may.
 
     ## Why is this bad?
     With a `heartbeat_timeout` and no heartbeats, every attempt times out after that timeout,
