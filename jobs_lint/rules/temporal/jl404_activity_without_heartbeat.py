@@ -308,6 +308,13 @@ class ActivityWithoutHeartbeat(Rule):
             path="proj/activities.py",
         ),
         Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n",
+            files={**_TIMEOUTS, "proj/workflows.py": _CRAWL.format(timeout="timedelta(minutes=10)")},
+            path="proj/activities.py",
+        ),
+        Valid(
             _WORKFLOW.format(imports="from proj import activities, settings", activity="activities.beating"),
             files=_ACTIVITIES,
             path="proj/workflows.py",
