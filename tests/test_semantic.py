@@ -542,6 +542,28 @@ def test_temporal_activity_timeouts_across_modules() -> None:
     assert longest_run(m.temporal, found["render"]) is None  # computed: unknown
 
 
+def test_temporal_activities_registered_by_calling_defn() -> None:
+    m = model(
+        "from temporalio import activity\n\n"
+        "async def export_impl(part: int) -> None:\n    pass\n\n"
+        "def fake(part: int) -> None:\n    pass\n\n"
+        "mock = export_impl\n"
+        "export = activity.defn(name='export-v2')(export_impl if part else mock)\n"
+        "def render(page: int) -> None:\n    pass\n\n"
+        "render = activity.defn(render)\n"
+        "def other(part: int) -> None:\n    pass\n\n"
+        "either = activity.defn(name='either')(fake if part else other)\n",
+        module="proj.activities",
+    )
+    found = {info.qualname: info for _, info in m.temporal.activities}
+    # `either` is one of two functions: which one is not known
+    assert sorted(found) == ["proj.activities.export_impl", "proj.activities.render"]
+    export = found["proj.activities.export_impl"]
+    assert (export.alias, export.name, export.is_async) == ("proj.activities.export", "export-v2", True)
+    assert found["proj.activities.render"].alias is None and found["proj.activities.render"].name == "render"
+    assert m.temporal.activity_named("proj.activities.export") is export
+
+
 def test_temporal_names_of_the_sdk_itself_are_public() -> None:
     m = model(
         "from temporalio.workflow._definition import defn, run\n\n"

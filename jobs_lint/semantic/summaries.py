@@ -39,6 +39,8 @@ IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
 WAIT = "wait"  # waits on a Celery result
 HEARTBEAT = "heartbeat"  # tells Temporal an activity is alive (`activity.heartbeat`, a heartbeat helper)
+# Hands an activity's completion to someone else (`activity.raise_complete_async()`), who may heartbeat.
+COMPLETES_ASYNC = "completes_async"
 ENQUEUE = "enqueue"  # may send a Celery task (`celery.enqueue.sends` decides): `what` is `send_receipt.delay()`
 
 _WAITS = frozenset({"get", "wait", "join", "join_native", "collect"})
@@ -154,8 +156,10 @@ class _Summariser(Callees):
     def _effects(self, call: ast.Call, path: str | None) -> Iterator[Effect]:
         line = call.lineno
         called = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-        if "heartbeat" in called.lower() or called == "raise_complete_async":
+        if "heartbeat" in called.lower():
             yield Effect(HEARTBEAT, "", path or text_of(call.func), line)
+        elif called == "raise_complete_async":
+            yield Effect(COMPLETES_ASYNC, "", path or text_of(call.func), line)
         sent = self._enqueue(call)
         if sent is not None:
             yield Effect(ENQUEUE, sent[0], sent[1], line)

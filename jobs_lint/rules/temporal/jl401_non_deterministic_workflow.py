@@ -88,6 +88,15 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             message="`uuid.uuid4()` in workflow `Orders` differs when the workflow is",
         ),
         Invalid(
+            "from temporalio import workflow\nfrom uuid_extensions import uuid7\n\n"
+            "@workflow.defn(sandboxed=False)\nclass Steps:\n"
+            "    @workflow.run\n    async def run(self, step: int) -> dict:\n"
+            "        return {'step': step, 'scope_id': uuid7()}\n",
+            line=8,
+            message="`uuid_extensions.uuid7()` in workflow `Steps` differs when the workflow is replayed: use "
+            "`workflow.uuid4()`",
+        ),
+        Invalid(
             "from datetime import datetime\nfrom temporalio import workflow as wf\n\n"
             "def deadline():\n    return datetime.now()\n\n"
             "@wf.defn\nclass Billing:\n"

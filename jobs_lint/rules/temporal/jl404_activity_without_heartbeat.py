@@ -7,16 +7,16 @@ from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.blocking import io_call, long_call, quick_io
 from jobs_lint.semantic.summaries import BLOCKING, IO
-from jobs_lint.semantic.temporal.project import heartbeats
-from jobs_lint.semantic.temporal.timeouts import longest_run
+from jobs_lint.semantic.temporal.project import completes_async, heartbeats
+from jobs_lint.semantic.temporal.timeouts import longest_run, timeout_unread
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
 
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
 DOES_IO = frozenset({IO, BLOCKING})
-# From this long on, an activity is a long one: a crashed worker would hold its work that long
-# before a retry starts. A workflow's shorter timeout bounds a loop well enough.
+# Longer than this, an activity is a long one: a crashed worker would hold its work that long
+# before a retry starts. A workflow's timeout of at most this bounds a loop well enough.
 LONG_RUN = 10 * 60.0
 
 
@@ -42,6 +42,43 @@ _WORKFLOW = (
 )
 
 
+# A package that re-exports its activities without importing temporalio (the linter reads no
+# facts from it), an activity registered by calling `activity.defn`, and one completed from outside.
+_STEPS = {
+    "proj/__init__.py": "",
+    "proj/steps/__init__.py": "from .export import export\nfrom .wait import wait_for_approval\n",
+    "proj/steps/export.py": "from temporalio import activity\n\n"
+    "async def export_impl(part: int) -> None:\n    pass\n\n"
+    "mock_export = export_impl\n\n"
+    "export = activity.defn(name='export')(export_impl if part else mock_export)\n",
+    "proj/steps/wait.py": "from temporalio import activity\n\n"
+    "@activity.defn\nasync def wait_for_approval(request: str) -> None:\n    activity.raise_complete_async()\n",
+    "proj/approvals.py": "async def approve(client, token: bytes) -> None:\n"
+    "    await client.get_async_activity_handle(task_token=token).complete('yes')\n",
+}
+_BEATING_APPROVALS = (
+    "async def approve(client, token: bytes) -> None:\n"
+    "    handle = client.get_async_activity_handle(task_token=token)\n"
+    "    await handle.heartbeat()\n    await handle.complete('yes')\n"
+)
+_TIMEOUTS = {
+    "proj/__init__.py": "",
+    "proj/limits.py": "from datetime import timedelta\nfrom temporalio.common import RetryPolicy\n\n"
+    "CRAWL_TIMEOUT = timedelta(minutes=5)\nPOLICY = RetryPolicy(maximum_attempts=3)\n",
+    "proj/activities.py": "from temporalio import activity\n\n"
+    "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+    "    for url in urls:\n        await client.get(url)\n",
+}
+_CRAWL = (
+    "from datetime import timedelta\nfrom temporalio import workflow\n\n"
+    "with workflow.unsafe.imports_passed_through():\n"
+    "    from proj.activities import crawl\n    from proj.limits import CRAWL_TIMEOUT\n\n"
+    "@workflow.defn\nclass Crawl:\n"
+    "    @workflow.run\n    async def run(self, urls: list[str]) -> None:\n"
+    "        await workflow.execute_activity(crawl, args=[None, urls], start_to_close_timeout={timeout})\n"
+)
+
+
 class ActivityWithoutHeartbeat(Rule):
     """
     ## What it does
@@ -51,17 +88,21 @@ class ActivityWithoutHeartbeat(Rule):
       by its function, `activities.export`, a method of an activities object or its registered
       name);
     - an activity, `async def` or a plain `def` run on the worker's thread pool, that a workflow
-      lets run for 10 minutes or more (its `start_to_close_timeout`, else its
-      `schedule_to_close_timeout`) and that does I/O itself or through the functions it calls,
+      lets run for more than 10 minutes (its `start_to_close_timeout`, else its
+      `schedule_to_close_timeout`, written here or as a constant of another module) and that
+      does I/O itself or through the functions it calls,
       in any module, without ever heartbeating: reported on the activity's `def`, naming what
       does the I/O (another program it runs first; quick file-system calls do not count);
     - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call,
       a sleep, or a call to a function that does I/O, in the loop) and never heartbeats, unless
-      every workflow that schedules it gives it less than 10 minutes.
+      every workflow that schedules it gives it 10 minutes or less, or a timeout the linter
+      cannot read (`timedelta(seconds=60 * len(items))`: bounded, by how much is not known).
 
     Heartbeats sent by a function the activity calls (in any module), by a helper named like
     one (`Heartbeater`, `@auto_heartbeater`) or by whoever completes an asynchronously completed
-    activity count.
+    activity count. An activity that calls `activity.raise_complete_async()` is reported only
+    when the project completes it (`client.get_async_activity_handle(...)`) and never
+    heartbeats through such a handle: a completer outside the project may.
 
     ## Why is this bad?
     With a `heartbeat_timeout` and no heartbeats, every attempt times out after that timeout,
@@ -203,8 +244,76 @@ class ActivityWithoutHeartbeat(Rule):
             line=12,
             message="Activity `write` never heartbeats",
         ),
+        Invalid(
+            _WORKFLOW.format(imports="from proj import settings, steps", activity="steps.export"),
+            files={**_STEPS, "proj/settings.py": _ACTIVITIES["proj/settings.py"]},
+            path="proj/workflows.py",
+            line=12,
+            message="Activity `export` never heartbeats",
+        ),
+        Invalid(
+            _WORKFLOW.format(imports="from proj import settings, steps", activity="steps.wait_for_approval"),
+            files={**_STEPS, "proj/settings.py": _ACTIVITIES["proj/settings.py"]},
+            path="proj/workflows.py",
+            line=12,
+            message="Activity `wait_for_approval` is completed from outside (`activity.raise_complete_async()`) "
+            "and nothing heartbeats for it",
+        ),
+        Invalid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n",
+            files={
+                **_TIMEOUTS,
+                "proj/limits.py": _TIMEOUTS["proj/limits.py"].replace("minutes=5", "minutes=30"),
+                "proj/workflows.py": _CRAWL.format(timeout="CRAWL_TIMEOUT"),
+            },
+            path="proj/activities.py",
+            line=5,
+            message="Activity `crawl` loops over I/O without `activity.heartbeat()`",
+        ),
     )
     valid = (
+        Valid(
+            _WORKFLOW.format(imports="from proj import settings, steps", activity="steps.wait_for_approval"),
+            files={
+                **_STEPS,
+                "proj/settings.py": _ACTIVITIES["proj/settings.py"],
+                "proj/approvals.py": _BEATING_APPROVALS,
+            },
+            path="proj/workflows.py",
+        ),
+        Valid(
+            _WORKFLOW.format(imports="from proj import settings, steps", activity="steps.wait_for_approval"),
+            files={
+                **_STEPS,
+                "proj/settings.py": _ACTIVITIES["proj/settings.py"],
+                "proj/waiting.py": "from temporalio.client import AsyncActivityHandle\n\n"
+                "async def still_waiting(handle: AsyncActivityHandle) -> None:\n    await handle.heartbeat()\n",
+            },
+            path="proj/workflows.py",
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n",
+            files={**_TIMEOUTS, "proj/workflows.py": _CRAWL.format(timeout="CRAWL_TIMEOUT")},
+            path="proj/activities.py",
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n",
+            files={**_TIMEOUTS, "proj/workflows.py": _CRAWL.format(timeout="timedelta(seconds=30 * len(urls))")},
+            path="proj/activities.py",
+        ),
+        Valid(
+            "from temporalio import activity\n\n"
+            "@activity.defn\nasync def crawl(client, urls: list[str]) -> None:\n"
+            "    for url in urls:\n        await client.get(url)\n",
+            files={**_TIMEOUTS, "proj/workflows.py": _CRAWL.format(timeout="timedelta(minutes=10)")},
+            path="proj/activities.py",
+        ),
         Valid(
             _WORKFLOW.format(imports="from proj import activities, settings", activity="activities.beating"),
             files=_ACTIVITIES,
@@ -320,7 +429,15 @@ class ActivityWithoutHeartbeat(Rule):
         timeout = call.keyword("heartbeat_timeout")
         if timeout is None or (isinstance(timeout, ast.Constant) and timeout.value is None):
             return
-        name = call.activity.qualname.rpartition(".")[2]
+        name = (call.activity.alias or call.activity.qualname).rpartition(".")[2]
+        if completes_async(self.ctx.index, call.activity):
+            self.report(
+                timeout,
+                f"Activity `{name}` is completed from outside (`activity.raise_complete_async()`) and nothing "
+                "heartbeats for it while it waits (`handle.heartbeat()`): the wait fails when this "
+                "`heartbeat_timeout` runs out",
+            )
+            return
         self.report(
             timeout,
             f"Activity `{name}` never heartbeats: every attempt will fail when this `heartbeat_timeout` runs out",
@@ -332,7 +449,7 @@ class ActivityWithoutHeartbeat(Rule):
         if activity is None or heartbeats(self.ctx.index, activity):
             return
         seconds = longest_run(temporal, activity)
-        if seconds is None or seconds < LONG_RUN:
+        if seconds is None or seconds <= LONG_RUN:
             return
         reached = [
             reach
@@ -361,8 +478,10 @@ class ActivityWithoutHeartbeat(Rule):
         if activity is None or activity.qualname in self._reported or heartbeats(self.ctx.index, activity):
             return
         seconds = longest_run(temporal, activity)
-        if seconds is not None and seconds < LONG_RUN:
+        if seconds is not None and seconds <= LONG_RUN:
             return
+        if seconds is None and timeout_unread(temporal, activity):
+            return  # a workflow bounds it, by how much is not known
         if isinstance(node, ast.AsyncFor) or any(self._waits(child) for child in ast.walk(node)):
             self._reported.add(activity.qualname)
             self.report(

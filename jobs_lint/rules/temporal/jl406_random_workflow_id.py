@@ -5,12 +5,14 @@ import ast
 from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.scope import Scope
+from jobs_lint.semantic.syntax import own_nodes
+from jobs_lint.semantic.temporal.calls import is_test_client
 from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 # Values that change from one call to the next, but say nothing about the business object.
 # `date.today()` makes a daily key (`report-2026-01-31`): deliberate dedupe, not a fresh id.
 _NOT_FRESH = frozenset({"time.sleep", "os.getenv", "os.environ", "os.getpid", "os.getppid", "datetime.date.today"})
-_FRESH = frozenset({"shortuuid.uuid", "nanoid.generate", "ulid.new", "ulid.ULID", "uuid6.uuid7", "uuid.uuid7"})
+_FRESH = frozenset({"shortuuid.uuid", "nanoid.generate", "ulid.new", "ulid.ULID"})
 _MAX_DEPTH = 4
 _STARTS = frozenset({"start_workflow", "execute_workflow", "WithStartWorkflowOperation"})
 
@@ -32,7 +34,10 @@ class RandomWorkflowId(Rule):
     use `id_reuse_policy` to say whether it may run again once it has finished.
 
     Tests want a fresh workflow on every run: test modules (`test_*.py`, `*_test.py`,
-    `conftest.py`, anything under a `tests` directory) are not checked.
+    `conftest.py`, anything under a `tests` directory) and workflows started on a
+    `temporalio.testing.WorkflowEnvironment`'s client are not checked. Neither is a start whose
+    function returns the fresh value the id is built from: its caller is handed the new run to
+    follow (a new run per request, by design).
     """
 
     code = "JL406"
@@ -82,15 +87,30 @@ class RandomWorkflowId(Rule):
             message="Workflow id built from `datetime.datetime.now()`",
         ),
         Invalid(
-            "import uuid\nfrom temporalio.testing import WorkflowEnvironment\n\n"
-            "async def run_once() -> None:\n"
-            "    async with await WorkflowEnvironment.start_local() as env:\n"
-            "        await env.client.execute_workflow('w', id=uuid.uuid4().hex, task_queue='q')\n",
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def export(client: Client, account: str) -> str:\n"
+            "    export_id = f'export-{account}-{uuid.uuid4().hex}'\n"
+            "    await client.start_workflow('export', account, id=export_id, task_queue='q')\n"
+            "    return account\n",
             line=6,
             message="Workflow id built from `uuid.uuid4()`",
         ),
     )
     valid = (
+        Valid(
+            "import uuid\nfrom temporalio.testing import WorkflowEnvironment\n\n"
+            "async def run_once() -> None:\n"
+            "    async with await WorkflowEnvironment.start_local() as env:\n"
+            "        await env.client.execute_workflow('w', id=uuid.uuid4().hex, task_queue='q')\n"
+        ),
+        Valid(
+            "import uuid\nfrom temporalio.client import Client\n\n"
+            "async def start_backfill(client: Client, versions: list[str]) -> dict[str, str]:\n"
+            "    run_id = uuid.uuid4().hex\n"
+            "    workflow_id = f'backfill-{run_id}'\n"
+            "    await client.start_workflow('backfill', versions, id=workflow_id, task_queue='q')\n"
+            "    return {'run': run_id}\n"
+        ),
         Valid(
             "from temporalio.client import Client\n\n"
             "async def place_order(client: Client, order_id: str) -> None:\n"
@@ -143,22 +163,38 @@ class RandomWorkflowId(Rule):
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         if name not in _STARTS or is_test_module(self.ctx.model.module, self.ctx.model.path):
             return
-        start = self.ctx.model.temporal.workflow_start(node, self.ctx.scope)
-        if start is None:
+        temporal = self.ctx.model.temporal
+        start = temporal.workflow_start(node, self.ctx.scope)
+        if start is None or (isinstance(func, ast.Attribute) and is_test_client(temporal, func.value, self.ctx.scope)):
             return
         workflow_id = start.keyword("id")
-        source = self._fresh(workflow_id, self.ctx.scope, 0) if workflow_id is not None else None
-        if workflow_id is not None and source is not None:
+        names: list[str] = []
+        source = self._fresh(workflow_id, self.ctx.scope, 0, names) if workflow_id is not None else None
+        if workflow_id is not None and source is not None and not self._returned(names):
             self.report(
                 workflow_id,
                 f"Workflow id built from `{source}()`: every call starts another workflow, so a retried "
                 "request runs the work twice; build the id from a business key",
             )
 
-    def _fresh(self, node: ast.expr, scope: Scope | None, depth: int) -> str | None:
+    def _returned(self, names: list[str]) -> bool:
+        """Whether the function returns a variable the id is built from (`return Started(workflow_id=
+        workflow_id)`): its caller is handed the new run to follow, a new run per request by design."""
+        defs = self.ctx.enclosing_defs
+        if not names or not defs or isinstance(defs[-1], ast.ClassDef):
+            return False
+        wanted = set(names)
+        return any(
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and any(isinstance(child, ast.Name) and child.id in wanted for child in ast.walk(node.value))
+            for node in own_nodes(defs[-1])
+        )
+
+    def _fresh(self, node: ast.expr, scope: Scope | None, depth: int, names: list[str]) -> str | None:
         """The fresh-value call an expression is built from, following local variables that
         are part of it (not objects it reads an attribute of: `order.id` is a business key,
-        however `order` was made)."""
+        however `order` was made); `names` gets the variables on the way."""
         model = self.ctx.model
         objects = {id(child.value) for child in ast.walk(node) if isinstance(child, ast.Attribute)}
         for child in ast.walk(node):
@@ -172,7 +208,8 @@ class RandomWorkflowId(Rule):
                     continue  # a parameter, a builtin or a module global: not this call's doing
                 for binding in found[0]:
                     if isinstance(binding, ast.expr):
-                        source = self._fresh(binding, found[1], depth + 1)
+                        source = self._fresh(binding, found[1], depth + 1, names)
                         if source is not None:
+                            names.append(child.id)
                             return source
         return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from jobs_lint.semantic.temporal import payloads
+from jobs_lint.semantic.temporal import completion, payloads
 from jobs_lint.semantic.temporal.names import FACTS_KEY
 from jobs_lint.semantic.tools import Tool, register
 
@@ -34,3 +34,13 @@ register(
 )
 # A data converter with a payload codec: what the history holds is encoded (JL413's credentials).
 register(Tool(payloads.CODEC_KEY, facts=payloads.sets_payload_codec, words=(payloads.CODEC_KEY.encode(),)))
+# Whoever completes an activity from outside (`get_async_activity_handle`) is the one to heartbeat
+# for it (JL404): such a module need not import temporalio.
+register(
+    Tool(
+        completion.FACTS_KEY,
+        needles=(completion.GET_HANDLE.encode(), completion.HANDLE.encode()),
+        facts=completion.completer,
+        words=(completion.GET_HANDLE.encode(), completion.HANDLE.encode()),
+    )
+)

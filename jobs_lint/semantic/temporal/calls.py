@@ -181,6 +181,12 @@ def is_client(temporal: TemporalModule, node: ast.expr, scope: Scope | None, dep
     return False
 
 
+def is_test_client(temporal: TemporalModule, node: ast.expr, scope: Scope | None) -> bool:
+    """`env.client` of a `temporalio.testing.WorkflowEnvironment`: a server for tests and local
+    runs, which nothing outside the program that made it can reach."""
+    return isinstance(node, ast.Attribute) and node.attr == "client" and _is_environment(temporal, node.value, scope, 0)
+
+
 def _is_environment(temporal: TemporalModule, node: ast.expr, scope: Scope | None, depth: int) -> bool:
     if depth > _MAX_DEPTH:
         return False

@@ -24,6 +24,16 @@ REPLAY_HAZARDS = {
     "time.sleep": "`await asyncio.sleep(...)` or `await workflow.sleep(...)` (a durable timer)",
     "uuid.uuid1": "`workflow.uuid4()`",
     "uuid.uuid4": "`workflow.uuid4()`",
+    # Time-ordered UUIDs read the clock and randomness: the standard library's (Python 3.14) and
+    # the packages that backport them.
+    "uuid.uuid6": "`workflow.uuid4()`",
+    "uuid.uuid7": "`workflow.uuid4()`",
+    "uuid_extensions.uuid7": "`workflow.uuid4()`",
+    "uuid_extensions.uuid7str": "`workflow.uuid4()`",
+    "uuid6.uuid6": "`workflow.uuid4()`",
+    "uuid6.uuid7": "`workflow.uuid4()`",
+    "uuid_utils.uuid4": "`workflow.uuid4()`",
+    "uuid_utils.uuid7": "`workflow.uuid4()`",
     "os.getpid": "`workflow.info()` (a replay runs on any worker process)",
     "os.getppid": "`workflow.info()` (a replay runs on any worker process)",
     "os.urandom": _RANDOM,

@@ -11,7 +11,7 @@ workflows defined in one module and used in another are found through `ModuleFac
 from __future__ import annotations
 
 import ast
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,17 @@ from jobs_lint.semantic.temporal.names import (
     WORKFLOW_DEFN,
     public,
 )
-from jobs_lint.semantic.temporal.project import ActivityInfo, TemporalFacts, TemporalProject, WorkflowInfo, project
-from jobs_lint.semantic.temporal.timeouts import activity_timeouts
+from jobs_lint.semantic.temporal.project import (
+    ActivityInfo,
+    TemporalFacts,
+    TemporalProject,
+    WorkflowInfo,
+    project,
+    scheduled_as,
+)
+from jobs_lint.semantic.temporal.reach import SameModuleReach, module_defs
+from jobs_lint.semantic.temporal.registered import FunctionNode, wrapped_activities
+from jobs_lint.semantic.temporal.timeouts import Timeouts, activity_timeouts, module_durations
 from jobs_lint.semantic.values import string_value
 
 if TYPE_CHECKING:
@@ -171,17 +180,32 @@ class TemporalModule:
             decorator = self._decorator(node, scope, ACTIVITY_DEFN)
             if decorator is None:
                 continue
-            found[id(node)] = (
-                node,
-                ActivityInfo(
-                    qualname=self.model.def_path(node.name, scope),
-                    name=_registered_name(decorator, node.name),
-                    is_async=isinstance(node, ast.AsyncFunctionDef),
-                    heartbeats=self._heartbeats(node),
-                    creates=self._unguarded_creation(node),
-                ),
-            )
+            found[id(node)] = (node, self._activity_info(node, decorator, self.model.def_path(node.name, scope)))
+        for node, defn, bound in wrapped_activities(self.model):
+            if id(node) not in found:  # one def registered twice keeps its first name
+                qualname = f"{self.model.module}.{node.name}"
+                alias = f"{self.model.module}.{bound}"
+                found[id(node)] = (
+                    node,
+                    self._activity_info(node, defn, qualname, alias if alias != qualname else None),
+                )
         return found
+
+    def _activity_info(
+        self, node: FunctionNode, decorator: ast.expr, qualname: str, alias: str | None = None
+    ) -> ActivityInfo:
+        return ActivityInfo(
+            qualname=qualname,
+            name=_registered_name(decorator, node.name),
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            # `activity.heartbeat`, or anything named like a heartbeat helper (`Heartbeater`,
+            # `@auto_heartbeater`, `handle.heartbeat`).
+            heartbeats=self._names(node, lambda named: "heartbeat" in named.lower()),
+            creates=self._unguarded_creation(node),
+            alias=alias,
+            completes_async=self._names(node, lambda named: named == "raise_complete_async"),
+            module=self.model.module,
+        )
 
     @property
     def activities(self) -> list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ActivityInfo]]:
@@ -203,14 +227,12 @@ class TemporalModule:
                 return found[1]
         return None
 
-    def _heartbeats(self, node: DefNode) -> bool:
-        """Whether an activity heartbeats: it or a same-module helper it reaches names
-        `activity.heartbeat`, anything else named like a heartbeat helper (`Heartbeater`,
-        `@auto_heartbeater`, `handle.heartbeat`), or completes asynchronously."""
+    def _names(self, node: DefNode, test: Callable[[str], bool]) -> bool:
+        """Whether the def or a same-module helper it reaches names something `test` accepts."""
         for function in (node, *self.reached(node)):
             for child in ast.walk(function):
                 named = child.attr if isinstance(child, ast.Attribute) else getattr(child, "id", None)
-                if isinstance(named, str) and ("heartbeat" in named.lower() or named == "raise_complete_async"):
+                if isinstance(named, str) and test(named):
                     return True
         return False
 
@@ -229,9 +251,9 @@ class TemporalModule:
     def activity_named(self, path: str) -> ActivityInfo | None:
         """The activity defined at a canonical path, in this module or another."""
         for _, info in self._activities.values():
-            if info.qualname == path:
+            if path in (info.qualname, info.alias):
                 return info
-        return self.project.activities.get(path)
+        return self.project.activity_at(path, self.model.index.canonical)
 
     def workflow_named(self, path: str) -> WorkflowInfo | None:
         """The workflow class defined at a canonical path, in this module or another."""
@@ -274,7 +296,7 @@ class TemporalModule:
         return calls.retry_options(self)
 
     @cached_property
-    def timeouts(self) -> dict[str, float]:
+    def timeouts(self) -> Timeouts:
         """How long the activities this module schedules may run (`timeouts.activity_timeouts`)."""
         return activity_timeouts(self)
 
@@ -282,7 +304,7 @@ class TemporalModule:
         """Whether some call in the project may bound the activity's retries (a retry policy,
         a schedule-to-close timeout, or options the linter cannot see)."""
         bounded = self._retry_options[0] | self.project.bounded
-        return activity.qualname in bounded or (activity.name is not None and activity.name in bounded)
+        return any(key in bounded for key in scheduled_as(activity))
 
     def non_retryable(self, error: str) -> bool:
         """Whether some retry policy in the project names this error type as non-retryable."""
@@ -293,50 +315,15 @@ class TemporalModule:
     @cached_property
     def module_defs(self) -> dict[str, DefNode]:
         """Module-level defs and classes (and classes' methods) by canonical path."""
-        found: dict[str, DefNode] = {}
-        for node, scope in self.model.scopes.defs:
-            if scope.node is None:
-                found[f"{self.model.module}.{node.name}"] = node
-        return found
+        return module_defs(self.model)
 
     @cached_property
-    def _module_function_names(self) -> frozenset[str]:
-        return frozenset(name.rpartition(".")[2] for name, node in self.module_defs.items() if not _is_class(node))
+    def _reach(self) -> SameModuleReach:
+        return SameModuleReach(self.model, self.module_defs)
 
     def reached(self, root: DefNode, stop: Collection[int] = ()) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
-        """Same-module functions a def or class reaches, transitively: module-level functions it
-        names, and for methods, the methods of its class it calls through `self`. Defs whose id
-        is in `stop` are neither reached nor followed."""
-        functions = self._module_function_names
-        found: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        pending: list[DefNode] = [root]
-        if isinstance(root, ast.ClassDef):
-            pending = [s for s in root.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        seen = {id(root), *(id(node) for node in pending)}
-        while pending:
-            node = pending.pop()
-            owner = self.model.owner_class(node)
-            scope = self.model.scope_of(node)
-            for child in ast.walk(node):
-                target: DefNode | None = None
-                if isinstance(child, ast.Name) and child.id in functions:
-                    target = self.module_defs.get(self.model.qualname(child, scope) or "")
-                elif (
-                    owner is not None
-                    and isinstance(child, ast.Attribute)
-                    and isinstance(child.value, ast.Name)
-                    and child.value.id in ("self", "cls")
-                ):
-                    target = _method(owner, child.attr)
-                if (
-                    isinstance(target, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and id(target) not in seen
-                    and id(target) not in stop
-                ):
-                    seen.add(id(target))
-                    found.append(target)
-                    pending.append(target)
-        return found
+        """Same-module functions a def or class reaches (`reach.SameModuleReach.reached`)."""
+        return self._reach.reached(root, stop)
 
     # Helpers ---------------------------------------------------------------------------------------
 
@@ -370,14 +357,28 @@ class TemporalModule:
     def facts(self) -> TemporalFacts | None:
         bounded, non_retryable = self._retry_options
         timeouts = self.timeouts
-        if not self._workflows and not self._activities and not bounded and not non_retryable and not timeouts:
+        durations = module_durations(self.model) if self.imports_temporal else {}
+        named = tuple(sorted((target, constant) for target, names in timeouts.named.items() for constant in names))
+        if not (
+            self._workflows
+            or self._activities
+            or bounded
+            or non_retryable
+            or timeouts.seconds
+            or named
+            or timeouts.unread
+            or durations
+        ):
             return None
         return TemporalFacts(
             workflows=tuple(info for _, info in self._workflows.values()),
             activities=tuple(info for _, info in self._activities.values()),
             bounded=tuple(sorted(bounded)),
             non_retryable=tuple(sorted(non_retryable)),
-            timeouts=tuple(sorted(timeouts.items())),
+            timeouts=tuple(sorted(timeouts.seconds.items())),
+            named_timeouts=named,
+            unread_timeouts=tuple(sorted(timeouts.unread)),
+            durations=tuple(sorted(durations.items())),
         )
 
 
@@ -394,14 +395,3 @@ def _registered_name(decorator: ast.expr, default: str) -> str | None:
         if "name" in keywords:
             return None  # a computed name
     return default
-
-
-def _is_class(node: DefNode) -> bool:
-    return isinstance(node, ast.ClassDef)
-
-
-def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    for statement in cls.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
-            return statement
-    return None
