@@ -81,6 +81,10 @@ _CREATING_METHODS = {
     "create_refund": "a payment",
     "chat_postMessage": "a chat message",
 }
+# What the database does not hold: a transaction rolled back by the failure does not undo it.
+_SENT = frozenset(
+    {"an HTTP POST", "an HTTP request", "an email", "a payment", "a ticket", "a chat message", "a message"}
+)
 _SESSION_WORDS = ("session", "client", "http")
 # LLM SDKs whose `client.messages.create(...)` asks for a completion: it sends nothing to anyone.
 _LLM_PACKAGES = ("anthropic.", "openai.", "mistralai.")
@@ -101,6 +105,8 @@ _GUARD_METHODS = frozenset(
         "acquire",
     }
 )
+# Lookups whose result in an early exit's condition says the work may be done already.
+_LOOKUPS = frozenset({"exists", "aexists", "filter", "first", "count"})
 _LOCK_WORDS = frozenset({"lock", "locked", "locking", "mutex", "singleton", "once"})
 # Words in an early-exit condition that say the work may be done already.
 _DONE_WORDS = re.compile(
@@ -149,7 +155,18 @@ def _is_guard_string(node: ast.Constant) -> bool:
 
 
 def _is_done_exit(node: ast.If) -> bool:
-    return _exits_early(node.body) and _mentions_done(node.test)
+    return _exits_early(node.body) and _mentions_done(node.test) and not _absent(node.test)
+
+
+def _absent(test: ast.expr) -> bool:
+    """`if not Connector.objects.exists(): return`: an exit when something is missing, a
+    precondition and not a sign that the work was done."""
+    return (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Call)
+        and final_name(test.operand.func) in _LOOKUPS
+    )
 
 
 # Side effects ----------------------------------------------------------------------------------
@@ -212,6 +229,12 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     ) and not (_constructor_of(receiver.value, scope, model) or "").startswith(_LLM_PACKAGES):
         return "a message"  # Twilio-style `client.messages.create(...)`
     return None
+
+
+def leaves_process(what: str) -> bool:
+    """Whether what a call creates (`creates`) leaves the process: sent to someone, where no
+    rollback of the job's transaction reaches it."""
+    return what in _SENT
 
 
 def _is_insert(node: ast.expr, scope: Scope, model: ModuleModel) -> bool:
@@ -289,7 +312,7 @@ def _mentions_done(test: ast.expr) -> bool:
     for node in ast.walk(test):
         if isinstance(node, (ast.Name, ast.Attribute)) and _DONE_WORDS.search(final_name(node)):
             return True
-        if isinstance(node, ast.Call) and final_name(node.func) in ("exists", "aexists", "filter", "first", "count"):
+        if isinstance(node, ast.Call) and final_name(node.func) in _LOOKUPS:
             return True
     return False
 

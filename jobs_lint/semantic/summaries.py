@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # Effect kinds.
 CREATES = "creates"  # creates something each time it runs (side_effects.py): `what` says what
+# Of what it creates, what leaves the process (a POST, an email, a payment): no rollback undoes it.
+SENDS = "sends"
 BLOCKING = "blocking"  # blocks the thread (blocking.py): `what` says what to use instead
 IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
@@ -65,7 +67,9 @@ class FunctionSummary:
     is_async: bool
     effects: tuple[Effect, ...] = ()
     calls: tuple[CallSite, ...] = ()
-    guarded: bool = False  # has an idempotency guard: what it creates is not created twice
+    # The line of its first idempotency guard (0: none): what it creates from there on, itself or
+    # through its calls, is not created twice.
+    guarded_from: int = 0
     returns: str | None = None  # the function it returns, when it returns a plain one
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
@@ -111,12 +115,16 @@ class _Summariser(Callees):
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        guards: list[int] = [self.node.lineno] if guarded else []
+        spans: list[tuple[int, int]] = []  # of the calls, for a guard among a call's arguments
         returned: list[ast.expr | None] = []
         for node in self.nodes:
-            guarded = guarded or side_effects.is_guard(node)
+            if side_effects.is_guard(node):
+                guards.append(getattr(node, "lineno", self.node.lineno))
             if isinstance(node, ast.Return):
                 returned.append(node.value)
             elif isinstance(node, ast.Call):
+                spans.append((node.lineno, node.end_lineno or node.lineno))
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
                 site = self.call_site(node, path)
@@ -127,6 +135,10 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
+        # A guard protects what comes after it: a check after a call reads its outcome
+        # (`if response.status_code == 400: raise`) and keeps nothing from happening twice. An
+        # idempotency key given to a call guards it from the line the call starts on.
+        guarded_from = min((min([g, *(a for a, b in spans if a <= g <= b)]) for g in guards), default=0)
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -134,7 +146,7 @@ class _Summariser(Callees):
             is_async=isinstance(self.node, ast.AsyncFunctionDef),
             effects=tuple(sorted(effects, key=lambda e: e.line)),
             calls=tuple(sorted(calls, key=lambda c: c.line)),
-            guarded=guarded,
+            guarded_from=guarded_from,
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
@@ -162,6 +174,8 @@ class _Summariser(Callees):
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)
+            if side_effects.leaves_process(what):
+                yield Effect(SENDS, what, path or text_of(call.func), line)
         if path is None or blocking.blocking_call(path) is None:
             aws = blocking.aws_request(call, self.model, self.scope)
             if aws is not None:

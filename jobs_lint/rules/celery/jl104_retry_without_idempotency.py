@@ -9,11 +9,18 @@ from jobs_lint.semantic.blocking import blocking_call
 from jobs_lint.semantic.celery import tasks as celery_tasks
 from jobs_lint.semantic.celery.tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
-from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
-from jobs_lint.semantic.summaries import CREATES
+from jobs_lint.semantic.side_effects import (
+    SideEffect,
+    creating_side_effects,
+    has_idempotency_guard,
+    is_lock_name,
+    leaves_process,
+)
+from jobs_lint.semantic.summaries import CREATES, SENDS
 from jobs_lint.semantic.values import UNKNOWN
 
 CREATES_ONLY = frozenset({CREATES})
+SENDS_ONLY = frozenset({SENDS})
 # A task decorator made by the project in a package's `__init__`, re-exported from its module.
 _FACTORY_PACKAGE = {
     "proj/__init__.py": "",
@@ -216,6 +223,75 @@ class RetryWithoutIdempotency(Rule):
             message="through `send_invoice -> Billing.charge -> requests.post`: make it idempotent "
             "(an idempotency key, `get_or_create`, a done check) (also reached from 1 other job)",
         ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.phone import PhoneBackend\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def notify(user_id):\n"
+            "    PhoneBackend().notify(user_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/phone.py": "import requests\nfrom proj.models import Log, Record\n\n"
+                "class PhoneBackend:\n"
+                "    def notify(self, user_id):\n"
+                "        self._send(user_id)\n"
+                "        Log.objects.bulk_create([Log(user_id=user_id)])\n\n"
+                "    def _send(self, user_id):\n"
+                "        response = requests.post(SMS_URL, data={'user': user_id}, timeout=5)\n"
+                "        if response.status_code == 400:\n"
+                "            raise ValueError(response.text)\n"
+                "        Record(user_id=user_id).save()\n",
+            },
+            checked="proj/phone.py",
+            line=10,
+            message="creates an HTTP POST again on every attempt through `notify -> PhoneBackend.notify -> "
+            "PhoneBackend._send -> requests.post`",
+        ),
+        Invalid(
+            "from django.core.mail import send_mail\nfrom celery import shared_task\nfrom proj.models import Sent\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def notify(user_id, address):\n"
+            "    def record(**fields):\n"
+            "        return Sent.objects.create(**fields)\n\n"
+            "    send_mail('Alert', 'Down', None, [address])\n"
+            "    record(user_id=user_id)\n",
+            line=10,
+            message="Task `notify` is retried (`autoretry_for`) and creates an email again",
+        ),
+        Invalid(
+            "from common.celery_tasks import retry_task\nimport requests\n\n"
+            "@retry_task(autoretry_for=(OSError,))\n"
+            "def page(user_id):\n"
+            "    requests.post(PAGER_URL, json={'user': user_id}, timeout=5).raise_for_status()\n",
+            path="apps/pager/tasks.py",
+            files={
+                "apps/__init__.py": "",
+                "apps/pager/__init__.py": "",
+                "common/__init__.py": "",
+                "common/celery_tasks.py": "from celery import shared_task\n\n"
+                "def retry_task(*args, **kwargs):\n    return shared_task(*args, queue='retry', **kwargs)\n",
+            },
+            line=6,
+            message="Task `page` is retried (`autoretry_for`) and creates an HTTP POST",
+        ),
+        Invalid(
+            "from celery import shared_task\n\nfrom proj.push import push\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def notify(user_id):\n"
+            "    push(user_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/push.py": "import requests\nfrom proj.models import Connector\n\n"
+                "def push(user_id):\n"
+                "    if not Connector.objects.exists():\n        return False\n"
+                "    requests.post(RELAY_URL, json={'user': user_id}, timeout=5).raise_for_status()\n"
+                "    return True\n",
+            },
+            checked="proj/push.py",
+            line=7,
+            message="through `notify -> push -> requests.post`",
+        ),
     )
     valid = (
         Valid(
@@ -328,6 +404,26 @@ class RetryWithoutIdempotency(Rule):
             },
             checked="proj/billing.py",
         ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.phone import PhoneBackend\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def notify(alert_id):\n"
+            "    PhoneBackend().notify(alert_id)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/phone.py": "import requests\nfrom proj.models import Alert\n\n"
+                "class PhoneBackend:\n"
+                "    def notify(self, alert_id):\n"
+                "        alert = Alert.objects.get(pk=alert_id)\n"
+                "        if alert.sms_sent:\n            return\n"
+                "        self._send(alert)\n\n"
+                "    def _send(self, alert):\n"
+                "        requests.post(SMS_URL, data={'alert': alert.pk}, timeout=5).raise_for_status()\n"
+                "        alert.sms_sent = True\n        alert.save()\n",
+            },
+            checked="proj/phone.py",
+        ),
     )
 
     def visit_FunctionDef(self, node: TaskNode) -> None:
@@ -342,18 +438,29 @@ class RetryWithoutIdempotency(Rule):
         model = self.ctx.model
         effects = creating_side_effects(function, model)
         direct = {id(effect.node) for effect in effects}
-        effects += [
-            SideEffect(call, reach.effect.what, reach)
-            for call, reach in model.reaches(function, CREATES_ONLY, passed=True)
+        # A call may reach a row first and a send further on: both are asked for.
+        reached = {
+            (id(call), reach.effect.what): SideEffect(call, reach.effect.what, reach)
+            for kinds in (CREATES_ONLY, SENDS_ONLY)
+            for call, reach in model.reaches(function, kinds, passed=True)
             if id(call) not in direct
-        ]
+        }
+        effects += reached.values()
         effects.sort(key=lambda effect: (effect.node.lineno, effect.node.col_offset))
         if reason == "`autoretry_for`":
-            effects = [e for e in effects if e.what == "a payment" or self._fails_after(function, e, effects)]
+            graph = model.index.calls
+            effects = [
+                e
+                for e in effects
+                if e.what == "a payment"
+                or self._fails_after(function, e, effects)
+                or (e.reach is not None and graph.continues_after(e.reach))
+            ]
         effects = [e for e in effects if e.node.lineno < before]
         if not effects or has_idempotency_guard(function, model) or _locked_base(task):
             return
-        effect = effects[0]
+        # What was sent stays sent when the retried attempt's transaction rolls its rows back.
+        effect = next((e for e in effects if leaves_process(e.what)), effects[0])
         through = f" through `{effect.reach.chain}`" if effect.reach else ""
         message = (
             f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
@@ -374,10 +481,13 @@ class RetryWithoutIdempotency(Rule):
         if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
             return True
         model, scope = self.ctx.model, self.ctx.model.scope_of(function)
+        helpers = _creating_helpers(function, effects)
         for node in ast.walk(function):
             if not isinstance(node, (ast.Call, ast.Raise)) or (node.end_lineno, node.end_col_offset) <= end:
                 continue
             if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node.func, ast.Name) and node.func.id in helpers:
                 return True
             if isinstance(node.func, ast.Attribute) and node.func.attr == "raise_for_status":
                 return True
@@ -399,6 +509,17 @@ class RetryWithoutIdempotency(Rule):
         if calls:
             return "`self.retry`", max(call.lineno for call in calls)
         return None
+
+
+def _creating_helpers(function: FunctionNode, effects: list[SideEffect]) -> set[str]:
+    """The functions defined in the task that create something: calling one is a side effect."""
+    found = set()
+    for node in ast.walk(function):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not function:
+            first, last = node.lineno, node.end_lineno or node.lineno
+            if any(first <= e.node.lineno <= last for e in effects):
+                found.add(node.name)
+    return found
 
 
 def _set(value: Any) -> bool:
