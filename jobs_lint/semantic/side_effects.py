@@ -140,7 +140,8 @@ def guarded_by_decorator(func: FunctionNode) -> bool:
 
 def is_guard(node: ast.AST) -> bool:
     """Whether one node of a function makes it idempotent: a guard call, an idempotency key, an
-    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node).
+    upsert, an early exit when the work is done, or a comprehension that skips what is there
+    (`has_idempotency_guard` asks every node).
     Dispatched on the node's type: most nodes of a body are of none of these kinds."""
     test = _GUARD_TESTS.get(type(node))
     return test is not None and test(node)
@@ -156,6 +157,11 @@ def _is_guard_string(node: ast.Constant) -> bool:
 
 def _is_done_exit(node: ast.If) -> bool:
     return _exits_early(node.body) and _mentions_done(node.test) and not _absent(node.test)
+
+
+def _skips_present(node: ast.comprehension) -> bool:
+    """`(Region(slug=s) for s in slugs if s not in existing)`: only what is not there yet."""
+    return any(isinstance(test, ast.Compare) and any(isinstance(op, ast.NotIn) for op in test.ops) for test in node.ifs)
 
 
 def _absent(test: ast.expr) -> bool:
@@ -336,6 +342,7 @@ _GUARD_TESTS: dict[type[ast.AST], Callable[[Any], bool]] = {
     ast.keyword: _names_idempotency,
     ast.Constant: _is_guard_string,
     ast.If: _is_done_exit,
+    ast.comprehension: _skips_present,
 }
 
 

@@ -115,16 +115,18 @@ class _Summariser(Callees):
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
-        guards: list[int] = [self.node.lineno] if guarded else []
-        spans: list[tuple[int, int]] = []  # of the calls, for a guard among a call's arguments
+        # A guard call or an idempotency key guards the whole function (`get_or_create` in one
+        # branch, a key given to the call it guards); an early exit guards what comes after it
+        # only: one after a call reads its outcome (`if response.status_code == 400: raise`).
+        guarded_from = self.node.lineno if guarded else 0
         returned: list[ast.expr | None] = []
         for node in self.nodes:
-            if side_effects.is_guard(node):
-                guards.append(getattr(node, "lineno", self.node.lineno))
+            if guarded_from != self.node.lineno and side_effects.is_guard(node):
+                line = node.lineno if isinstance(node, ast.If) else self.node.lineno
+                guarded_from = min(guarded_from or line, line)
             if isinstance(node, ast.Return):
                 returned.append(node.value)
             elif isinstance(node, ast.Call):
-                spans.append((node.lineno, node.end_lineno or node.lineno))
                 path = model.qualname(node.func, scope)
                 effects.extend(self._effects(node, path))
                 site = self.call_site(node, path)
@@ -135,10 +137,6 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
-        # A guard protects what comes after it: a check after a call reads its outcome
-        # (`if response.status_code == 400: raise`) and keeps nothing from happening twice. An
-        # idempotency key given to a call guards it from the line the call starts on.
-        guarded_from = min((min([g, *(a for a, b in spans if a <= g <= b)]) for g in guards), default=0)
         return FunctionSummary(
             qualname=qualname,
             name=name,

@@ -172,6 +172,22 @@ class BlockingCallInAsyncJob(Rule):
             message="Async job `upload` blocks the event loop through `upload -> save -> open`: use "
             "`asyncio.to_thread(...)` around the file I/O, or `aiofiles` (also reached from 1 other job)",
         ),
+        Invalid(
+            "from arq import func\n\nfrom proj.archives import unpack\n\n"
+            "async def load(ctx, path, into):\n    await unpack(path, into)\n\n"
+            "class WorkerSettings:\n    functions = [func(load)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/archives.py": "import zipfile\n\n"
+                "async def unpack(path, into):\n"
+                "    with zipfile.ZipFile(path) as archive:\n        archive.extractall(into)\n",
+            },
+            checked="proj/archives.py",
+            line=4,
+            message="Async job `load` blocks the event loop through `load -> unpack -> zipfile.ZipFile`: use "
+            "`asyncio.to_thread(...)` around the archive work",
+        ),
     )
     valid = (
         Valid(
@@ -209,6 +225,15 @@ class BlockingCallInAsyncJob(Rule):
                 "    return await loop.run_in_executor(None, functools.partial(sync_task, t))\n",
                 "the_task",
                 "import asyncio\nimport functools\nimport time\n",
+            )
+        ),
+        Valid(
+            _job_module(
+                "def extract(path, into):\n"
+                "    with zipfile.ZipFile(path) as archive:\n        archive.extractall(into)\n\n\n"
+                "async def load(ctx, path, into):\n    await asyncio.to_thread(extract, path, into)\n",
+                "load",
+                "import asyncio\nimport zipfile\n",
             )
         ),
         Valid("import time\n\nasync def poll(ctx, url):\n    time.sleep(5)\n    return url\n"),

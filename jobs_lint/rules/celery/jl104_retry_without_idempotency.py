@@ -424,6 +424,22 @@ class RetryWithoutIdempotency(Rule):
             },
             checked="proj/phone.py",
         ),
+        Valid(
+            "from celery import shared_task\n\nfrom proj.regions import sync_regions\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def refresh(regions):\n"
+            "    sync_regions(regions)\n",
+            path="proj/tasks.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/regions.py": "from proj.models import Region\n\n"
+                "def sync_regions(regions):\n"
+                "    existing = set(Region.objects.values_list('slug', flat=True))\n"
+                "    Region.objects.bulk_create(Region(slug=r) for r in regions if r not in existing)\n"
+                "    Region.objects.exclude(slug__in=regions).delete()\n",
+            },
+            checked="proj/regions.py",
+        ),
     )
 
     def visit_FunctionDef(self, node: TaskNode) -> None:
