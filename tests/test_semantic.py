@@ -183,6 +183,20 @@ def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
     assert module_name(str(deep / "x.py")) == "x"  # too far below the package to be part of it
 
 
+def test_module_names_under_a_namespace_package_the_project_declares(tmp_path: Path) -> None:
+    # `keep/api/__init__.py` with no `keep/__init__.py`, in a project that packages `keep`: the
+    # project imports `keep.api...`, and the project's root is the import root.
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "keep"\npackages = [{include = "keep"}]\n')
+    (tmp_path / "keep" / "api" / "core").mkdir(parents=True)
+    (tmp_path / "keep" / "api" / "__init__.py").write_text("")
+    (tmp_path / "keep" / "api" / "core" / "__init__.py").write_text("")
+    assert module_name(str(tmp_path / "keep" / "api" / "core" / "db.py")) == "keep.api.core.db"
+    # One it does not declare stays above the import root (a `backend/` directory).
+    (tmp_path / "backend" / "app").mkdir(parents=True)
+    (tmp_path / "backend" / "app" / "__init__.py").write_text("")
+    assert module_name(str(tmp_path / "backend" / "app" / "tasks.py")) == "app.tasks"
+
+
 @pytest.mark.parametrize(
     ("path", "is_dir", "expected"),
     [

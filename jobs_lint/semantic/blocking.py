@@ -79,6 +79,7 @@ _BLOCKING = {
     "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
     "sqlalchemy.create_engine": "`sqlalchemy.ext.asyncio.create_async_engine(...)`",
     "sqlalchemy.orm.Session": "`sqlalchemy.ext.asyncio.AsyncSession`",
+    "sqlmodel.Session": "`sqlmodel.ext.asyncio.session.AsyncSession`",  # SQLAlchemy's, subclassed
     "urllib.request.urlretrieve": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
     "mysql.connector.connect": "an async driver (`aiomysql`, `asyncmy`)",
     "pyodbc.connect": "`aioodbc`, or `asyncio.to_thread(...)`",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 # A word that says "test" in a module, directory or function name: `test_x`, `x_test`, `tests`,
 # `conftest`, `testing`, `pytest_plugin`, `unittest_helpers`.
@@ -44,11 +45,28 @@ def _import_root(directory: str) -> str:
         else:
             gap += 1
             if gap > _NAMESPACE_LEVELS or any(os.path.exists(os.path.join(current, f)) for f in _PROJECT_ROOT_FILES):
+                # `keep/api/__init__.py` under a project whose `pyproject.toml` packages `keep`:
+                # `keep` is a namespace package, and the project's root the import root.
+                if gap == 2 and _declares_package(current, os.path.basename(root)):
+                    return current
                 return root
         parent = os.path.dirname(current)
         if parent == current:
             return root
         current = parent
+
+
+@lru_cache(maxsize=256)
+def _declares_package(project: str, name: str) -> bool:
+    """Whether a project's `pyproject.toml` packages a directory by its name (Poetry's
+    `packages = [{include = "keep"}]`, setuptools' `packages = ["keep"]`)."""
+    try:
+        with open(os.path.join(project, "pyproject.toml"), encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    quoted = rf"[\"']{re.escape(name)}[\"']"
+    return re.search(rf"include\s*=\s*{quoted}|packages\s*=\s*\[[^\]]*{quoted}", text) is not None
 
 
 def resolve_relative(current_module: str, is_package: bool, level: int, target: str | None) -> str:

@@ -188,6 +188,20 @@ class BlockingCallInAsyncJob(Rule):
             message="Async job `load` blocks the event loop through `load -> unpack -> zipfile.ZipFile`: use "
             "`asyncio.to_thread(...)` around the archive work",
         ),
+        Invalid(
+            "from proj.incidents import process\n\n"
+            "async def process_incident(ctx, incident_id):\n    return process(incident_id)\n\n"
+            "class WorkerSettings:\n    functions = [process_incident]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/incidents.py": "from sqlmodel import Session\n\nfrom proj.db import engine\n\n"
+                "def process(incident_id):\n"
+                "    with Session(engine) as session:\n        return session.get(Incident, incident_id)\n",
+            },
+            line=4,
+            message="through `process -> sqlmodel.Session`",
+        ),
     )
     valid = (
         Valid(
