@@ -197,7 +197,7 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:
-        return _CREATING_CALLS[path]
+        return None if _token_request(call, scope, model) else _CREATING_CALLS[path]
     if path == "requests.request" or path == "httpx.request":
         return "an HTTP POST" if _first_string(call) == "POST" else None
     if path is not None and path.startswith("stripe.") and path.endswith(".create"):
@@ -220,7 +220,7 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
         return "a session add"
     if name in ("execute", "executemany") and call.args and _is_insert(call.args[0], scope, model):
         return "an INSERT"
-    if name == "post" and _is_http_client(receiver, scope, model):
+    if name == "post" and _is_http_client(receiver, scope, model) and not _token_request(call, scope, model):
         return "an HTTP POST"
     if name == "send" and _constructor_of(receiver, scope, model) in _EMAIL_CLASSES:
         return "an email"
@@ -241,6 +241,23 @@ def leaves_process(what: str) -> bool:
     """Whether what a call creates (`creates`) leaves the process: sent to someone, where no
     rollback of the job's transaction reaches it."""
     return what in _SENT
+
+
+def _token_request(call: ast.Call, scope: Scope, model: ModuleModel) -> bool:
+    """An OAuth 2 token request (`data={"grant_type": "client_credentials", ...}`): it gets a
+    token, and getting another one on a retry creates nothing anyone sees."""
+    for keyword in call.keywords:
+        body = keyword.value
+        if keyword.arg not in ("data", "json"):
+            continue
+        if isinstance(body, ast.Name):
+            found = model.lookup(body.id, scope)
+            body = found[0][0] if found is not None and len(found[0]) == 1 else body
+        if isinstance(body, ast.Dict) and any(
+            isinstance(key, ast.Constant) and key.value == "grant_type" for key in body.keys
+        ):
+            return True
+    return False
 
 
 def _is_insert(node: ast.expr, scope: Scope, model: ModuleModel) -> bool:

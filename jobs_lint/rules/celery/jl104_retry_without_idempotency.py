@@ -440,6 +440,14 @@ class RetryWithoutIdempotency(Rule):
             },
             checked="proj/regions.py",
         ),
+        Valid(
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(requests.RequestException,))\n"
+            "def refresh(course_id):\n"
+            "    data = {'grant_type': 'client_credentials', 'client_id': CLIENT_ID}\n"
+            "    token = requests.post(TOKEN_URL, data=data, timeout=5).json()['access_token']\n"
+            "    requests.get(COURSE_URL, headers={'Authorization': token}, timeout=5).raise_for_status()\n"
+        ),
     )
 
     def visit_FunctionDef(self, node: TaskNode) -> None:
