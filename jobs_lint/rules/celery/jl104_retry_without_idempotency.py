@@ -40,7 +40,9 @@ class RetryWithoutIdempotency(Rule):
 
     Side effects are followed through the functions and methods the task calls, in any module
     (a service class's method, an API client's): the finding names the chain of calls, and a
-    function with a guard of its own stops the chain.
+    function with a guard of its own stops the chain. Of a task's side effects, one that leaves
+    the process (a POST, an email, a message) is reported before a row: a rollback of the failed
+    attempt may undo the row, never the email.
 
     A task counts as guarded when it uses an idempotency key, `get_or_create` or
     `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
