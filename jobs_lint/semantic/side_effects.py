@@ -85,7 +85,9 @@ _CREATING_METHODS = {
 _SENT = frozenset(
     {"an HTTP POST", "an HTTP request", "an email", "a payment", "a ticket", "a chat message", "a message"}
 )
+SESSION_ADD = "a session add"
 _SESSION_WORDS = ("session", "client", "http")
+_UPDATE_URL = re.compile(r"(?:^|[/_.-])(?:update|upsert)(?:$|[/_.?-])", re.IGNORECASE)
 # LLM SDKs whose `client.messages.create(...)` asks for a completion: it sends nothing to anyone.
 _LLM_PACKAGES = ("anthropic.", "openai.", "mistralai.")
 _SQL_INSERT = re.compile(r"^\s*insert\s", re.IGNORECASE)
@@ -197,7 +199,7 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:
-        return None if _token_request(call, scope, model) else _CREATING_CALLS[path]
+        return None if _token_request(call, scope, model) or _updates(call) else _CREATING_CALLS[path]
     if path == "requests.request" or path == "httpx.request":
         return "an HTTP POST" if _first_string(call) == "POST" else None
     if path is not None and path.startswith("stripe.") and path.endswith(".create"):
@@ -217,11 +219,11 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     if name in ("save", "asave") and _constructed_here(receiver, scope, model):
         return "an ORM save of a new row"
     if name in ("add", "add_all") and "session" in _identifier(receiver):
-        return "a session add"
+        return SESSION_ADD
     if name in ("execute", "executemany") and call.args and _is_insert(call.args[0], scope, model):
         return "an INSERT"
     if name == "post" and _is_http_client(receiver, scope, model) and not _token_request(call, scope, model):
-        return "an HTTP POST"
+        return None if _updates(call) else "an HTTP POST"
     if name == "send" and _constructor_of(receiver, scope, model) in _EMAIL_CLASSES:
         return "an email"
     if (
@@ -243,13 +245,24 @@ def leaves_process(what: str) -> bool:
     return what in _SENT
 
 
+def _updates(call: ast.Call) -> bool:
+    """A POST to a URL that says it updates (`client.post("/contacts/update", ...)`): sending
+    it again leaves the same state."""
+    url = call.args[0] if call.args else None
+    parts = url.values if isinstance(url, ast.JoinedStr) else [url]
+    return any(
+        isinstance(part, ast.Constant) and isinstance(part.value, str) and _UPDATE_URL.search(part.value)
+        for part in parts
+    )
+
+
 def _token_request(call: ast.Call, scope: Scope, model: ModuleModel) -> bool:
     """An OAuth 2 token request (`data={"grant_type": "client_credentials", ...}`): it gets a
     token, and getting another one on a retry creates nothing anyone sees."""
     for keyword in call.keywords:
-        body = keyword.value
         if keyword.arg not in ("data", "json"):
             continue
+        body: object = keyword.value
         if isinstance(body, ast.Name):
             found = model.lookup(body.id, scope)
             body = found[0][0] if found is not None and len(found[0]) == 1 else body

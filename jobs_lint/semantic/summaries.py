@@ -26,7 +26,7 @@ from jobs_lint.semantic.call_sites import (
     instances,
     text_of,
 )
-from jobs_lint.semantic.syntax import decorator_name
+from jobs_lint.semantic.syntax import decorator_name, final_name
 from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 if TYPE_CHECKING:
@@ -137,6 +137,10 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
+        if not any(isinstance(n, ast.Call) and final_name(n.func) == "commit" for n in self.nodes):
+            # Rows added to a session it does not commit are committed, or rolled back with the
+            # failure, by its caller: what it adds is the caller's to judge, and unknown here.
+            effects = [e for e in effects if e.what != side_effects.SESSION_ADD]
         return FunctionSummary(
             qualname=qualname,
             name=name,
