@@ -45,10 +45,11 @@ class BlockingCallInAsyncJob(Rule):
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
     in a function or method the job calls, in any module (the finding names the chain of calls):
     `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
-    `run_in_executor` runs in a thread and is not followed. A job is a coroutine a worker
-    registers (`WorkerSettings.functions` or `cron_jobs`, `Worker(functions=...)`, `func(...)`,
-    `cron(...)`), in this module or another.
+    `subprocess`, plain file I/O, archives (`zipfile`, `tarfile`) and file locks. A function
+    handed to `asyncio.to_thread` or `run_in_executor` runs in a thread and is not followed. A
+    job is a coroutine a worker registers (`WorkerSettings.functions` or `cron_jobs`,
+    `Worker(functions=...)`, `func(...)`, `cron(...)`, a project decorator that appends it to a
+    worker's `functions`), in this module or another.
 
     ## Why is this bad?
     An ARQ worker runs all its jobs (`max_jobs`, 10 by default) on one event loop. A blocking
