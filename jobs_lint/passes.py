@@ -10,6 +10,7 @@ import ast
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -78,6 +79,13 @@ class Searched(dict[Needle, bool]):
         known = self.get(needle)
         if known is None:
             known = self[needle] = all(self.present(part) for part in _parts(needle)) and needle in self.data
+        return known
+
+    def matches(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether `pattern` is found, searched for once however many words lead to it."""
+        known = self.get(pattern)
+        if known is None:
+            known = self[pattern] = pattern.search(self.data) is not None
         return known
 
 
@@ -175,7 +183,7 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
 def needs_facts(data: bytes, found: Searched | None = None) -> bool:
     found = Searched(data) if found is None else found
     return any(found.present(n) for n in FACT_NEEDLES) or any(
-        found.present(n) and p.search(data) for n, p in FACT_PATTERNS
+        found.present(n) and found.matches(p) for n, p in FACT_PATTERNS
     )
 
 
