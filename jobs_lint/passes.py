@@ -295,4 +295,9 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 
 @cache  # a file per entry: a bound below the tree's size would compute them all again
 def module_of(absolute: str) -> tuple[str, bool]:
-    return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
+    return module_name(absolute, _import_roots), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
+
+
+# Each directory's import root, for as long as `module_of` remembers its files' modules: the
+# files of one directory share it, and finding it looks at every directory above.
+_import_roots: dict[str, str] = {}
