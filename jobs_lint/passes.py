@@ -105,6 +105,8 @@ _chosen: dict[str, int] = {}
 # path -> text, tree, rules that want it, and its scopes when the first pass built them (both
 # passes read the same scopes: they depend on the tree alone).
 kept: dict[str, tuple[Source, ast.Module, tuple[str, ...], ScopeTable | None]] = {}
+# path -> digest, plan key and the rules that want it, for the wanted files not kept above.
+chose: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
 
 def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
@@ -147,6 +149,8 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
+    if wanted and path not in kept:
+        chose[path] = (digest, plan.key, wanted)
     entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
     entry.set_facts(facts)
     return entry
@@ -174,8 +178,9 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         summary = model.summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
         summary = ModuleSummary()
-    wanted = _plans[_chosen[path]].wanted_by(data)
+    wanted = _wanted(path, data, _plans[_chosen[path]])
     if wanted and SKIP_FILE not in data:  # checked by this worker next: parsed once
+        chose.pop(path, None)
         kept[path] = (*parsed, wanted, model.scopes if model is not None else None)
     return summary
 
@@ -245,7 +250,19 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
         return [_problem(path, problem)]
     if SKIP_FILE in data:
         return []
-    return check_one_source(path, absolute, source, replace(plan, rules=plan.wanted_by(data)), index)
+    wanted = _wanted(path, data, plan)
+    chose.pop(path, None)
+    return check_one_source(path, absolute, source, replace(plan, rules=wanted), index)
+
+
+def _wanted(path: str, data: bytes, plan: Plan) -> tuple[str, ...]:
+    """The rules that want the file, as the facts pass of this worker found them when the file
+    and the plan are those it read (a few hundred files a run are checked without being parsed
+    for facts: their needles are not searched for twice)."""
+    known = chose.get(path)
+    if known is not None and known[1] == plan.key and known[0] == hashlib.blake2b(data, digest_size=16).hexdigest():
+        return known[2]
+    return plan.wanted_by(data)
 
 
 def check_one_source(path: str, absolute: str, source: Source, plan: Plan, index: ProjectIndex) -> list[Diagnostic]:
