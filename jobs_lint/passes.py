@@ -10,6 +10,7 @@ import ast
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -80,6 +81,13 @@ class Searched(dict[Needle, bool]):
             known = self[needle] = all(self.present(part) for part in _parts(needle)) and needle in self.data
         return known
 
+    def matches(self, pattern: re.Pattern[bytes]) -> bool:
+        """Whether `pattern` is found, searched for once however many words lead to it."""
+        known = self.get(pattern)
+        if known is None:
+            known = self[pattern] = pattern.search(self.data) is not None
+        return known
+
 
 def _all_needles() -> frozenset[bytes]:
     words = {n for rule in RULES.values() for group in rule.needles for n in group if type(n) is bytes}
@@ -97,6 +105,8 @@ _chosen: dict[str, int] = {}
 # path -> text, tree, rules that want it, and its scopes when the first pass built them (both
 # passes read the same scopes: they depend on the tree alone).
 kept: dict[str, tuple[Source, ast.Module, tuple[str, ...], ScopeTable | None]] = {}
+# path -> digest, plan key and the rules that want it, for the wanted files not kept above.
+chose: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
 
 def init_worker(plans: tuple[Plan, ...], chosen: dict[str, int]) -> None:
@@ -139,6 +149,8 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
+    if wanted and path not in kept:
+        chose[path] = (digest, plan.key, wanted)
     entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
     entry.set_facts(facts)
     return entry
@@ -166,8 +178,9 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         summary = model.summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
         summary = ModuleSummary()
-    wanted = _plans[_chosen[path]].wanted_by(data)
+    wanted = _wanted(path, data, _plans[_chosen[path]])
     if wanted and SKIP_FILE not in data:  # checked by this worker next: parsed once
+        chose.pop(path, None)
         kept[path] = (*parsed, wanted, model.scopes if model is not None else None)
     return summary
 
@@ -175,7 +188,7 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
 def needs_facts(data: bytes, found: Searched | None = None) -> bool:
     found = Searched(data) if found is None else found
     return any(found.present(n) for n in FACT_NEEDLES) or any(
-        found.present(n) and p.search(data) for n, p in FACT_PATTERNS
+        found.present(n) and found.matches(p) for n, p in FACT_PATTERNS
     )
 
 
@@ -237,7 +250,19 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
         return [_problem(path, problem)]
     if SKIP_FILE in data:
         return []
-    return check_one_source(path, absolute, source, replace(plan, rules=plan.wanted_by(data)), index)
+    wanted = _wanted(path, data, plan)
+    chose.pop(path, None)
+    return check_one_source(path, absolute, source, replace(plan, rules=wanted), index)
+
+
+def _wanted(path: str, data: bytes, plan: Plan) -> tuple[str, ...]:
+    """The rules that want the file, as the facts pass of this worker found them when the file
+    and the plan are those it read (a few hundred files a run are checked without being parsed
+    for facts: their needles are not searched for twice)."""
+    known = chose.get(path)
+    if known is not None and known[1] == plan.key and known[0] == hashlib.blake2b(data, digest_size=16).hexdigest():
+        return known[2]
+    return plan.wanted_by(data)
 
 
 def check_one_source(path: str, absolute: str, source: Source, plan: Plan, index: ProjectIndex) -> list[Diagnostic]:
@@ -287,4 +312,9 @@ def _problem(path: str, problem: UnreadableSource) -> Diagnostic:
 
 @cache  # a file per entry: a bound below the tree's size would compute them all again
 def module_of(absolute: str) -> tuple[str, bool]:
-    return module_name(absolute), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
+    return module_name(absolute, _import_roots), os.path.basename(absolute) in ("__init__.py", "__init__.pyi")
+
+
+# Each directory's import root, for as long as `module_of` remembers its files' modules: the
+# files of one directory share it, and finding it looks at every directory above.
+_import_roots: dict[str, str] = {}

@@ -303,6 +303,7 @@ def project_index(settings: Settings, cache: Cache, *, parallel: bool = True) ->
     finally:
         workers.close()
         passes.kept.clear()  # kept for a second pass that does not come
+        passes.chose.clear()
     return index()
 
 

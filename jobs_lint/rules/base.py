@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from jobs_lint.diagnostics import Applicability, Fix, Landing
 
@@ -24,6 +24,27 @@ if TYPE_CHECKING:
     from jobs_lint.semantic.callgraph import Reach
 
 Needle = bytes | re.Pattern[bytes]
+
+
+class Finder(Protocol):
+    """What a file's bytes hold, searched for once per needle (`passes.Searched`)."""
+
+    def present(self, needle: bytes) -> bool: ...
+
+    def matches(self, pattern: re.Pattern[bytes]) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    """Each needle searched for as asked: for one rule alone."""
+
+    data: bytes
+
+    def present(self, needle: bytes) -> bool:
+        return needle in self.data
+
+    def matches(self, pattern: re.Pattern[bytes]) -> bool:
+        return pattern.search(self.data) is not None
 
 
 @dataclass(frozen=True)
@@ -70,19 +91,13 @@ class Rule:
         self._calls_by_line: dict[int, list[ast.Call]] | None = None  # the module's, when a finding moves
 
     @classmethod
-    def wants(cls, data: bytes, found: dict[Needle, bool] | None = None) -> bool:
+    def wants(cls, data: bytes, found: Finder | None = None) -> bool:
         """Whether a file with these bytes could hold a finding of this rule. `found` remembers
         needles already searched for, which rules share, so that each is searched once per file."""
-        if found is None:
-            found = {}
+        search = _Plain(data) if found is None else found
         for group in cls.needles:
             for needle in group:
-                present = found.get(needle)
-                if present is None:
-                    present = found[needle] = (
-                        needle in data if isinstance(needle, bytes) else needle.search(data) is not None
-                    )
-                if present:
+                if search.present(needle) if type(needle) is bytes else search.matches(needle):  # type: ignore[arg-type]
                     break
             else:
                 return False

@@ -12,7 +12,7 @@ _TEST_WORD = re.compile(r"(^|[^a-z])(tests?|testing|conftest|pytest|unittest)([^
 _TEST_DIRECTORIES = frozenset({"tests", "test", "testing"})
 
 
-def module_name(path: str) -> str:
+def module_name(path: str, roots: dict[str, str] | None = None) -> str:
     """`src/proj/tasks.py` with `src/proj/__init__.py` present gives `proj.tasks`.
 
     The import root is the directory above the topmost package (a directory with `__init__.py`)
@@ -20,11 +20,16 @@ def module_name(path: str) -> str:
     `__init__.py` between packages are namespace packages (PEP 420: `onyx/__init__.py` and
     `onyx/background/celery/apps/light.py` give `onyx.background.celery.apps.light`), looked for
     a few levels above the last package, and never above a project's root (`pyproject.toml`).
+    `roots` remembers each directory's import root, for callers that name many modules at once.
     """
     directory, filename = os.path.split(os.path.abspath(path))
     stem = filename.removesuffix(".pyi").removesuffix(".py")  # a stub names the module it describes
     parts = [] if stem == "__init__" else [stem]
-    root = _import_root(directory)
+    root = roots.get(directory) if roots is not None else None
+    if root is None:
+        root = _import_root(directory)
+        if roots is not None:
+            roots[directory] = root
     if root != directory:
         parts.extend(reversed(os.path.relpath(directory, root).split(os.sep)))
     return ".".join(reversed(parts)) or stem

@@ -11,6 +11,10 @@ import re
 from jobs_lint.semantic.celery.names import PROJECT_DECORATOR
 from jobs_lint.semantic.tools import Tool, register
 
+# Searched for only in files holding one of the prefixes it starts with: nine files in ten
+# hold an underscore, and searching them all for it took a tenth of a cold run's prefilter.
+_LOWERCASE_SETTING = re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)
+
 register(
     Tool(
         "celery",
@@ -33,7 +37,7 @@ register(
             (b"CELERY_", re.compile(rb"^[ \t]*CELERY_\w*[ \t]*=", re.MULTILINE)),
             # Lowercase settings at module level (a base config module others copy from), and
             # settings classes whose defaults configuration may name (`settings.acks_late`).
-            (b"_", re.compile(rb"^(?:task|broker|result|worker)_\w+[ \t]*=", re.MULTILINE)),
+            *((word, _LOWERCASE_SETTING) for word in (b"task_", b"broker_", b"result_", b"worker_")),
             (b"Settings", re.compile(rb"^class[ \t]+\w*Settings\b", re.MULTILINE)),
             (b"task", PROJECT_DECORATOR),
         ),

@@ -143,16 +143,28 @@ def _decorator_value(
     return None
 
 
-def _own_returns(function: ast.AST) -> list[ast.Return]:
+def _own_returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Return]:
+    """The function's own `return` statements. A return is a statement, so only statement
+    bodies are walked, never expressions: this runs for every module-level function of every
+    module the facts pass reads, most of which are no factory."""
     found: list[ast.Return] = []
-    stack = list(ast.iter_child_nodes(function))
+    stack: list[ast.AST] = list(function.body)
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Return):
             found.append(node)
-        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))
+        elif type(node) not in _NESTED:
+            for name in _BODIES:
+                body = getattr(node, name, None)
+                if type(body) is list:
+                    stack.extend(body)
     return found
+
+
+# Nested scopes, whose returns are their own; and the fields of a statement (or of an `except`
+# clause, a `case`) that hold statements.
+_NESTED = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
 def index_factory(index: ProjectIndex, path: str) -> TaskFactory | None:
