@@ -183,6 +183,37 @@ def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
     assert module_name(str(deep / "x.py")) == "x"  # too far below the package to be part of it
 
 
+def test_module_names_under_a_namespace_package_the_project_declares(tmp_path: Path) -> None:
+    # `keep/api/__init__.py` with no `keep/__init__.py`, in a project that packages `keep`: the
+    # project imports `keep.api...`, and the project's root is the import root.
+    (tmp_path / "pyproject.toml").write_text('[tool.poetry]\nname = "keep"\npackages = [{include = "keep"}]\n')
+    (tmp_path / "keep" / "api" / "core").mkdir(parents=True)
+    (tmp_path / "keep" / "api" / "__init__.py").write_text("")
+    (tmp_path / "keep" / "api" / "core" / "__init__.py").write_text("")
+    assert module_name(str(tmp_path / "keep" / "api" / "core" / "db.py")) == "keep.api.core.db"
+    # One it does not declare stays above the import root (a `backend/` directory).
+    (tmp_path / "backend" / "app").mkdir(parents=True)
+    (tmp_path / "backend" / "app" / "__init__.py").write_text("")
+    assert module_name(str(tmp_path / "backend" / "app" / "tasks.py")) == "app.tasks"
+
+
+def test_module_names_below_a_django_project_with_an_init(tmp_path: Path) -> None:
+    # `manage.py` beside an `__init__.py`: the project's directory is the import root, not a
+    # package (`from courses.models import ...`); one inside a project's package is a module.
+    site = tmp_path / "site"
+    (site / "courses").mkdir(parents=True)
+    for path in (site / "__init__.py", site / "manage.py", site / "courses" / "__init__.py"):
+        path.write_text("")
+    assert module_name(str(site / "courses" / "tasks.py")) == "courses.tasks"
+    (tmp_path / "pyproject.toml").write_text("")
+    assert module_name(str(site / "courses" / "tasks.py")) == "site.courses.tasks"
+    checkout = tmp_path / "checkout@v2"
+    (checkout / "courses").mkdir(parents=True)
+    (checkout / "__init__.py").write_text("")
+    (checkout / "courses" / "__init__.py").write_text("")
+    assert module_name(str(checkout / "courses" / "tasks.py")) == "courses.tasks"
+
+
 @pytest.mark.parametrize(
     ("path", "is_dir", "expected"),
     [

@@ -48,6 +48,12 @@ _BLOCKING = {
     "shutil.copytree": "`asyncio.to_thread(...)`",
     "shutil.rmtree": "`asyncio.to_thread(...)`",
     "shutil.move": "`asyncio.to_thread(...)`",
+    # Archives: opening one reads its index, extracting or building one copies every member.
+    "shutil.unpack_archive": "`asyncio.to_thread(...)`",
+    "shutil.make_archive": "`asyncio.to_thread(...)`",
+    "zipfile.ZipFile": "`asyncio.to_thread(...)` around the archive work",
+    "tarfile.open": "`asyncio.to_thread(...)` around the archive work",
+    "gzip.open": "`asyncio.to_thread(...)` around the file I/O",
     "socket.create_connection": "`asyncio.open_connection(...)`",
     "socket.socket": "`asyncio.open_connection(...)`",
     "fcntl.flock": "an asyncio lock, or `asyncio.to_thread(...)`",
@@ -73,6 +79,7 @@ _BLOCKING = {
     "django.core.mail.send_mail": "`asyncio.to_thread(...)`",
     "sqlalchemy.create_engine": "`sqlalchemy.ext.asyncio.create_async_engine(...)`",
     "sqlalchemy.orm.Session": "`sqlalchemy.ext.asyncio.AsyncSession`",
+    "sqlmodel.Session": "`sqlmodel.ext.asyncio.session.AsyncSession`",  # SQLAlchemy's, subclassed
     "urllib.request.urlretrieve": "an async HTTP client (`httpx.AsyncClient`, `aiohttp`)",
     "mysql.connector.connect": "an async driver (`aiomysql`, `asyncmy`)",
     "pyodbc.connect": "`aioodbc`, or `asyncio.to_thread(...)`",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.call_sites import PASSED, RETURNED, CallSite, ClassSummary
-from jobs_lint.semantic.summaries import BLOCKING, CREATES, Effect, FunctionSummary
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, SENDS, Effect, FunctionSummary
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
@@ -159,7 +159,7 @@ class CallGraph:
     def reach(self, site: CallSite | str, kinds: frozenset[str], *, passed: bool = False) -> Reach | None:
         """The nearest effect of one of `kinds` that a call (a call site, or a qualified name
         called) leads to, and how. With `passed`, functions passed as arguments count as called.
-        Functions with an idempotency guard stop what they create (`CREATES`) from counting, and
+        An idempotency guard stops what a function creates after it (`CREATES`, `SENDS`) from counting, and
         sync functions a decorator runs in a thread stop what blocks (`BLOCKING`)."""
         if isinstance(site, str):
             site = CallSite(site, 0, site)
@@ -246,17 +246,16 @@ class CallGraph:
         found = self._nearest.get(key)
         if found is not None:
             return found
-        guards, threads = CREATES in kinds, BLOCKING in kinds
+        guards, threads = bool(kinds & {CREATES, SENDS}), BLOCKING in kinds
 
-        def stops(summary: FunctionSummary) -> bool:
-            return (guards and summary.guarded) or (threads and summary.offloaded)
+        def stops(summary: FunctionSummary, line: int) -> bool:
+            guarded = guards and 0 < summary.guarded_from <= line
+            return guarded or (threads and summary.offloaded)
 
         nearest: dict[str, _Step] = {}
         queue: deque[str] = deque()
         for qualname, (summary, _) in self.functions.items():
-            if stops(summary):
-                continue
-            effect = next((e for e in summary.effects if e.kind in kinds), None)
+            effect = next((e for e in summary.effects if e.kind in kinds and not stops(summary, e.line)), None)
             if effect is not None:
                 nearest[qualname] = _Step(0, effect)
                 queue.append(qualname)
@@ -269,7 +268,7 @@ class CallGraph:
             for caller, site in callers.get(callee, ()):
                 if caller in nearest or (site.kind == PASSED and not passed):
                     continue
-                if stops(self.functions[caller][0]):
+                if stops(self.functions[caller][0], site.line):
                     continue
                 nearest[caller] = _Step(step.distance + 1, step.effect, callee, site)
                 queue.append(caller)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import lru_cache
 
 # A word that says "test" in a module, directory or function name: `test_x`, `x_test`, `tests`,
 # `conftest`, `testing`, `pytest_plugin`, `unittest_helpers`.
@@ -31,7 +32,9 @@ def module_name(path: str) -> str:
 
 # How many directories without `__init__.py` may lie between a module and a package above it.
 _NAMESPACE_LEVELS = 4
-_PROJECT_ROOT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+_PROJECT_ROOT_FILES = ("pyproject.toml", "setup.py", "setup.cfg", ".git", "manage.py")
+# Those that make a package's own directory a project root: `setup.py` may be a module of it.
+_ROOT_BESIDE_PACKAGE = ("pyproject.toml", ".git", "manage.py")
 
 
 def _import_root(directory: str) -> str:
@@ -39,16 +42,51 @@ def _import_root(directory: str) -> str:
     current, gap = directory, 0
     while True:
         if os.path.isfile(os.path.join(current, "__init__.py")):
+            # A project's root is its import root even with an `__init__.py` (a Django project
+            # with `manage.py` beside it), unless a project lies above it (`lemur/manage.py` is a
+            # module of `lemur`); a directory named `proj@v2` is no package.
+            if not os.path.basename(current).isidentifier() or _own_root(current):
+                return current
             gap = 0
             root = os.path.dirname(current)
         else:
             gap += 1
-            if gap > _NAMESPACE_LEVELS or any(os.path.exists(os.path.join(current, f)) for f in _PROJECT_ROOT_FILES):
+            if gap > _NAMESPACE_LEVELS or _is_project_root(current):
+                # `keep/api/__init__.py` under a project whose `pyproject.toml` packages `keep`:
+                # `keep` is a namespace package, and the project's root the import root.
+                if gap == 2 and _declares_package(current, os.path.basename(root)):
+                    return current
                 return root
         parent = os.path.dirname(current)
         if parent == current:
             return root
         current = parent
+
+
+def _own_root(package: str) -> bool:
+    parent = os.path.dirname(package)
+    return (
+        _is_project_root(package, _ROOT_BESIDE_PACKAGE)
+        and not _is_project_root(parent)
+        and not os.path.isfile(os.path.join(parent, "__init__.py"))
+    )
+
+
+def _is_project_root(directory: str, files: tuple[str, ...] = _PROJECT_ROOT_FILES) -> bool:
+    return any(os.path.exists(os.path.join(directory, f)) for f in files)
+
+
+@lru_cache(maxsize=256)
+def _declares_package(project: str, name: str) -> bool:
+    """Whether a project's `pyproject.toml` packages a directory by its name (Poetry's
+    `packages = [{include = "keep"}]`, setuptools' `packages = ["keep"]`)."""
+    try:
+        with open(os.path.join(project, "pyproject.toml"), encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return False
+    quoted = rf"[\"']{re.escape(name)}[\"']"
+    return re.search(rf"include\s*=\s*{quoted}|packages\s*=\s*\[[^\]]*{quoted}", text) is not None
 
 
 def resolve_relative(current_module: str, is_package: bool, level: int, target: str | None) -> str:

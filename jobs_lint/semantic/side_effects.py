@@ -81,7 +81,13 @@ _CREATING_METHODS = {
     "create_refund": "a payment",
     "chat_postMessage": "a chat message",
 }
+# What the database does not hold: a transaction rolled back by the failure does not undo it.
+_SENT = frozenset(
+    {"an HTTP POST", "an HTTP request", "an email", "a payment", "a ticket", "a chat message", "a message"}
+)
+SESSION_ADD = "a session add"
 _SESSION_WORDS = ("session", "client", "http")
+_UPDATE_URL = re.compile(r"(?:^|[/_.-])(?:update|upsert)(?:$|[/_.?-])", re.IGNORECASE)
 # LLM SDKs whose `client.messages.create(...)` asks for a completion: it sends nothing to anyone.
 _LLM_PACKAGES = ("anthropic.", "openai.", "mistralai.")
 _SQL_INSERT = re.compile(r"^\s*insert\s", re.IGNORECASE)
@@ -101,6 +107,8 @@ _GUARD_METHODS = frozenset(
         "acquire",
     }
 )
+# Lookups whose result in an early exit's condition says the work may be done already.
+_LOOKUPS = frozenset({"exists", "aexists", "filter", "first", "count"})
 _LOCK_WORDS = frozenset({"lock", "locked", "locking", "mutex", "singleton", "once"})
 # Words in an early-exit condition that say the work may be done already.
 _DONE_WORDS = re.compile(
@@ -134,7 +142,8 @@ def guarded_by_decorator(func: FunctionNode) -> bool:
 
 def is_guard(node: ast.AST) -> bool:
     """Whether one node of a function makes it idempotent: a guard call, an idempotency key, an
-    upsert, or an early exit when the work is done (`has_idempotency_guard` asks every node).
+    upsert, an early exit when the work is done, or a comprehension that skips what is there
+    (`has_idempotency_guard` asks every node).
     Dispatched on the node's type: most nodes of a body are of none of these kinds."""
     test = _GUARD_TESTS.get(type(node))
     return test is not None and test(node)
@@ -149,7 +158,23 @@ def _is_guard_string(node: ast.Constant) -> bool:
 
 
 def _is_done_exit(node: ast.If) -> bool:
-    return _exits_early(node.body) and _mentions_done(node.test)
+    return _exits_early(node.body) and _mentions_done(node.test) and not _absent(node.test)
+
+
+def _skips_present(node: ast.comprehension) -> bool:
+    """`(Region(slug=s) for s in slugs if s not in existing)`: only what is not there yet."""
+    return any(isinstance(test, ast.Compare) and any(isinstance(op, ast.NotIn) for op in test.ops) for test in node.ifs)
+
+
+def _absent(test: ast.expr) -> bool:
+    """`if not Connector.objects.exists(): return`: an exit when something is missing, a
+    precondition and not a sign that the work was done."""
+    return (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Call)
+        and final_name(test.operand.func) in _LOOKUPS
+    )
 
 
 # Side effects ----------------------------------------------------------------------------------
@@ -174,7 +199,7 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:
-        return _CREATING_CALLS[path]
+        return None if _token_request(call, scope, model) or _updates(call) else _CREATING_CALLS[path]
     if path == "requests.request" or path == "httpx.request":
         return "an HTTP POST" if _first_string(call) == "POST" else None
     if path is not None and path.startswith("stripe.") and path.endswith(".create"):
@@ -194,11 +219,11 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     if name in ("save", "asave") and _constructed_here(receiver, scope, model):
         return "an ORM save of a new row"
     if name in ("add", "add_all") and "session" in _identifier(receiver):
-        return "a session add"
+        return SESSION_ADD
     if name in ("execute", "executemany") and call.args and _is_insert(call.args[0], scope, model):
         return "an INSERT"
-    if name == "post" and _is_http_client(receiver, scope, model):
-        return "an HTTP POST"
+    if name == "post" and _is_http_client(receiver, scope, model) and not _token_request(call, scope, model):
+        return None if _updates(call) else "an HTTP POST"
     if name == "send" and _constructor_of(receiver, scope, model) in _EMAIL_CLASSES:
         return "an email"
     if (
@@ -212,6 +237,40 @@ def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     ) and not (_constructor_of(receiver.value, scope, model) or "").startswith(_LLM_PACKAGES):
         return "a message"  # Twilio-style `client.messages.create(...)`
     return None
+
+
+def leaves_process(what: str) -> bool:
+    """Whether what a call creates (`creates`) leaves the process: sent to someone, where no
+    rollback of the job's transaction reaches it."""
+    return what in _SENT
+
+
+def _updates(call: ast.Call) -> bool:
+    """A POST to a URL that says it updates (`client.post("/contacts/update", ...)`): sending
+    it again leaves the same state."""
+    url = call.args[0] if call.args else None
+    parts = url.values if isinstance(url, ast.JoinedStr) else [url]
+    return any(
+        isinstance(part, ast.Constant) and isinstance(part.value, str) and _UPDATE_URL.search(part.value)
+        for part in parts
+    )
+
+
+def _token_request(call: ast.Call, scope: Scope, model: ModuleModel) -> bool:
+    """An OAuth 2 token request (`data={"grant_type": "client_credentials", ...}`): it gets a
+    token, and getting another one on a retry creates nothing anyone sees."""
+    for keyword in call.keywords:
+        if keyword.arg not in ("data", "json"):
+            continue
+        body: object = keyword.value
+        if isinstance(body, ast.Name):
+            found = model.lookup(body.id, scope)
+            body = found[0][0] if found is not None and len(found[0]) == 1 else body
+        if isinstance(body, ast.Dict) and any(
+            isinstance(key, ast.Constant) and key.value == "grant_type" for key in body.keys
+        ):
+            return True
+    return False
 
 
 def _is_insert(node: ast.expr, scope: Scope, model: ModuleModel) -> bool:
@@ -289,7 +348,7 @@ def _mentions_done(test: ast.expr) -> bool:
     for node in ast.walk(test):
         if isinstance(node, (ast.Name, ast.Attribute)) and _DONE_WORDS.search(final_name(node)):
             return True
-        if isinstance(node, ast.Call) and final_name(node.func) in ("exists", "aexists", "filter", "first", "count"):
+        if isinstance(node, ast.Call) and final_name(node.func) in _LOOKUPS:
             return True
     return False
 
@@ -313,6 +372,7 @@ _GUARD_TESTS: dict[type[ast.AST], Callable[[Any], bool]] = {
     ast.keyword: _names_idempotency,
     ast.Constant: _is_guard_string,
     ast.If: _is_done_exit,
+    ast.comprehension: _skips_present,
 }
 
 

@@ -26,7 +26,7 @@ from jobs_lint.semantic.call_sites import (
     instances,
     text_of,
 )
-from jobs_lint.semantic.syntax import decorator_name
+from jobs_lint.semantic.syntax import decorator_name, final_name
 from jobs_lint.semantic.temporal.hazards import replay_hazard
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 # Effect kinds.
 CREATES = "creates"  # creates something each time it runs (side_effects.py): `what` says what
+# Of what it creates, what leaves the process (a POST, an email, a payment): no rollback undoes it.
+SENDS = "sends"
 BLOCKING = "blocking"  # blocks the thread (blocking.py): `what` says what to use instead
 IO = "io"  # does I/O, blocking or not (blocking.io_call)
 HAZARD = "hazard"  # differs on a workflow's replay (temporal.replay_hazard): `what` is the replacement
@@ -67,7 +69,9 @@ class FunctionSummary:
     is_async: bool
     effects: tuple[Effect, ...] = ()
     calls: tuple[CallSite, ...] = ()
-    guarded: bool = False  # has an idempotency guard: what it creates is not created twice
+    # The line of its first idempotency guard (0: none): what it creates from there on, itself or
+    # through its calls, is not created twice.
+    guarded_from: int = 0
     returns: str | None = None  # the function it returns, when it returns a plain one
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
@@ -113,9 +117,15 @@ class _Summariser(Callees):
         args = self.node.args
         params = (*args.posonlyargs, *args.args, *args.kwonlyargs)
         guarded = side_effects.guarded_by_decorator(self.node) or any(map(side_effects.is_guard, params))
+        # A guard call or an idempotency key guards the whole function (`get_or_create` in one
+        # branch, a key given to the call it guards); an early exit guards what comes after it
+        # only: one after a call reads its outcome (`if response.status_code == 400: raise`).
+        guarded_from = self.node.lineno if guarded else 0
         returned: list[ast.expr | None] = []
         for node in self.nodes:
-            guarded = guarded or side_effects.is_guard(node)
+            if guarded_from != self.node.lineno and side_effects.is_guard(node):
+                line = node.lineno if isinstance(node, ast.If) else self.node.lineno
+                guarded_from = min(guarded_from or line, line)
             if isinstance(node, ast.Return):
                 returned.append(node.value)
             elif isinstance(node, ast.Call):
@@ -129,6 +139,10 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
+        if not any(isinstance(n, ast.Call) and final_name(n.func) == "commit" for n in self.nodes):
+            # Rows added to a session it does not commit are committed, or rolled back with the
+            # failure, by its caller: what it adds is the caller's to judge, and unknown here.
+            effects = [e for e in effects if e.what != side_effects.SESSION_ADD]
         return FunctionSummary(
             qualname=qualname,
             name=name,
@@ -136,7 +150,7 @@ class _Summariser(Callees):
             is_async=isinstance(self.node, ast.AsyncFunctionDef),
             effects=tuple(sorted(effects, key=lambda e: e.line)),
             calls=tuple(sorted(calls, key=lambda c: c.line)),
-            guarded=guarded,
+            guarded_from=guarded_from,
             returns=self.returns(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
@@ -166,6 +180,8 @@ class _Summariser(Callees):
         what = side_effects.creates(call, self.scope, self.model)
         if what is not None:
             yield Effect(CREATES, what, path or text_of(call.func), line)
+            if side_effects.leaves_process(what):
+                yield Effect(SENDS, what, path or text_of(call.func), line)
         if path is None or blocking.blocking_call(path) is None:
             aws = blocking.aws_request(call, self.model, self.scope)
             if aws is not None:

@@ -45,10 +45,11 @@ class BlockingCallInAsyncJob(Rule):
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
     in a function or method the job calls, in any module (the finding names the chain of calls):
     `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
-    `run_in_executor` runs in a thread and is not followed. A job is a coroutine a worker
-    registers (`WorkerSettings.functions` or `cron_jobs`, `Worker(functions=...)`, `func(...)`,
-    `cron(...)`), in this module or another.
+    `subprocess`, plain file I/O, archives (`zipfile`, `tarfile`) and file locks. A function
+    handed to `asyncio.to_thread` or `run_in_executor` runs in a thread and is not followed. A
+    job is a coroutine a worker registers (`WorkerSettings.functions` or `cron_jobs`,
+    `Worker(functions=...)`, `func(...)`, `cron(...)`, a project decorator that appends it to a
+    worker's `functions`), in this module or another.
 
     ## Why is this bad?
     An ARQ worker runs all its jobs (`max_jobs`, 10 by default) on one event loop. A blocking
@@ -172,6 +173,36 @@ class BlockingCallInAsyncJob(Rule):
             message="Async job `upload` blocks the event loop through `upload -> save -> open`: use "
             "`asyncio.to_thread(...)` around the file I/O, or `aiofiles` (also reached from 1 other job)",
         ),
+        Invalid(
+            "from arq import func\n\nfrom proj.archives import unpack\n\n"
+            "async def load(ctx, path, into):\n    await unpack(path, into)\n\n"
+            "class WorkerSettings:\n    functions = [func(load)]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/archives.py": "import zipfile\n\n"
+                "async def unpack(path, into):\n"
+                "    with zipfile.ZipFile(path) as archive:\n        archive.extractall(into)\n",
+            },
+            checked="proj/archives.py",
+            line=4,
+            message="Async job `load` blocks the event loop through `load -> unpack -> zipfile.ZipFile`: use "
+            "`asyncio.to_thread(...)` around the archive work",
+        ),
+        Invalid(
+            "from proj.incidents import process\n\n"
+            "async def process_incident(ctx, incident_id):\n    return process(incident_id)\n\n"
+            "class WorkerSettings:\n    functions = [process_incident]\n",
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/incidents.py": "from sqlmodel import Session\n\nfrom proj.db import engine\n\n"
+                "def process(incident_id):\n"
+                "    with Session(engine) as session:\n        return session.get(Incident, incident_id)\n",
+            },
+            line=4,
+            message="through `process -> sqlmodel.Session`",
+        ),
     )
     valid = (
         Valid(
@@ -209,6 +240,15 @@ class BlockingCallInAsyncJob(Rule):
                 "    return await loop.run_in_executor(None, functools.partial(sync_task, t))\n",
                 "the_task",
                 "import asyncio\nimport functools\nimport time\n",
+            )
+        ),
+        Valid(
+            _job_module(
+                "def extract(path, into):\n"
+                "    with zipfile.ZipFile(path) as archive:\n        archive.extractall(into)\n\n\n"
+                "async def load(ctx, path, into):\n    await asyncio.to_thread(extract, path, into)\n",
+                "load",
+                "import asyncio\nimport zipfile\n",
             )
         ),
         Valid("import time\n\nasync def poll(ctx, url):\n    time.sleep(5)\n    return url\n"),

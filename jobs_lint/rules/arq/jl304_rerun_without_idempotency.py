@@ -13,6 +13,31 @@ CREATES_ONLY = frozenset({CREATES})
 _SETTINGS = "\n\nclass WorkerSettings:\n    functions = [{job}]\n"
 
 
+# A client module-level instance whose methods POST, and a worker that registers the jobs a
+# decorator factory wraps (`@task("name", max_tries=10)` appends `func(f, ...)` to its functions).
+_LOOPS = {
+    "proj/__init__.py": "",
+    "proj/worker.py": "from arq import func\n\n"
+    "class WorkerSettings:\n    functions = []\n\n"
+    "def task(name, *, max_tries=None):\n"
+    "    def decorator(f):\n"
+    "        new_task = func(f, name=name, max_tries=max_tries)\n"
+    "        WorkerSettings.functions.append(new_task)\n"
+    "        return f\n"
+    "    return decorator\n",
+    "proj/loops.py": "import httpx\n\n"
+    "class LoopsClient:\n"
+    "    def __init__(self, key):\n        self.client = httpx.AsyncClient(headers={'Authorization': key})\n\n"
+    "    async def send_event(self, email, name):\n"
+    "        response = await self.client.post('/events/send', json={'email': email, 'event': name})\n"
+    "        response.raise_for_status()\n\n"
+    "    async def update_contact(self, email, **fields):\n"
+    "        response = await self.client.post('/contacts/update', json={'email': email, **fields})\n"
+    "        response.raise_for_status()\n\n"
+    "client = LoopsClient(KEY)\n",
+}
+
+
 class RerunWithoutIdempotency(Rule):
     """
     ## What it does
@@ -158,6 +183,17 @@ class RerunWithoutIdempotency(Rule):
             message="Job `send_sms` may run again (max_tries=5: a killed or cancelled worker, or `Retry`) "
             "and would repeat an HTTP POST through `Sender.run -> Sender._send -> ctx[...].post`",
         ),
+        Invalid(
+            "from proj.loops import client\nfrom proj.worker import task\n\nMAX_RETRIES = 10\n\n"
+            "@task('loops.send_event', max_tries=MAX_RETRIES)\n"
+            "async def send_event(ctx, email, name):\n    await client.send_event(email, name)\n",
+            path="proj/jobs.py",
+            files=_LOOPS,
+            checked="proj/loops.py",
+            line=8,
+            message="Job `send_event` may run again (max_tries=10: a killed or cancelled worker, or `Retry`) and "
+            "would repeat an HTTP POST through `send_event -> LoopsClient.send_event -> self.client.post`",
+        ),
     )
     valid = (
         Valid(
@@ -230,6 +266,28 @@ class RerunWithoutIdempotency(Rule):
                 "        async with httpx.AsyncClient() as client:\n"
                 "            await client.get(f'https://mail.example/status/{order_id}')\n",
             },
+        ),
+        Valid(
+            "from proj.loops import client\nfrom proj.worker import task\n\n"
+            "@task('loops.update_contact', max_tries=10)\n"
+            "async def update_contact(ctx, email, plan):\n    await client.update_contact(email, plan=plan)\n",
+            path="proj/jobs.py",
+            files=_LOOPS,
+            checked="proj/loops.py",
+        ),
+        Valid(
+            "from proj.orders import record\n\n"
+            "async def record_order(ctx, order_id):\n"
+            "    async with ctx['sessionmaker']() as session, session.begin():\n"
+            "        await record(session, order_id)\n" + _SETTINGS.format(job="record_order"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/orders.py": "from proj.models import Order\n\n"
+                "async def record(session, order_id):\n"
+                "    session.add(Order(id=order_id))\n    await session.flush()\n",
+            },
+            checked="proj/orders.py",
         ),
     )
 

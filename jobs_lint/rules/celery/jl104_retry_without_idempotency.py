@@ -5,22 +5,23 @@ from typing import Any
 
 from jobs_lint.rules import needles
 from jobs_lint.rules.base import Invalid, Rule, Valid
+from jobs_lint.rules.celery.jl104_examples import REACHED_INVALID, REACHED_VALID
 from jobs_lint.semantic.blocking import blocking_call
 from jobs_lint.semantic.celery import tasks as celery_tasks
 from jobs_lint.semantic.celery.tasks import FunctionNode, TaskNode
 from jobs_lint.semantic.facts import TaskInfo
-from jobs_lint.semantic.side_effects import SideEffect, creating_side_effects, has_idempotency_guard, is_lock_name
-from jobs_lint.semantic.summaries import CREATES
+from jobs_lint.semantic.side_effects import (
+    SideEffect,
+    creating_side_effects,
+    has_idempotency_guard,
+    is_lock_name,
+    leaves_process,
+)
+from jobs_lint.semantic.summaries import CREATES, SENDS
 from jobs_lint.semantic.values import UNKNOWN
 
 CREATES_ONLY = frozenset({CREATES})
-# A task decorator made by the project in a package's `__init__`, re-exported from its module.
-_FACTORY_PACKAGE = {
-    "proj/__init__.py": "",
-    "proj/utils/__init__.py": "from proj.utils.tasks import task\n",
-    "proj/utils/tasks.py": "from celery import shared_task\n\n"
-    "def task(**options):\n    return shared_task(bind=True, autoretry_for=(ConnectionError,), **options)\n",
-}
+SENDS_ONLY = frozenset({SENDS})
 
 
 class RetryWithoutIdempotency(Rule):
@@ -33,7 +34,9 @@ class RetryWithoutIdempotency(Rule):
 
     Side effects are followed through the functions and methods the task calls, in any module
     (a service class's method, an API client's): the finding names the chain of calls, and a
-    function with a guard of its own stops the chain.
+    function with a guard of its own stops the chain. Of a task's side effects, one that leaves
+    the process (a POST, an email, a message) is reported before a row: a rollback of the failed
+    attempt may undo the row, never the email.
 
     A task counts as guarded when it uses an idempotency key, `get_or_create` or
     `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
@@ -85,16 +88,6 @@ class RetryWithoutIdempotency(Rule):
             message="Task `bill` is retried (`self.retry`) and creates an ORM create again",
         ),
         Invalid(
-            "from django.core.mail import send_mail\nfrom proj.celery import app\n\n"
-            "@app.task(acks_late=True, reject_on_worker_lost=True)\n"
-            "def welcome(email):\n"
-            "    send_mail('Welcome', 'Hello', None, [email])\n",
-            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
-            path="proj/tasks.py",
-            line=6,
-            message="Task `welcome` is retried (`acks_late`) and creates an email again on",
-        ),
-        Invalid(
             "import requests\nfrom celery import Task\n\n"
             "class Record(Task):\n"
             "    autoretry_for = (OSError,)\n\n"
@@ -125,114 +118,19 @@ class RetryWithoutIdempotency(Rule):
             message="Task `charge` is retried (`autoretry_for`) and creates a payment",
         ),
         Invalid(
-            "from celery import shared_task\n\nfrom proj.services import billing\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def settle(order_id):\n"
-            "    billing.charge(order_id)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/services.py": "import requests\n\n"
-                "class Billing:\n"
-                "    def charge(self, order_id):\n"
-                "        return requests.post('https://pay.example', json={'id': order_id}, timeout=5)\n\n"
-                "billing = Billing()\n",
-            },
-            line=7,
-            message="through `Billing.charge -> requests.post`",
+            "from django.core.mail import send_mail\nfrom celery import shared_task\nfrom proj.models import Sent\n\n"
+            "@shared_task(autoretry_for=(Exception,))\n"
+            "def notify(user_id, address):\n"
+            "    def record(**fields):\n"
+            "        return Sent.objects.create(**fields)\n\n"
+            "    send_mail('Alert', 'Down', None, [address])\n"
+            "    record(user_id=user_id)\n",
+            line=10,
+            message="Task `notify` is retried (`autoretry_for`) and creates an email again",
         ),
-        Invalid(
-            "from celery import shared_task\n\nfrom proj.support import escalate\n\n"
-            "@shared_task(bind=True, max_retries=3)\n"
-            "def report(self, incident):\n"
-            "    escalate(incident)\n"
-            "    raise self.retry(countdown=60)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/support.py": "from proj.clients import Tracker\n\n"
-                "def escalate(incident):\n    Tracker().open(incident)\n",
-                "proj/clients.py": "class Tracker:\n"
-                "    def open(self, incident):\n        self.jira.create_issue(fields={'summary': incident})\n",
-            },
-            line=7,
-            message="through `escalate -> Tracker.open -> self.jira.create_issue`",
-        ),
-        Invalid(
-            "import proj.utils as utils\nimport requests\n\n"
-            "@utils.task(queue='billing')\n"
-            "def charge(self, order_id):\n"
-            "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n"
-            "    requests.post('https://mail.example/receipts', json={'order': order_id}, timeout=10)\n",
-            path="proj/billing.py",
-            files=_FACTORY_PACKAGE,
-            line=6,
-            message="Task `charge` is retried (`autoretry_for`) and creates an HTTP POST again",
-        ),
-        Invalid(
-            "from proj.base import tracked_task\nfrom proj.models import Invoice\n\n"
-            "@tracked_task()\ndef bill(order_id):\n    Invoice.objects.create(order_id=order_id)\n",
-            path="proj/billing.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/celery.py": "from celery import Celery, Task\n\napp = Celery('proj')\n\n"
-                "class Tracked(Task):\n    acks_late = True\n",
-                "proj/base.py": "from proj.celery import Tracked, app\n\n"
-                "def tracked_task(*args, **options):\n    return app.task(*args, base=Tracked, **options)\n",
-            },
-            line=6,
-            message="Task `bill` is retried (`acks_late`) and creates an ORM create again",
-        ),
-        Invalid(
-            "from proj.jobs import late_task as job\nfrom proj.models import Invoice\n\n"
-            "@job\ndef bill(order_id):\n    Invoice.objects.create(order_id=order_id)\n",
-            path="proj/billing.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/jobs.py": "import functools\nfrom celery import shared_task\n\n"
-                "late_task = functools.partial(shared_task, acks_late=True)\n",
-            },
-            line=6,
-            message="Task `bill` is retried (`acks_late`)",
-        ),
-        Invalid(
-            "from celery import shared_task\n\nfrom proj.billing import Billing\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def send_invoice(order_id):\n"
-            "    Billing().charge(order_id)\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def resend_invoice(order_id):\n"
-            "    Billing().charge(order_id)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/billing.py": "import requests\n\n"
-                "class Billing:\n"
-                "    def charge(self, order_id):\n"
-                "        requests.post('https://pay.example', json={'id': order_id}, timeout=5)\n",
-            },
-            checked="proj/billing.py",
-            line=5,
-            message="through `send_invoice -> Billing.charge -> requests.post`: make it idempotent "
-            "(an idempotency key, `get_or_create`, a done check) (also reached from 1 other job)",
-        ),
+        *REACHED_INVALID,
     )
     valid = (
-        Valid(
-            "import proj.utils as utils\nimport requests\n\n"
-            "@utils.task(queue='billing')\n"
-            "def charge(self, order_id):\n"
-            "    requests.post('https://pay.example/charges', json={'order': order_id}, timeout=10)\n",
-            path="proj/billing.py",
-            files=_FACTORY_PACKAGE,
-        ),
-        Valid(
-            "from invoke import task\nimport requests\n\n@task\ndef deploy(c):\n"
-            "    requests.post('https://deploy.example/releases', timeout=10)\n"
-            "    requests.post('https://chat.example/messages', timeout=10)\n",
-            path="proj/tasks.py",
-            files={"proj/__init__.py": "", "proj/celery.py": "from celery import Celery\napp = Celery('proj')\n"},
-        ),
         Valid(
             "import stripe\nfrom celery import shared_task\n\n"
             "@shared_task(autoretry_for=(stripe.error.APIConnectionError,), retry_backoff=True)\n"
@@ -288,46 +186,14 @@ class RetryWithoutIdempotency(Rule):
             "    http_client.post('/jobs', json={'id': job_id})\n"
         ),
         Valid(
-            "from celery import shared_task\n\nfrom proj.services import record\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def settle(order_id):\n"
-            "    record(order_id)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/services.py": "from proj.models import Payment\n\n"
-                "def record(order_id):\n"
-                "    Payment.objects.get_or_create(order_id=order_id)\n",
-            },
+            "import requests\nfrom celery import shared_task\n\n"
+            "@shared_task(autoretry_for=(requests.RequestException,))\n"
+            "def refresh(course_id):\n"
+            "    data = {'grant_type': 'client_credentials', 'client_id': CLIENT_ID}\n"
+            "    token = requests.post(TOKEN_URL, data=data, timeout=5).json()['access_token']\n"
+            "    requests.get(COURSE_URL, headers={'Authorization': token}, timeout=5).raise_for_status()\n"
         ),
-        Valid(
-            "from celery import shared_task\n\nfrom proj.services import fetch\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def refresh(order_id):\n"
-            "    fetch(order_id)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/services.py": "import requests\n\n"
-                "def fetch(order_id):\n"
-                "    return requests.get(f'https://shop.example/{order_id}', timeout=5).json()\n",
-            },
-        ),
-        Valid(
-            "from celery import shared_task\n\nfrom proj.billing import Billing\n\n"
-            "@shared_task(acks_late=True)\n"
-            "def send_invoice(order_id):\n"
-            "    Billing().charge(order_id)\n",
-            path="proj/tasks.py",
-            files={
-                "proj/__init__.py": "",
-                "proj/billing.py": "import requests\n\n"
-                "class Billing:\n"
-                "    def charge(self, order_id):\n"
-                "        requests.post('https://pay.example', json={'id': order_id}, timeout=5)  # noqa: JL104\n",
-            },
-            checked="proj/billing.py",
-        ),
+        *REACHED_VALID,
     )
 
     def visit_FunctionDef(self, node: TaskNode) -> None:
@@ -342,18 +208,29 @@ class RetryWithoutIdempotency(Rule):
         model = self.ctx.model
         effects = creating_side_effects(function, model)
         direct = {id(effect.node) for effect in effects}
-        effects += [
-            SideEffect(call, reach.effect.what, reach)
-            for call, reach in model.reaches(function, CREATES_ONLY, passed=True)
+        # A call may reach a row first and a send further on: both are asked for.
+        reached = {
+            (id(call), reach.effect.what): SideEffect(call, reach.effect.what, reach)
+            for kinds in (CREATES_ONLY, SENDS_ONLY)
+            for call, reach in model.reaches(function, kinds, passed=True)
             if id(call) not in direct
-        ]
+        }
+        effects += reached.values()
         effects.sort(key=lambda effect: (effect.node.lineno, effect.node.col_offset))
         if reason == "`autoretry_for`":
-            effects = [e for e in effects if e.what == "a payment" or self._fails_after(function, e, effects)]
+            graph = model.index.calls
+            effects = [
+                e
+                for e in effects
+                if e.what == "a payment"
+                or self._fails_after(function, e, effects)
+                or (e.reach is not None and graph.continues_after(e.reach))
+            ]
         effects = [e for e in effects if e.node.lineno < before]
         if not effects or has_idempotency_guard(function, model) or _locked_base(task):
             return
-        effect = effects[0]
+        # What was sent stays sent when the retried attempt's transaction rolls its rows back.
+        effect = next((e for e in effects if leaves_process(e.what)), effects[0])
         through = f" through `{effect.reach.chain}`" if effect.reach else ""
         message = (
             f"Task `{node.name}` is retried ({reason}) and creates {effect.what} again on every attempt{through}: "
@@ -374,10 +251,13 @@ class RetryWithoutIdempotency(Rule):
         if any((e.node.lineno, e.node.col_offset) >= end for e in effects):
             return True
         model, scope = self.ctx.model, self.ctx.model.scope_of(function)
+        helpers = _creating_helpers(function, effects)
         for node in ast.walk(function):
             if not isinstance(node, (ast.Call, ast.Raise)) or (node.end_lineno, node.end_col_offset) <= end:
                 continue
             if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node.func, ast.Name) and node.func.id in helpers:
                 return True
             if isinstance(node.func, ast.Attribute) and node.func.attr == "raise_for_status":
                 return True
@@ -399,6 +279,17 @@ class RetryWithoutIdempotency(Rule):
         if calls:
             return "`self.retry`", max(call.lineno for call in calls)
         return None
+
+
+def _creating_helpers(function: FunctionNode, effects: list[SideEffect]) -> set[str]:
+    """The functions defined in the task that create something: calling one is a side effect."""
+    found = set()
+    for node in ast.walk(function):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node is not function:
+            first, last = node.lineno, node.end_lineno or node.lineno
+            if any(first <= e.node.lineno <= last for e in effects):
+                found.add(node.name)
+    return found
 
 
 def _set(value: Any) -> bool:

@@ -41,7 +41,8 @@ class ArqFacts:
     workers: tuple[WorkerInfo, ...] = ()
     lists: tuple[tuple[str, tuple[JobRef, ...]], ...] = ()  # module-level lists of jobs by name
     registries: tuple[tuple[str, str], ...] = ()  # (decorator, the list it appends functions to)
-    decorated: tuple[tuple[str, str], ...] = ()  # (project decorator, the coroutine it wraps)
+    # (project decorator, the coroutine it wraps, the `max_tries` a decorator call gives)
+    decorated: tuple[tuple[str, str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class ArqProject:
         self.workers: list[WorkerInfo] = []
         lists: dict[str, tuple[JobRef, ...]] = {}
         fills: dict[str, str] = {}  # decorator -> the list it fills
-        decorated: list[tuple[str, str]] = []
+        decorated: list[tuple[str, str, Any]] = []
         for module in index.modules.values():
             facts = module.extra.get(FACTS_KEY)
             if isinstance(facts, ArqFacts):
@@ -82,10 +83,10 @@ class ArqProject:
                 fills.update(facts.registries)
                 decorated += facts.decorated
         filled: dict[str, list[JobRef]] = {}
-        for decorator, function in decorated:
+        for decorator, function, tries in decorated:
             registry = fills.get(index.canonical(decorator))
             if registry is not None:
-                filled.setdefault(registry, []).append(JobRef(function, "functions"))
+                filled.setdefault(registry, []).append(JobRef(function, "functions", tries))
         for path, refs in filled.items():
             lists[path] = (*lists.get(path, ()), *refs)
         self._jobs: dict[str, list[Job]] = {}
@@ -93,6 +94,7 @@ class ArqProject:
             refs = list(worker.jobs)
             for path in worker.lists:
                 refs += lists.get(index.canonical(path), ())
+            refs += lists.get(f"{worker.name}.functions", ())  # `WorkerSettings.functions.append(...)`
             for ref in refs:
                 self._jobs.setdefault(ref.target, []).append(Job(ref, worker))
 

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from jobs_lint.semantic.values import literal
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
+    from jobs_lint.semantic.scope import Scope
 
 # Prefilter patterns (word, pattern), for modules that never name ARQ: a module-level list named
 # for jobs, a coroutine taking ARQ's `ctx` first, and a settings class's ARQ-only fields.
@@ -57,46 +60,84 @@ def is_job_list_name(name: str) -> bool:
 
 
 def registries(model: ModuleModel) -> tuple[tuple[str, str], ...]:
-    """This module's decorators that append the function they wrap to a module-level list of
-    this module: (decorator, list) paths."""
+    """This module's decorators that append the function they wrap (or a job made of it) to a
+    module-level list of this module, or to a list attribute of one of its classes
+    (`WorkerSettings.functions`), and decorator factories whose decorator does: (decorator,
+    list) paths."""
     found = []
-    module_lists = {
-        name
-        for name, bindings in model.module_scope.bindings.items()
-        if len(bindings) == 1 and isinstance(bindings[0], (ast.List, ast.Tuple))
+    scope = model.module_scope
+    lists = {
+        name for name, bindings in scope.bindings.items() if len(bindings) == 1 and isinstance(bindings[0], ast.List)
     }
-    for node, scope in model.scopes.defs:
-        if scope.node is not None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    classes = {name for name, bindings in scope.bindings.items() if any(isinstance(b, ast.ClassDef) for b in bindings)}
+    for node, owner in model.scopes.defs:
+        if owner.node is not None or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        params = [arg.arg for arg in (*node.args.posonlyargs, *node.args.args)]
-        if len(params) != 1:
-            continue
-        for call in ast.walk(node):
-            if (
-                isinstance(call, ast.Call)
-                and isinstance(call.func, ast.Attribute)
-                and call.func.attr == "append"
-                and isinstance(call.func.value, ast.Name)
-                and call.func.value.id in module_lists
-                and len(call.args) == 1
-                and isinstance(call.args[0], ast.Name)
-                and call.args[0].id == params[0]
-            ):
-                found.append((f"{model.module}.{node.name}", f"{model.module}.{call.func.value.id}"))
+        inner = [d for d in node.body if isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for decorator in [node, *inner]:  # the decorator itself, or the one a factory returns
+            target = _appended_to(decorator, lists, classes)
+            if target is not None:
+                found.append((f"{model.module}.{node.name}", f"{model.module}.{target}"))
                 break
     return tuple(sorted(found))
 
 
-def decorated(model: ModuleModel) -> tuple[tuple[str, str], ...]:
+def _appended_to(function: ast.FunctionDef | ast.AsyncFunctionDef, lists: set[str], classes: set[str]) -> str | None:
+    """The list a one-parameter function appends its argument to, or what it made of it
+    (`new = func(wrapped, ...)`; `JOBS.append(new)`)."""
+    params = [arg.arg for arg in (*function.args.posonlyargs, *function.args.args)]
+    if len(params) != 1:
+        return None
+    made = {params[0]}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _mentions(node.value, made):
+            made.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    for call in ast.walk(function):
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "append"
+            and len(call.args) == 1
+            and isinstance(call.args[0], ast.Name)
+            and call.args[0].id in made
+        ):
+            continue
+        owner = call.func.value
+        if isinstance(owner, ast.Name) and owner.id in lists:
+            return owner.id
+        if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id in classes:
+            return f"{owner.value.id}.{owner.attr}"
+    return None
+
+
+def _mentions(call: ast.Call, names: set[str]) -> bool:
+    return any(isinstance(arg, ast.Name) and arg.id in names for arg in call.args)
+
+
+def decorated(model: ModuleModel) -> tuple[tuple[str, str, Any], ...]:
     """This module's module-level coroutines wrapped by a decorator of this project (which
-    may be a registry): (decorator, function) paths."""
+    may be a registry), or by a call of one (`@task("name", max_tries=10)`): (decorator,
+    function, the `max_tries` the call gives: int, UNKNOWN, or None) paths."""
     top = model.module.split(".")[0]
     found = []
     for node, scope in model.scopes.defs:
         if scope.node is not None or not isinstance(node, ast.AsyncFunctionDef):
             continue
         for decorator in node.decorator_list:
-            path = model.qualname(decorator, scope)
+            call = decorator if isinstance(decorator, ast.Call) else None
+            path = model.qualname(call.func if call is not None else decorator, scope)
             if path is not None and path.split(".")[0] == top:
-                found.append((path, f"{model.module}.{node.name}"))
-    return tuple(sorted(found))
+                found.append((path, f"{model.module}.{node.name}", _max_tries(model, call, scope)))
+    return tuple(sorted(found, key=lambda entry: entry[:2]))
+
+
+def _max_tries(model: ModuleModel, call: ast.Call | None, scope: Scope) -> Any:
+    """The `max_tries=` a decorator call gives, a module constant's value included."""
+    node = next((k.value for k in call.keywords if k.arg == "max_tries"), None) if call is not None else None
+    if node is None:
+        return None
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is not None and len(found[0]) == 1 and isinstance(found[0][0], ast.Constant):
+            node = found[0][0]
+    return literal(node)

@@ -380,7 +380,10 @@ class CeleryModule:
 
 
 def _in_project(path: str, module: str) -> bool:
-    return path.split(".")[0] == module.split(".")[0]
+    """Whether a name may be one of the project's own: in this module's top package, or named for
+    the tasks it makes (`common.celery_tasks.retry_task`), as the prefilter assumes
+    (`names.PROJECT_DECORATOR`): a project of several top packages keeps its factories in one."""
+    return path.split(".")[0] == module.split(".")[0] or "task" in path.rpartition(".")[2].lower()
 
 
 def _signature(args: ast.arguments, *, drop_first: bool) -> Signature:
