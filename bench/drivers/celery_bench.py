@@ -12,7 +12,8 @@ Prints one JSON line per measurement. SCENARIO is one of:
   most urgent one; then the same on a plain app's single queue, where they wait behind the backlog.
 - safety: a plain app (the default queue's concurrency and prefetch), then the same app with one
   group of the rendered service's settings (SAFETY) switched on, then the rendered worker of the
-  default queue with all of them: what each setting costs alone.
+  default queue with all of them: what each setting costs alone. The rendered worker runs twice:
+  with tasks as the app makes them, and with tasks that keep their result (`ignore_result=False`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def sleep(sent_at: float, key: str) -> None:
 def register(app):
     app.task(name="bench.noop", shared=False)(noop)
     app.task(name="bench.sleep", shared=False)(sleep)
+    # The same jobs as tasks that keep their result whatever the app's default.
+    app.task(name="bench.noop.kept", shared=False, ignore_result=False)(noop)
+    app.task(name="bench.sleep.kept", shared=False, ignore_result=False)(sleep)
     return app
 
 
@@ -108,6 +112,8 @@ SAFETY: dict[str, tuple[str, ...]] = {
     "child recycling (tasks, memory)": ("worker_max_tasks_per_child", "worker_max_memory_per_child"),
     "task events (flower: true)": ("worker_send_task_events", "task_send_sent_event"),
 }
+RENDERED = "all of them (the rendered worker)"
+RENDERED_KEPT = "the rendered worker, a task that keeps its result"
 BROKER_SAFETY: dict[str, dict[str, tuple[str, ...]]] = {
     "redis": {
         "priority lists (kombu's transport)": ("broker_transport_options",),
@@ -118,6 +124,7 @@ BROKER_SAFETY: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def send(app: Any, kind: str, queue: str, key: str) -> None:
+    """Send a job of KIND: `noop` or `sleep`, with `.kept` for the task that keeps its result."""
     app.tasks[f"bench.{kind}"].apply_async((time.time(), key), queue=queue)
 
 
@@ -216,11 +223,12 @@ def safety(package: str, jobs: int, broker_url: str, redis_url: str, prefix: str
     probe = importlib.import_module("plain_probe")
     broker = "rabbitmq" if broker_url.startswith("amqp") else "redis"
     variants: list[tuple[str, tuple[str, ...] | None]] = [("none (plain app)", ())]
-    variants += [*SAFETY.items(), *BROKER_SAFETY[broker].items(), ("all of them (the rendered worker)", None)]
+    variants += [*SAFETY.items(), *BROKER_SAFETY[broker].items(), (RENDERED, None), (RENDERED_KEPT, None)]
     # Measured in a random order, printed in this one: on a shared machine the load drifts during
     # a run, and a fixed order would give the same settings the quiet minutes in every repetition.
     measured: dict[str, list[dict[str, float]]] = {}
     for name, settings in random.sample(variants, len(variants)):
+        kinds = [kind + (".kept" if name == RENDERED_KEPT else "") for kind in ("noop", "sleep")]
         if settings is None:
             app, queue = importlib.import_module("template_probe").app, prefix + default.name
             worker = start(celery("-A", "template_probe", *worker_argv([default], prefix, "error")), env)
@@ -228,7 +236,7 @@ def safety(package: str, jobs: int, broker_url: str, redis_url: str, prefix: str
             app, queue = probe.register(probe.make_app(settings)), f"{prefix}plain"
             worker = start(celery("-A", "plain_probe", *plain_argv), env | {"BENCH_SETTINGS": ",".join(settings)})
         try:
-            measured[name] = [measure_cpu(worker, app, queue, kind, jobs, redis_url) for kind in ("noop", "sleep")]
+            measured[name] = [measure_cpu(worker, app, queue, kind, jobs, redis_url) for kind in kinds]
         finally:
             stop(worker)
             if settings is not None:

@@ -60,7 +60,7 @@ ARQ_PACKAGE = "template/arq/src/{{ package_name }}"
 USER_EDITS = {
     "celery": ToolEdits(
         task_module="src/{package}/tasks/billing.py",
-        task_module_source=f"{CELERY_PACKAGE}/tasks/billing.py",
+        task_module_source=f"{CELERY_PACKAGE}/tasks/billing.py.jinja",
         new_task='''
 
 @app.task(bind=True, base=ServiceTask, name="billing.refund")
