@@ -151,6 +151,23 @@ def test_guards_and_threads_stop_a_chain() -> None:
     assert chain(modules, "m.job") is None
 
 
+def test_a_getter_asks_and_creates_nothing() -> None:
+    modules = {
+        "m": "import requests\n\n"
+        "def call(method, body):\n    return requests.post(f'{API}/{method}', json=body, timeout=5)\n\n"
+        "def get_incident(pk):\n    response = call('GetIncident', {'id': pk})\n    return response.json()\n\n"
+        "def get_or_create_incident(pk):\n    response = call('Incident', {'id': pk})\n    return response.json()\n\n"
+        "def get_status(pk):\n    call('Ping', {'id': pk})\n    return True\n\n"
+        "def job(pk):\n    get_incident(pk)\n    call('AddActivity', {'id': pk})\n"
+    }
+    assert chain(modules, "m.get_incident", CREATING) is None
+    assert chain(modules, "m.get_incident", frozenset({IO})) == "get_incident -> call -> requests.post"
+    assert chain(modules, "m.get_or_create_incident", CREATING) == "get_or_create_incident -> call -> requests.post"
+    assert chain(modules, "m.get_status", CREATING) == "get_status -> call -> requests.post"
+    found = [reach.chain for reach, _ in graph(modules).effects_reached("m.job", CREATING)]
+    assert found == ["job -> call -> requests.post"]
+
+
 def test_unknown_calls_stay_silent() -> None:
     modules = {"m": "def job(store, url):\n    store.post(url)\n    helper(url)\n    unknown.thing()\n"}
     assert chain(modules, "m.job", frozenset({BLOCKING, CREATES, IO, HAZARD, WAIT})) is None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from jobs_lint.semantic.call_sites import PASSED, RETURNED, CallSite, ClassSummary
+from jobs_lint.semantic.reads import is_request
 from jobs_lint.semantic.summaries import BLOCKING, CREATES, SENDS, Effect, FunctionSummary
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 MAX_DEPTH = 6  # calls followed from the function called to the one with the effect
 _MAX_WALKED = 256  # functions a walk over everything a call reaches visits at most
 _MAX_BASES = 8  # base classes followed to find a method
+_CREATED = frozenset({CREATES, SENDS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +161,8 @@ class CallGraph:
     def reach(self, site: CallSite | str, kinds: frozenset[str], *, passed: bool = False) -> Reach | None:
         """The nearest effect of one of `kinds` that a call (a call site, or a qualified name
         called) leads to, and how. With `passed`, functions passed as arguments count as called.
-        An idempotency guard stops what a function creates after it (`CREATES`, `SENDS`) from counting, and
+        An idempotency guard stops what a function creates after it (`CREATES`, `SENDS`) from counting, as
+        does a getter for the requests it makes to get the answer it returns (`reads.py`), and
         sync functions a decorator runs in a thread stop what blocks (`BLOCKING`)."""
         if isinstance(site, str):
             site = CallSite(site, 0, site)
@@ -194,12 +197,13 @@ class CallGraph:
             return []
         found: list[tuple[Reach, bool]] = []
         seen = {start}
-        queue: deque[tuple[str, tuple[Hop, ...], bool]] = deque([(start, (), False)])
+        # With each function: whether a loop runs around it, and whether a getter asks through it.
+        queue: deque[tuple[str, tuple[Hop, ...], bool, bool]] = deque([(start, (), False, False)])
         while queue:
-            current, hops, looped = queue.popleft()
+            current, hops, looped, asked = queue.popleft()
             summary, path = self.functions[current]
             for effect in summary.effects:
-                if effect.kind in kinds:
+                if effect.kind in kinds and not (asked and effect.kind in _CREATED and is_request(effect.what)):
                     hop = Hop(summary.name, path, effect.line, effect.callee, current)
                     found.append((Reach(effect, (*hops, hop), start), looped or _in_loop(summary, effect.line)))
             if len(hops) >= MAX_DEPTH:
@@ -210,7 +214,8 @@ class CallGraph:
                     continue
                 seen.add(callee)
                 hop = Hop(summary.name, path, site.line, self.functions[callee][0].name, current)
-                queue.append((callee, (*hops, hop), looped or _in_loop(summary, site.line)))
+                loop = looped or _in_loop(summary, site.line)
+                queue.append((callee, (*hops, hop), loop, asked or site.line in summary.reads))
         return found
 
     def continues_after(self, reach: Reach) -> bool:
@@ -246,7 +251,7 @@ class CallGraph:
         found = self._nearest.get(key)
         if found is not None:
             return found
-        guards, threads = bool(kinds & {CREATES, SENDS}), BLOCKING in kinds
+        guards, threads = bool(kinds & _CREATED), BLOCKING in kinds
 
         def stops(summary: FunctionSummary, line: int) -> bool:
             guarded = guards and 0 < summary.guarded_from <= line
@@ -265,10 +270,12 @@ class CallGraph:
             step = nearest[callee]
             if step.distance >= MAX_DEPTH:
                 continue
+            asks = guards and is_request(step.effect.what)
             for caller, site in callers.get(callee, ()):
                 if caller in nearest or (site.kind == PASSED and not passed):
                     continue
-                if stops(self.functions[caller][0], site.line):
+                summary = self.functions[caller][0]
+                if stops(summary, site.line) or (asks and site.line in summary.reads):
                     continue
                 nearest[caller] = _Step(step.distance + 1, step.effect, callee, site)
                 queue.append(caller)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from jobs_lint.semantic.reads import is_request, read_lines
 from jobs_lint.semantic.syntax import final_name
 
 if TYPE_CHECKING:
@@ -195,7 +196,15 @@ def _calls(func: FunctionNode, model: ModuleModel) -> Iterator[tuple[ast.Call, S
 
 
 def creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
-    """What a call creates each time it runs ("an HTTP POST"), or None."""
+    """What a call creates each time it runs ("an HTTP POST"), or None. A request whose answer
+    a getter returns (`reads.py`) asks again on a retry and creates nothing."""
+    what = _creates(call, scope, model)
+    if what is not None and is_request(what) and isinstance(scope.node, FunctionNode):
+        return None if call.lineno in read_lines(scope.node) else what
+    return what
+
+
+def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     func = call.func
     path = model.qualname(func, scope)
     if path in _CREATING_CALLS:

@@ -26,6 +26,7 @@ from jobs_lint.semantic.call_sites import (
     instances,
     text_of,
 )
+from jobs_lint.semantic.reads import read_lines
 from jobs_lint.semantic.syntax import decorator_name, final_name
 from jobs_lint.semantic.temporal.hazards import replay_hazard
 
@@ -79,6 +80,9 @@ class FunctionSummary:
     loops: tuple[tuple[int, int], ...] = ()  # (first line, last line) of its loops and comprehensions
     # What no job message should carry that every `return` gives (`messages.values.Unsendable.what`).
     returns_unsendable: str | None = None
+    # The lines of the calls whose answer it returns, when its name says it reads (`reads.py`):
+    # the HTTP requests reached through them ask, and create nothing.
+    reads: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class _Summariser(Callees):
             last_statement=self.node.body[-1].lineno,
             loops=tuple(sorted(loops)),
             returns_unsendable=self._unsendable(returned),
+            reads=tuple(sorted(read_lines(self.node))),
         )
 
     def _unsendable(self, values: list[ast.expr | None]) -> str | None:

@@ -13,7 +13,37 @@ _FACTORY_PACKAGE = {
     "def task(**options):\n    return shared_task(bind=True, autoretry_for=(ConnectionError,), **options)\n",
 }
 
+# An RPC-style API client: every call is a POST, the getter's asks for what it returns.
+_TICKET_CLIENT = {
+    "proj/__init__.py": "",
+    "proj/tickets.py": "import httpx\nimport requests\n\n"
+    "class TicketClient:\n"
+    "    def _call(self, method, payload):\n"
+    "        response = requests.post(f'{API}/rpc/{method}', json=payload, timeout=5)\n"
+    "        response.raise_for_status()\n        return response\n\n"
+    "    def get_ticket(self, ticket_id):\n"
+    "        response = self._call('TicketService.Get', {'id': ticket_id})\n"
+    "        return response.json()['ticket']\n\n"
+    "    def open_ticket(self, title):\n"
+    "        return self._call('TicketService.Create', {'title': title}).json()['ticket']\n\n"
+    "async def convert_to_markdown(document):\n"
+    "    async with httpx.AsyncClient() as client:\n"
+    "        response = await client.post(f'{API}/convert-to-markdown', json=document)\n"
+    "    data = response.json()\n    markdown = data.get('markdown')\n    return markdown\n",
+}
+
 REACHED_INVALID = (
+    Invalid(
+        "from celery import shared_task\n\nfrom proj.tickets import TicketClient\n\n"
+        "@shared_task(acks_late=True)\n"
+        "def escalate(alert_id):\n"
+        "    ticket = TicketClient().open_ticket(f'Alert {alert_id}')\n"
+        "    Alert.objects.filter(pk=alert_id).update(ticket_id=ticket['id'])\n",
+        path="proj/tasks.py",
+        files=_TICKET_CLIENT,
+        line=7,
+        message="through `TicketClient.open_ticket -> TicketClient._call -> requests.post`",
+    ),
     Invalid(
         "from django.core.mail import send_mail\nfrom proj.celery import app\n\n"
         "@app.task(acks_late=True, reject_on_worker_lost=True)\n"
@@ -176,6 +206,26 @@ REACHED_INVALID = (
     ),
 )
 REACHED_VALID = (
+    Valid(
+        "from celery import shared_task\n\nfrom proj.tickets import TicketClient\n\n"
+        "@shared_task(acks_late=True)\n"
+        "def sync_status(ticket_id):\n"
+        "    status = TicketClient().get_ticket(ticket_id)['status']\n"
+        "    Ticket.objects.filter(pk=ticket_id).update(status=status)\n",
+        path="proj/tasks.py",
+        files=_TICKET_CLIENT,
+    ),
+    Valid(
+        "import asyncio\n\nfrom celery import shared_task\n\nfrom proj.tickets import convert_to_markdown\n\n"
+        "@shared_task(acks_late=True)\n"
+        "def reindex(document_id):\n"
+        "    document = Document.objects.get(pk=document_id)\n"
+        "    document.markdown = asyncio.run(convert_to_markdown(document.blocks))\n"
+        "    document.save()\n",
+        path="proj/tasks.py",
+        files=_TICKET_CLIENT,
+        checked="proj/tickets.py",
+    ),
     Valid(
         "import proj.utils as utils\nimport requests\n\n"
         "@utils.task(queue='billing')\n"

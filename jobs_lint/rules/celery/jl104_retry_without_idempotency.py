@@ -36,7 +36,9 @@ class RetryWithoutIdempotency(Rule):
     (a service class's method, an API client's): the finding names the chain of calls, and a
     function with a guard of its own stops the chain. Of a task's side effects, one that leaves
     the process (a POST, an email, a message) is reported before a row: a rollback of the failed
-    attempt may undo the row, never the email.
+    attempt may undo the row, never the email. A POST that a getter makes to get the answer it
+    returns (`get_incident`, `convert_to_markdown` of an RPC-style or converting API: a name
+    that reads and says nothing of creating) asks again on a retry and creates nothing.
 
     A task counts as guarded when it uses an idempotency key, `get_or_create` or
     `update_or_create`, `SET NX` or a lock (also as a decorator or base class, like
