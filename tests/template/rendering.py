@@ -192,9 +192,12 @@ def run(
 
 
 def assert_static_checks_pass(project: Path, bin_dir: Path) -> None:
-    """The rendered project's ruff, strict mypy and jobs-lint find nothing."""
+    """The rendered project's ruff, strict mypy and jobs-lint find nothing, and every file is as
+    `ruff format` writes it (a user's first `ruff format` changes no file the user did not write)."""
     ruff = run(project, str(bin_dir / "ruff"), "check", "src", "tests", "scripts")
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    formatted = run(project, str(bin_dir / "ruff"), "format", "--diff", ".")
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
     mypy = run(project, str(bin_dir / "mypy"))
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
     lint = run(project, str(bin_dir / "jobs-lint"), "src", "tests", "scripts")
