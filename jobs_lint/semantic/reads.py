@@ -26,7 +26,10 @@ from jobs_lint.semantic.syntax import own_nodes
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
-_REQUESTS = frozenset({"an HTTP POST", "an HTTP request"})
+# What `side_effects` says an HTTP request creates (its messages name them so).
+HTTP_POST = "an HTTP POST"
+HTTP_REQUEST = "an HTTP request"
+_REQUESTS = frozenset({HTTP_POST, HTTP_REQUEST})
 # First words of a name that asks for something back without changing it.
 _READING = frozenset(
     {

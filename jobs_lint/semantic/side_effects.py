@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from jobs_lint.semantic.reads import is_request, read_lines
+from jobs_lint.semantic.reads import HTTP_POST, HTTP_REQUEST, is_request, read_lines
 from jobs_lint.semantic.syntax import final_name
 
 if TYPE_CHECKING:
@@ -49,9 +49,9 @@ class SideEffect:
 
 # Canonical names of calls that create something each time.
 _CREATING_CALLS = {
-    "requests.post": "an HTTP POST",
-    "httpx.post": "an HTTP POST",
-    "urllib3.request": "an HTTP request",
+    "requests.post": HTTP_POST,
+    "httpx.post": HTTP_POST,
+    "urllib3.request": HTTP_REQUEST,
     "django.core.mail.send_mail": "an email",
     "django.core.mail.send_mass_mail": "an email",
     "django.core.mail.mail_admins": "an email",
@@ -83,9 +83,7 @@ _CREATING_METHODS = {
     "chat_postMessage": "a chat message",
 }
 # What the database does not hold: a transaction rolled back by the failure does not undo it.
-_SENT = frozenset(
-    {"an HTTP POST", "an HTTP request", "an email", "a payment", "a ticket", "a chat message", "a message"}
-)
+_SENT = frozenset({HTTP_POST, HTTP_REQUEST, "an email", "a payment", "a ticket", "a chat message", "a message"})
 SESSION_ADD = "a session add"
 _SESSION_WORDS = ("session", "client", "http")
 _UPDATE_URL = re.compile(r"(?:^|[/_.-])(?:update|upsert)(?:$|[/_.?-])", re.IGNORECASE)
@@ -210,7 +208,7 @@ def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     if path in _CREATING_CALLS:
         return None if _token_request(call, scope, model) or _updates(call) else _CREATING_CALLS[path]
     if path == "requests.request" or path == "httpx.request":
-        return "an HTTP POST" if _first_string(call) == "POST" else None
+        return HTTP_POST if _first_string(call) == "POST" else None
     if path is not None and path.startswith("stripe.") and path.endswith(".create"):
         return "a payment"
     if path is not None and path.split(".")[-1] == "insert" and path.startswith("sqlalchemy."):
@@ -232,7 +230,7 @@ def _creates(call: ast.Call, scope: Scope, model: ModuleModel) -> str | None:
     if name in ("execute", "executemany") and call.args and _is_insert(call.args[0], scope, model):
         return "an INSERT"
     if name == "post" and _is_http_client(receiver, scope, model) and not _token_request(call, scope, model):
-        return None if _updates(call) else "an HTTP POST"
+        return None if _updates(call) else HTTP_POST
     if name == "send" and _constructor_of(receiver, scope, model) in _EMAIL_CLASSES:
         return "an email"
     if (

@@ -106,14 +106,6 @@ class MissingTimeLimit(Rule):
             message="the default Redis `visibility_timeout` (3600 s) is not above the",
         ),
         Invalid(
-            "import os\nfrom celery import Celery\n\n"
-            "BROKER_URL = os.getenv('BROKER_URL', 'redis://localhost:6379/0')\n"
-            "app = Celery('proj', broker=BROKER_URL)\n"
-            "app.conf.update(task_time_limit=8 * 3600, task_acks_late=True)\n",
-            line=5,
-            message="the default Redis `visibility_timeout` (3600 s) is not above the longest time limit (28800 s)",
-        ),
-        Invalid(
             "from celery import Celery\n\n"
             "app = Celery('proj', broker='redis://localhost:6379/0')\n"
             "app.conf.task_time_limit = 300\n",
