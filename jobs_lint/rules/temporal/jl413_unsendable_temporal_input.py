@@ -38,7 +38,8 @@ class UnsendableTemporalInput(Rule):
     of the object or dict passed, named like a password, a token, an API key or a private key).
     It reads `workflow.execute_activity(...)` and its variants, `execute_child_workflow(...)`,
     a client's `start_workflow(...)`, `execute_workflow(...)`, `execute_activity(...)` and
-    `start_activity(...)`, following values through local variables and project functions.
+    `start_activity(...)`, and a schedule's `ScheduleActionStartWorkflow(...)`, following
+    values through local variables and project functions.
 
     ## Why is this bad?
     Every input is stored in the workflow's history, and Temporal caps it: 2 MB per payload
@@ -57,9 +58,29 @@ class UnsendableTemporalInput(Rule):
     code = "JL413"
     name = "unsendable-temporal-input"
     summary = "A Temporal input carries a file, rows, an upload, a DataFrame, a request, a dump or a credential"
-    needles = (needles.TEMPORAL, (b"activity", b"workflow"))
+    needles = (needles.TEMPORAL, (b"activity", b"workflow", b"ScheduleAction"))
 
     invalid = (
+        Invalid(
+            "from datetime import timedelta\n"
+            "from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec\n"
+            "from app import settings\n\n"
+            "async def schedule(client: Client) -> None:\n"
+            "    await client.create_schedule(\n"
+            "        'sync-labels',\n"
+            "        Schedule(\n"
+            "            action=ScheduleActionStartWorkflow(\n"
+            "                'SyncLabels',\n"
+            "                args=(settings.label_host, settings.label_api_key),\n"
+            "                id='sync-labels',\n"
+            "                task_queue='labels',\n"
+            "            ),\n"
+            "            spec=ScheduleSpec(intervals=[]),\n"
+            "        ),\n"
+            "    )\n",
+            line=11,
+            message="`ScheduleActionStartWorkflow()` is sent a credential (`label_api_key`): the workflow's history",
+        ),
         Invalid(
             "from pathlib import Path\nfrom temporalio.client import Client\n"
             "from app.workflows import Report\n\n"
