@@ -6,6 +6,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.values import UNKNOWN
 
 _NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
@@ -19,7 +20,7 @@ class ArqPickleByDefault(Rule):
     `ArqRedis(...)` or `ArqRedis.from_url(...)` that does not set both `job_serializer` and
     `job_deserializer`, and a producer whose pool serializes with something other than what the
     project's workers use (a serializer the project writes itself wraps a format jobs-lint does
-    not guess: it stays quiet).
+    not guess: it stays quiet). Test modules are left alone: their Redis is a test's own.
 
     ## Why is this bad?
     ARQ stores every job, and every result, with `pickle.dumps` unless told otherwise, and the
@@ -145,6 +146,11 @@ class ArqPickleByDefault(Rule):
             "def connect(dsn: str) -> ArqRedis:\n"
             "    return ArqRedis.from_url(dsn, job_serializer=json.dumps, job_deserializer=json.loads)\n"
         ),
+        Valid(
+            "from arq.connections import ArqRedis\n\n"
+            "def pool(dsn: str) -> ArqRedis:\n    return ArqRedis.from_url(dsn)\n",
+            path="tests/fixtures/worker.py",
+        ),
         Valid("from redis.asyncio import Redis\n\ndef connect(dsn: str) -> Redis:\n    return Redis.from_url(dsn)\n"),
         Valid(
             "from arq import create_pool\n\nasync def connect(settings, **serializers):\n"
@@ -192,7 +198,10 @@ class ArqPickleByDefault(Rule):
     )
 
     def finish(self) -> None:
-        module = self.ctx.model.arq
+        model = self.ctx.model
+        if is_test_module(model.module, model.path):
+            return  # a test's pool and worker talk to a test Redis that nobody else writes to
+        module = model.arq
         for config in module.workers:
             self._pair(config.node, config.fields, config.opaque, f"`{config.name.rpartition('.')[2]}`")
         project = arq_project(self.ctx.index).worker_serializers
