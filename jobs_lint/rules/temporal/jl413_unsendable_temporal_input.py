@@ -62,6 +62,27 @@ class UnsendableTemporalInput(Rule):
 
     invalid = (
         Invalid(
+            "from temporalio.client import WorkflowHandle\n\n"
+            "from proj.connect import get_client\nfrom proj.workflows import Sync\n\n"
+            "async def start(source_id: str, access_token: str) -> WorkflowHandle:\n"
+            "    client = await get_client()\n"
+            "    return await client.start_workflow(\n"
+            "        Sync.run, args=[source_id, access_token], id=source_id, task_queue='q'\n"
+            "    )\n",
+            path="proj/service.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/connect.py": "async def get_client():\n    ...\n",
+                "proj/workflows/__init__.py": "from proj.workflows.sync import Sync\n",
+                "proj/workflows/sync.py": "from temporalio import workflow\n\n"
+                "@workflow.defn\nclass Sync:\n"
+                "    @workflow.run\n    async def run(self, source_id: str, access_token: str) -> None:\n"
+                "        return None\n",
+            },
+            line=9,
+            message="`client.start_workflow()` is sent a credential (`access_token`)",
+        ),
+        Invalid(
             "from datetime import timedelta\n"
             "from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec\n"
             "from app import settings\n\n"
