@@ -88,6 +88,7 @@ class Rule:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._reported_lines: set[int] = set()  # lines of findings reached through calls
+        self._reported_effects: set[tuple[int, str, int]] = set()  # with `per_effect`: line, effect's file and line
         self._calls_by_line: dict[int, list[ast.Call]] | None = None  # the module's, when a finding moves
 
     @classmethod
@@ -110,12 +111,16 @@ class Rule:
         it (`Reach.related`), for the outputs to show."""
         self.ctx.report(self.code, node, message, fix, related)
 
-    def report_reach(self, call: ast.Call, caller: str, reach: Reach, message: str) -> None:
+    def report_reach(
+        self, call: ast.Call, caller: str, reach: Reach, message: str, *, per_effect: bool = False
+    ) -> None:
         """Report a finding that `call`, in the body of `caller` (a job, a task, an activity),
         reaches through the functions it calls: on the line of the effect when the effect lies in
         this module, else on the deepest call of the chain made in this module, else on `call`.
         The hops are the related locations, from `caller`'s call on when the finding moved. One
-        finding per rule and line: several jobs reaching one effect share it.
+        finding per rule and line: several jobs reaching one effect share it. With `per_effect`,
+        one per line and effect: a call that reaches several effects in other modules has a
+        finding for each, each landing on its own effect.
 
         An effect in another module of the project gives the finding a `Landing` there: when that
         file is checked in the same run, the finding is reported on the effect's line in it
@@ -130,10 +135,16 @@ class Rule:
         if node is not call:
             related = ((path, call.lineno, via), *related)
         line = getattr(node, "lineno", 0)
-        if line in self._reported_lines:
-            return
-        self._reported_lines.add(line)
         last = reach.hops[-1]
+        if per_effect:
+            effect = (line, last.path, last.line)
+            if effect in self._reported_effects:
+                return
+            self._reported_effects.add(effect)
+        elif line in self._reported_lines:
+            return
+        else:
+            self._reported_lines.add(line)
         landing = None
         if last.path != path:
             # The landed finding lists this module's call line first, unless `related` has it;

@@ -6,6 +6,7 @@ from jobs_lint.rules.base import Invalid, Rule, Valid
 from jobs_lint.semantic.arq import module as arq
 from jobs_lint.semantic.arq.project import project as arq_project
 from jobs_lint.semantic.index import ProjectIndex
+from jobs_lint.semantic.modules import is_test_module
 from jobs_lint.semantic.values import UNKNOWN
 
 _NEEDLES = (b"from arq", b"import arq", b"WorkerSettings")
@@ -15,10 +16,11 @@ class ArqPickleByDefault(Rule):
     """
     ## What it does
     Finds ARQ workers and Redis pools that leave job serialization to ARQ's default, pickle: a
-    `WorkerSettings` class, a `Worker(...)` call or a `create_pool(...)` call that does not set
-    both `job_serializer` and `job_deserializer`, and a producer whose `create_pool(...)`
-    serializes with something other than what the project's workers use (a serializer the
-    project writes itself wraps a format jobs-lint does not guess: it stays quiet).
+    `WorkerSettings` class, a `Worker(...)` call or a pool made by `create_pool(...)`,
+    `ArqRedis(...)` or `ArqRedis.from_url(...)` that does not set both `job_serializer` and
+    `job_deserializer`, and a producer whose pool serializes with something other than what the
+    project's workers use (a serializer the project writes itself wraps a format jobs-lint does
+    not guess: it stays quiet). Test modules are left alone: their Redis is a test's own.
 
     ## Why is this bad?
     ARQ stores every job, and every result, with `pickle.dumps` unless told otherwise, and the
@@ -99,6 +101,14 @@ class ArqPickleByDefault(Rule):
             message="`create_pool()` serializes jobs with `json.dumps` but the project's",
         ),
         Invalid(
+            "from arq.connections import ArqRedis\n\n"
+            "class Queue:\n"
+            "    def __init__(self, dsn: str):\n"
+            "        self.pool = ArqRedis.from_url(dsn)\n",
+            line=5,
+            message="`ArqRedis.from_url()` sets no `job_serializer`/`job_deserializer`: ARQ pickles jobs",
+        ),
+        Invalid(
             "import arq\n\nasync def work(ctx):\n    ...\n\ndef main():\n    arq.Worker([work]).run()\n",
             line=7,
             message="`Worker()` sets no `job_serializer`/`job_deserializer`",
@@ -131,6 +141,17 @@ class ArqPickleByDefault(Rule):
             "        settings, job_serializer=msgpack.packb, job_deserializer=lambda b: msgpack.unpackb(b)\n"
             "    )\n"
         ),
+        Valid(
+            "import json\nfrom arq import ArqRedis\n\n"
+            "def connect(dsn: str) -> ArqRedis:\n"
+            "    return ArqRedis.from_url(dsn, job_serializer=json.dumps, job_deserializer=json.loads)\n"
+        ),
+        Valid(
+            "from arq.connections import ArqRedis\n\n"
+            "def pool(dsn: str) -> ArqRedis:\n    return ArqRedis.from_url(dsn)\n",
+            path="tests/fixtures/worker.py",
+        ),
+        Valid("from redis.asyncio import Redis\n\ndef connect(dsn: str) -> Redis:\n    return Redis.from_url(dsn)\n"),
         Valid(
             "from arq import create_pool\n\nasync def connect(settings, **serializers):\n"
             "    return await create_pool(settings, **serializers)\n"
@@ -177,14 +198,17 @@ class ArqPickleByDefault(Rule):
     )
 
     def finish(self) -> None:
-        module = self.ctx.model.arq
+        model = self.ctx.model
+        if is_test_module(model.module, model.path):
+            return  # a test's pool and worker talk to a test Redis that nobody else writes to
+        module = model.arq
         for config in module.workers:
             self._pair(config.node, config.fields, config.opaque, f"`{config.name.rpartition('.')[2]}`")
         project = arq_project(self.ctx.index).worker_serializers
-        for call, scope in module.pools:
+        for call, scope, shown in module.pools:
             fields = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
             opaque = any(keyword.arg is None for keyword in call.keywords)
-            if self._pair(call, fields, opaque, "`create_pool()`"):
+            if self._pair(call, fields, opaque, shown):
                 continue
             used = module.serializer(fields, scope, opaque)
             if used is UNKNOWN or UNKNOWN in project or not project or used in project:
@@ -194,7 +218,7 @@ class ArqPickleByDefault(Rule):
             workers = ", ".join(sorted(f"`{name}`" if name else "pickle" for name in project))
             self.report(
                 call,
-                f"`create_pool()` serializes jobs with `{used}` but the project's workers use "
+                f"{shown} serializes jobs with `{used}` but the project's workers use "
                 f"{workers}: they cannot read these jobs",
             )
 

@@ -47,7 +47,8 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
     `uuid4()`, `os.urandom()`, `os.getpid()`, `os.environ` and `os.getenv()`. Workflow code is
     every method of a `@workflow.defn` class and the functions of the same module they call;
     what the functions and methods they call in other modules do is followed too, and the
-    finding names the chain of calls.
+    finding names the chain of calls. Every read a call reaches is reported where it is made,
+    not only the nearest: each branch of a helper may read the clock in its own place.
     `asyncio.sleep()` and `workflow.sleep()` are durable timers and pass, and so does code in a
     `workflow.unsafe.sandbox_unrestricted()` block. Threads and executors are the concurrency
     rule's business.
@@ -180,6 +181,25 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             line=4,
             message="`uuid.uuid4()` in workflow `Orders`, reached through `run -> new_reference -> uuid.uuid4`",
         ),
+        Invalid(
+            "from temporalio import workflow\n\nfrom proj.clock import stamp\n\n"
+            "@workflow.defn\nclass Orders:\n"
+            "    @workflow.run\n    async def run(self, zone: str | None) -> str:\n"
+            "        return stamp(zone)\n",
+            path="proj/workflows.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/clock.py": "import datetime\n\n"
+                "def stamp(zone):\n"
+                "    if zone is None:\n        return str(datetime.datetime.now())\n"
+                "    return zoned(zone)\n\n"
+                "def zoned(zone):\n    return str(datetime.datetime.now(zone))\n",
+            },
+            checked="proj/clock.py",
+            line=9,
+            message="`datetime.datetime.now()` in workflow `Orders`, reached through `run -> stamp -> zoned -> "
+            "datetime.datetime.now`",
+        ),
     )
     valid = (
         Valid(
@@ -251,11 +271,13 @@ class NonDeterministicWorkflow(WorkflowCodeRule):
             self.report(node, _message(f"`{path}()`", workflow, instead), self._fix(node, path))
             return
         reach = self.reached(node, HAZARDS)
-        if reach is not None:
-            effect = reach.effect
+        if reach is None:
+            return
+        caller = self.ctx.enclosing_defs[-1].name
+        for each in self.every_reach(reach, HAZARDS):
+            effect = each.effect
             what = f"`{effect.callee}()`" if effect.callee != "os.environ" else "`os.environ`"
-            caller = self.ctx.enclosing_defs[-1].name
-            self.report_reach(node, caller, reach, _message(what, workflow, effect.what, reach.chain))
+            self.report_reach(node, caller, each, _message(what, workflow, effect.what, each.chain), per_effect=True)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr == "environ":

@@ -13,6 +13,7 @@ from jobs_lint.semantic.temporal.timeouts import longest_run, timeout_unread
 
 if TYPE_CHECKING:
     from jobs_lint.checker import Context
+    from jobs_lint.semantic.callgraph import Reach
 
 _SLEEPS = frozenset({"time.sleep", "asyncio.sleep"})
 DOES_IO = frozenset({IO, BLOCKING})
@@ -33,7 +34,8 @@ class ActivityWithoutHeartbeat(Rule):
       lets run for more than 10 minutes (its `start_to_close_timeout`, else its
       `schedule_to_close_timeout`, written here or as a constant of another module) and that
       does I/O itself or through the functions it calls,
-      in any module, without ever heartbeating: reported on the activity's `def`, naming what
+      in any module, without ever heartbeating: reported on the first loop of its body that
+      waits on I/O (see below), where the time goes, else on the activity's `def`, naming what
       does the I/O (another program it runs first; quick file-system calls do not count);
     - an activity with a loop that waits on I/O (an `await`, an `async for`, a blocking I/O call,
       a sleep, or a call to a function that does I/O, in the loop) and never heartbeats, unless
@@ -117,6 +119,22 @@ class ActivityWithoutHeartbeat(Rule):
             message="Activity `transcode` may run for 2 hours (the timeout its workflow gives it) and does I/O "
             "(`subprocess.run`) but never heartbeats",
         ),
+        Invalid(
+            "from datetime import timedelta\nfrom temporalio import activity, workflow\n\n"
+            "@activity.defn\nasync def sync_labels(store, client) -> None:\n"
+            "    await store.connect()\n"
+            "    for task in client.tasks.list():\n"
+            "        if activity.is_cancelled():\n            return\n"
+            "        await store.upsert(task)\n\n"
+            "@workflow.defn\nclass Labels:\n"
+            "    @workflow.run\n    async def run(self) -> None:\n"
+            "        await workflow.execute_activity(\n"
+            "            sync_labels, args=[None, None], schedule_to_close_timeout=timedelta(minutes=20),\n"
+            "        )\n",
+            line=7,
+            message="Activity `sync_labels` loops over I/O without `activity.heartbeat()`, and may run for "
+            "20 minutes (the timeout its workflow gives it)",
+        ),
         *REACHED_INVALID,
     )
     valid = (
@@ -199,6 +217,8 @@ class ActivityWithoutHeartbeat(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._reported: set[str] = set()
+        # Long activities that do I/O, by qualified name: how long they may run and what I/O.
+        self._long: dict[str, tuple[float, list[Reach]]] = {}
 
     def visit_Call(self, node: ast.Call) -> None:
         call = self.ctx.model.temporal.activity_call(node, self.ctx.scope)
@@ -234,8 +254,17 @@ class ActivityWithoutHeartbeat(Rule):
             for reach, _ in self.ctx.index.calls.effects_reached(activity.qualname, DOES_IO)
             if not quick_io(reach.effect.callee)
         ]
-        if not reached:
-            return  # no I/O, or only quick file-system calls: not work that takes long
+        if reached:  # no I/O, or only quick file-system calls: not work that takes long
+            # Reported when the body is left, unless a loop over I/O in it is reported first.
+            self._long[activity.qualname] = (seconds, reached)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def leave_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        activity = self.ctx.model.temporal.activity_of(node)
+        if activity is None or activity.qualname in self._reported or activity.qualname not in self._long:
+            return
+        seconds, reached = self._long.pop(activity.qualname)
         work = next((reach for reach in reached if long_call(reach.effect.callee)), reached[0])
         self._reported.add(activity.qualname)
         name = activity.qualname.rpartition(".")[2]
@@ -248,7 +277,7 @@ class ActivityWithoutHeartbeat(Rule):
             related=work.related if len(work.hops) > 1 else (),
         )
 
-    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
 
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         temporal = self.ctx.model.temporal
@@ -262,10 +291,14 @@ class ActivityWithoutHeartbeat(Rule):
             return  # a workflow bounds it, by how much is not known
         if isinstance(node, ast.AsyncFor) or any(self._waits(child) for child in ast.walk(node)):
             self._reported.add(activity.qualname)
+            # The loop is where the time goes: the finding goes there, with the timeout if known.
+            runs = (
+                "" if seconds is None else f", and may run for {_minutes(seconds)} (the timeout its workflow gives it)"
+            )
             self.report(
                 node,
                 f"Activity `{activity.qualname.rpartition('.')[2]}` loops over I/O without "
-                "`activity.heartbeat()`: a crashed worker is noticed late and cancellation never reaches it",
+                f"`activity.heartbeat()`{runs}: a crashed worker is noticed late and cancellation never reaches it",
             )
 
     visit_AsyncFor = visit_For

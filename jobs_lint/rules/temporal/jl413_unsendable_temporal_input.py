@@ -38,7 +38,8 @@ class UnsendableTemporalInput(Rule):
     of the object or dict passed, named like a password, a token, an API key or a private key).
     It reads `workflow.execute_activity(...)` and its variants, `execute_child_workflow(...)`,
     a client's `start_workflow(...)`, `execute_workflow(...)`, `execute_activity(...)` and
-    `start_activity(...)`, following values through local variables and project functions.
+    `start_activity(...)`, and a schedule's `ScheduleActionStartWorkflow(...)`, following
+    values through local variables and project functions.
 
     ## Why is this bad?
     Every input is stored in the workflow's history, and Temporal caps it: 2 MB per payload
@@ -57,9 +58,50 @@ class UnsendableTemporalInput(Rule):
     code = "JL413"
     name = "unsendable-temporal-input"
     summary = "A Temporal input carries a file, rows, an upload, a DataFrame, a request, a dump or a credential"
-    needles = (needles.TEMPORAL, (b"activity", b"workflow"))
+    needles = (needles.TEMPORAL, (b"activity", b"workflow", b"ScheduleAction"))
 
     invalid = (
+        Invalid(
+            "from temporalio.client import WorkflowHandle\n\n"
+            "from proj.connect import get_client\nfrom proj.workflows import Sync\n\n"
+            "async def start(source_id: str, access_token: str) -> WorkflowHandle:\n"
+            "    client = await get_client()\n"
+            "    return await client.start_workflow(\n"
+            "        Sync.run, args=[source_id, access_token], id=source_id, task_queue='q'\n"
+            "    )\n",
+            path="proj/service.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/connect.py": "async def get_client():\n    ...\n",
+                "proj/workflows/__init__.py": "from proj.workflows.sync import Sync\n",
+                "proj/workflows/sync.py": "from temporalio import workflow\n\n"
+                "@workflow.defn\nclass Sync:\n"
+                "    @workflow.run\n    async def run(self, source_id: str, access_token: str) -> None:\n"
+                "        return None\n",
+            },
+            line=9,
+            message="`client.start_workflow()` is sent a credential (`access_token`)",
+        ),
+        Invalid(
+            "from datetime import timedelta\n"
+            "from temporalio.client import Client, Schedule, ScheduleActionStartWorkflow, ScheduleSpec\n"
+            "from app import settings\n\n"
+            "async def schedule(client: Client) -> None:\n"
+            "    await client.create_schedule(\n"
+            "        'sync-labels',\n"
+            "        Schedule(\n"
+            "            action=ScheduleActionStartWorkflow(\n"
+            "                'SyncLabels',\n"
+            "                args=(settings.label_host, settings.label_api_key),\n"
+            "                id='sync-labels',\n"
+            "                task_queue='labels',\n"
+            "            ),\n"
+            "            spec=ScheduleSpec(intervals=[]),\n"
+            "        ),\n"
+            "    )\n",
+            line=11,
+            message="`ScheduleActionStartWorkflow()` is sent a credential (`label_api_key`): the workflow's history",
+        ),
         Invalid(
             "from pathlib import Path\nfrom temporalio.client import Client\n"
             "from app.workflows import Report\n\n"

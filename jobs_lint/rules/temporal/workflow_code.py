@@ -46,6 +46,21 @@ class WorkflowCodeRule(Rule):
         reach = self.ctx.model.reach_of(call, defs[-1], kinds)
         return reach if reach is not None and reach.function not in self._visited else None
 
+    def every_reach(self, reach: Reach, kinds: frozenset[str]) -> list[Reach]:
+        """`reach` (the nearest effect a call leads to) and every other effect of `kinds` the
+        function it calls reaches, in any module (`CallGraph.effects_reached`, bounded): each
+        branch of a helper may read the clock in its own place. Paths through this module's
+        workflow code are left out, as the rule visits that code itself."""
+        found = [reach]
+        seen = {(reach.hops[-1].path, reach.effect.line)}
+        for other, _ in self.ctx.index.calls.effects_reached(reach.function, kinds):
+            where = (other.hops[-1].path, other.effect.line)
+            if where in seen or any(hop.qualname in self._visited for hop in other.hops):
+                continue
+            seen.add(where)
+            found.append(other)
+        return found
+
     @cached_property
     def _visited(self) -> frozenset[str]:
         model = self.ctx.model

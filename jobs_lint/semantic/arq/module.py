@@ -31,6 +31,7 @@ CRON = "arq.cron.cron"
 RETRY = "arq.worker.Retry"
 RETRY_JOB = "arq.worker.RetryJob"
 CREATE_POOL = "arq.connections.create_pool"
+ARQ_REDIS = "arq.connections.ArqRedis"
 RUN_WORKER = "arq.worker.run_worker"
 CREATE_WORKER = "arq.worker.create_worker"
 # Public re-exports of `arq/__init__.py`, mapped to where they are defined.
@@ -41,11 +42,19 @@ _CANONICAL = {
     "arq.Retry": RETRY,
     "arq.create_pool": CREATE_POOL,
     "arq.run_worker": RUN_WORKER,
-    "arq.ArqRedis": "arq.connections.ArqRedis",
+    "arq.ArqRedis": ARQ_REDIS,
+    "arq.ArqRedis.from_url": f"{ARQ_REDIS}.from_url",
+}
+# What makes a pool that enqueues jobs, shown as a finding names it: `ArqRedis` takes the
+# serializer pair as `create_pool` does, and pickles without it.
+POOL_CONSTRUCTORS = {
+    CREATE_POOL: "`create_pool()`",
+    ARQ_REDIS: "`ArqRedis()`",
+    f"{ARQ_REDIS}.from_url": "`ArqRedis.from_url()`",
 }
 SERIALIZER_FIELDS = ("job_serializer", "job_deserializer")
 _JOB_FIELDS = ("functions", "cron_jobs")
-_CONSTRUCTORS = frozenset({"Worker", "create_pool", "run_worker", "create_worker"})
+_CONSTRUCTORS = frozenset({"Worker", "create_pool", "run_worker", "create_worker", "ArqRedis", "from_url"})
 _MAX_DEPTH = 8
 _PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
 
@@ -185,9 +194,15 @@ class ArqModule:
             yield node, self.model.scope_of(node)
 
     @cached_property
-    def pools(self) -> list[tuple[ast.Call, Scope]]:
-        """`create_pool(...)` calls."""
-        return [(call, scope) for call, scope in self._calls if self.name(call.func, scope) == CREATE_POOL]
+    def pools(self) -> list[tuple[ast.Call, Scope, str]]:
+        """`create_pool(...)`, `ArqRedis(...)` and `ArqRedis.from_url(...)` calls, with how a
+        finding names each."""
+        found = []
+        for call, scope in self._calls:
+            shown = POOL_CONSTRUCTORS.get(self.name(call.func, scope) or "")
+            if shown is not None:
+                found.append((call, scope, shown))
+        return found
 
     # Registrations ---------------------------------------------------------------------------
 

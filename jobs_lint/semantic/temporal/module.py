@@ -256,11 +256,11 @@ class TemporalModule:
         return self.project.activity_at(path, self.model.index.canonical)
 
     def workflow_named(self, path: str) -> WorkflowInfo | None:
-        """The workflow class defined at a canonical path, in this module or another."""
+        """The workflow class defined at a path, in this module or another (re-exports too)."""
         for _, info in self._workflows.values():
             if info.qualname == path:
                 return info
-        return self.project.workflows.get(path)
+        return self.project.workflow_at(path, self.model.index.canonical)
 
     def activity_registered_as(self, name: str) -> ActivityInfo | None:
         for _, info in self._activities.values():

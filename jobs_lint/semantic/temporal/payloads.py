@@ -19,19 +19,23 @@ if TYPE_CHECKING:
 CODEC_KEY = "payload_codec"  # `ModuleFacts.extra`: this module gives a data converter a codec
 # `workflow.<name>(workflow, arg, *, args=[...])`: a child workflow's input is a payload too.
 CHILD_WORKFLOW_FUNCTIONS = frozenset({"execute_child_workflow", "start_child_workflow"})
+# A schedule's action keeps its workflow's input in the schedule, and starts every run with it.
+SCHEDULE_START = "temporalio.client.ScheduleActionStartWorkflow"
 
 
 def temporal_input(model: ModuleModel, call: ast.Call, scope: Scope) -> Message | None:
     """The input of an activity, a workflow or a child workflow that a call starts:
-    `execute_activity(act, arg)`, `start_workflow(Wf.run, arg, id=...)`, `args=[...]`."""
+    `execute_activity(act, arg)`, `start_workflow(Wf.run, arg, id=...)`, `args=[...]`, and of
+    the workflow a schedule starts (`ScheduleActionStartWorkflow(Wf.run, args=[...])`)."""
     func = call.func
     name = final_name(func)
     if not name:
         return None
-    in_workflow = model.qualname(func, scope) == f"{WORKFLOW}.{name}"
+    path = model.qualname(func, scope)
+    in_workflow = path == f"{WORKFLOW}.{name}"
     temporal = model.temporal
-    child = in_workflow and name in CHILD_WORKFLOW_FUNCTIONS
-    if not child and temporal.activity_call(call, scope) is None and temporal.workflow_start(call, scope) is None:
+    starts = path == SCHEDULE_START or (in_workflow and name in CHILD_WORKFLOW_FUNCTIONS)
+    if not starts and temporal.activity_call(call, scope) is None and temporal.workflow_start(call, scope) is None:
         return None
     sent: list[tuple[str | None, ast.expr]] = [(None, value) for value in call.args[1:]]
     for keyword in call.keywords:

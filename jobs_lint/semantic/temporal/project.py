@@ -147,6 +147,18 @@ class TemporalProject:
         }
         return next(iter(under.values())) if len(under) == 1 else None
 
+    def workflow_at(self, path: str, canonical: Callable[[str], str]) -> WorkflowInfo | None:
+        """The workflow class a path names, as `activity_at` finds an activity: where it is
+        defined, through aliases, or as the one workflow of that name under a package that
+        re-exports it (`from proj.workflows import Sync`, defined in `proj/workflows/sync.py`)."""
+        found = self.workflows.get(path) or self.workflows.get(canonical(path))
+        if found is not None:
+            return found
+        package, _, name = path.rpartition(".")
+        under = [info for qualname, info in self.workflows.items() if qualname.startswith(f"{package}.")]
+        named = [info for info in under if info.qualname.rpartition(".")[2] == name]
+        return named[0] if package and len(named) == 1 else None
+
     def _timeout(self, target: str, seconds: float) -> None:
         # A workflow may schedule an activity under a package's alias (`export = Export.run`).
         self.timeouts[target] = max(seconds, self.timeouts.get(target, 0.0))
