@@ -176,7 +176,11 @@ def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
     assert module_name(str(backend / "onyx" / "celery" / "apps" / "light.py")) == "onyx.celery.apps.light"
     assert module_name(str(backend / "onyx" / "celery" / "configs" / "light.py")) == "onyx.celery.configs.light"
     (backend / "scripts").mkdir()
-    assert module_name(str(backend / "scripts" / "run.py")) == "run"  # no package above it
+    # No package above it: namespace packages from the project's root.
+    assert module_name(str(backend / "scripts" / "run.py")) == "backend.scripts.run"
+    app = tmp_path / "app" / "arq"
+    app.mkdir(parents=True)
+    assert module_name(str(app / "tasks.py")) == "app.arq.tasks"  # a FastAPI `app/` without `__init__.py`
     deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "f"
     deep.mkdir(parents=True)
     (tmp_path / "a" / "__init__.py").write_text("")
