@@ -56,8 +56,11 @@ class BlockingCallInAsyncJob(Rule):
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
     in a function or method the job calls, in any module (the finding names the chain of calls):
     `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O, archives (`zipfile`, `tarfile`) and file locks. A function
-    handed to `asyncio.to_thread` or `run_in_executor` runs in a thread and is not followed. A
+    `subprocess` and the libraries that run a program (exiftool, wkhtmltopdf), plain file I/O,
+    archives (`zipfile`, `tarfile`), file locks, and the requests of sync SDK clients (boto3,
+    MinIO, Label Studio, OpenAI, Slack), whether the client is made in the function or returned
+    by a project factory (`client = s3_client()`). A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed. A
     job is a coroutine a worker registers (`WorkerSettings.functions` or `cron_jobs`,
     `Worker(functions=...)`, `func(...)`, `cron(...)`, a project decorator that appends it to a
     worker's `functions`), in this module or another.

@@ -21,8 +21,10 @@ class BlockingCallInAsyncActivity(Rule):
     Finds calls that block the thread inside an `@activity.defn` defined with `async def`, or
     in a function or method the activity calls, in any module (the finding names the chain of
     calls): `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
-    `run_in_executor` runs in a thread and is not followed.
+    `subprocess`, plain file I/O and file locks, and the requests of sync SDK clients (boto3,
+    MinIO, Label Studio, OpenAI, Slack), whether the client is made in the function or returned
+    by a project factory (`client = storage_client()`). A function handed to `asyncio.to_thread`
+    or `run_in_executor` runs in a thread and is not followed.
 
     ## Why is this bad?
     Async activities run on the worker's event loop, the same loop that polls for tasks, runs
