@@ -756,3 +756,19 @@ def test_activity_scheduled_under_a_packages_alias_gets_its_workflows_timeout() 
     )
     ((_, activity),) = m.temporal.activities
     assert longest_run(m.temporal, activity) == 300.0
+
+
+def test_refused_transition_exits() -> None:
+    from jobs_lint.semantic.syntax import own_nodes
+    from jobs_lint.semantic.transitions import refused_transition_exits
+
+    source = (
+        "async def job(db, task_id):\n"
+        "    row = await update_task_state(db, task_id, 'READY', 'STARTED')\n"
+        "    if row is None:\n        raise RuntimeError('not ready')\n"
+        "    user = await get_user(db, task_id)\n"
+        "    if user is None:\n        return\n"
+    )
+    function = ast.parse(source).body[0]
+    # Only the exit on a refused transition guards; one on a missing row does not.
+    assert [node.lineno for node in refused_transition_exits(own_nodes(function))] == [3]

@@ -29,6 +29,7 @@ from jobs_lint.semantic.call_sites import (
 from jobs_lint.semantic.reads import read_lines
 from jobs_lint.semantic.syntax import decorator_name, final_name
 from jobs_lint.semantic.temporal.hazards import replay_hazard
+from jobs_lint.semantic.transitions import refused_transition_exits
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -144,6 +145,8 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
+        for exit_ in refused_transition_exits(self.nodes):  # a re-run stops there
+            guarded_from = min(guarded_from or exit_.lineno, exit_.lineno)
         if not any(isinstance(n, ast.Call) and final_name(n.func) == "commit" for n in self.nodes):
             # Rows added to a session it does not commit are committed, or rolled back with the
             # failure, by its caller: what it adds is the caller's to judge, and unknown here.
