@@ -176,7 +176,11 @@ def test_module_names_through_namespace_packages(tmp_path: Path) -> None:
     assert module_name(str(backend / "onyx" / "celery" / "apps" / "light.py")) == "onyx.celery.apps.light"
     assert module_name(str(backend / "onyx" / "celery" / "configs" / "light.py")) == "onyx.celery.configs.light"
     (backend / "scripts").mkdir()
-    assert module_name(str(backend / "scripts" / "run.py")) == "run"  # no package above it
+    # No package above it: namespace packages from the project's root.
+    assert module_name(str(backend / "scripts" / "run.py")) == "backend.scripts.run"
+    app = tmp_path / "app" / "arq"
+    app.mkdir(parents=True)
+    assert module_name(str(app / "tasks.py")) == "app.arq.tasks"  # a FastAPI `app/` without `__init__.py`
     deep = tmp_path / "a" / "b" / "c" / "d" / "e" / "f"
     deep.mkdir(parents=True)
     (tmp_path / "a" / "__init__.py").write_text("")
@@ -752,3 +756,19 @@ def test_activity_scheduled_under_a_packages_alias_gets_its_workflows_timeout() 
     )
     ((_, activity),) = m.temporal.activities
     assert longest_run(m.temporal, activity) == 300.0
+
+
+def test_refused_transition_exits() -> None:
+    from jobs_lint.semantic.syntax import own_nodes
+    from jobs_lint.semantic.transitions import refused_transition_exits
+
+    source = (
+        "async def job(db, task_id):\n"
+        "    row = await update_task_state(db, task_id, 'READY', 'STARTED')\n"
+        "    if row is None:\n        raise RuntimeError('not ready')\n"
+        "    user = await get_user(db, task_id)\n"
+        "    if user is None:\n        return\n"
+    )
+    function = ast.parse(source).body[0]
+    # Only the exit on a refused transition guards; one on a missing row does not.
+    assert [node.lineno for node in refused_transition_exits(own_nodes(function))] == [3]

@@ -90,6 +90,13 @@ _BLOCKING = {
     "kafka.KafkaConsumer": "`aiokafka`",
     "ftplib.FTP": "`aioftp`, or `asyncio.to_thread(...)`",
     "paramiko.SSHClient": "`asyncssh`, or `asyncio.to_thread(...)`",
+    # Libraries that run another program and wait for it (exiftool, wkhtmltopdf).
+    "exiftool.ExifToolHelper": "`asyncio.to_thread(...)` around the exiftool run",
+    "exiftool.ExifTool": "`asyncio.to_thread(...)` around the exiftool run",
+    "pydf.generate_pdf": "`asyncio.to_thread(...)` around the PDF rendering",
+    "pdfkit.from_string": "`asyncio.to_thread(...)` around the PDF rendering",
+    "pdfkit.from_url": "`asyncio.to_thread(...)` around the PDF rendering",
+    "pdfkit.from_file": "`asyncio.to_thread(...)` around the PDF rendering",
 }
 _PREFIXES = tuple(prefix for prefix in _BLOCKING if prefix.endswith("."))
 # Prefixes under a blocking package that are async, or build values without I/O, and are fine.
@@ -157,6 +164,87 @@ def aws_request(call: ast.Call, model: ModuleModel, scope: Scope) -> str | None:
     if func.attr in _BOTO3_LOCAL or func.attr in _BOTO3_LAZY:
         return None
     return _AWS if _boto3_object(func.value, model, scope, 0) else None
+
+
+# Sync SDK clients whose constructor sends nothing, but whose every call (on the client or on a
+# resource it holds: `client.tasks.list()`) is a request, by canonical class -> what to use instead.
+_SYNC_CLIENTS = {
+    "minio.Minio": "`asyncio.to_thread(...)` around the transfer",
+    "label_studio_sdk.LabelStudio": "`label_studio_sdk.AsyncLabelStudio`",
+    "label_studio_sdk.client.LabelStudio": "`label_studio_sdk.AsyncLabelStudio`",
+    "openai.OpenAI": "`openai.AsyncOpenAI`",
+    "anthropic.Anthropic": "`anthropic.AsyncAnthropic`",
+    "slack_sdk.WebClient": "`slack_sdk.web.async_client.AsyncWebClient`",
+    "slack_sdk.web.WebClient": "`slack_sdk.web.async_client.AsyncWebClient`",
+    "slack_sdk.web.client.WebClient": "`slack_sdk.web.async_client.AsyncWebClient`",
+    "google.cloud.storage.Client": "`asyncio.to_thread(...)`",
+    "twilio.rest.Client": "`asyncio.to_thread(...)`",
+    "ldap3.Connection": "`asyncio.to_thread(...)`",
+}
+# Calls on such a client that build something locally (a presigned URL, a copy of its options).
+_CLIENT_LOCAL = frozenset(
+    {"close", "presigned_get_object", "presigned_put_object", "get_presigned_url", "with_options", "copy"}
+)
+_MAX_CHAIN = 3  # attributes between a client and the method called (`client.tasks.list`)
+
+
+def client_request(call: ast.Call, model: ModuleModel, scope: Scope) -> tuple[str, str] | None:
+    """(the callee, what to use instead) when a call sends a request through a sync client made
+    in this module: a boto3 client or resource (`aws_request`), or an SDK client from
+    `_SYNC_CLIENTS` made in the call itself or bound to a name (`client = Minio(...)` then
+    `client.put_object(...)`, `client.users.list()`). None otherwise: a client made elsewhere
+    is the call graph's to find (`sync_client_call`)."""
+    aws = aws_request(call, model, scope)
+    if aws is not None:
+        return ast.unparse(call.func), aws
+    func = call.func
+    if not isinstance(func, ast.Attribute) or func.attr in _CLIENT_LOCAL:
+        return None
+    attributes = [func.attr]
+    root = func.value
+    while isinstance(root, ast.Attribute) and len(attributes) <= _MAX_CHAIN:
+        attributes.append(root.attr)
+        root = root.value
+    cls = _client_class(root, model, scope)
+    if cls is None:
+        return None
+    return f"{cls}.{'.'.join(reversed(attributes))}", _SYNC_CLIENTS[cls]
+
+
+def request_of(call: ast.Call, model: ModuleModel, scope: Scope, function: ast.AST) -> tuple[str, str] | None:
+    """`client_request`, and a request through a sync client that a project factory in any
+    module returns (`client = s3_client()` in `function`, then `client.put_object(...)`)."""
+    from jobs_lint.semantic.call_sites import Callees
+
+    found = client_request(call, model, scope)
+    if found is not None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return found
+    site = Callees(model, function, None).factory_method(call) if isinstance(call.func, ast.Attribute) else None
+    return model.index.calls.client_request(site) if site is not None else None
+
+
+def _client_class(node: ast.expr, model: ModuleModel, scope: Scope) -> str | None:
+    """The `_SYNC_CLIENTS` class an expression makes, or that the one name binding it makes."""
+    if isinstance(node, ast.Name):
+        found = model.lookup(node.id, scope)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0], ast.Call):
+            return None
+        node, scope = found[0][0], found[1]
+    if not isinstance(node, ast.Call):
+        return None
+    cls = model.qualname(node.func, scope)
+    return cls if cls in _SYNC_CLIENTS else None
+
+
+def sync_client_call(target: str) -> str | None:
+    """For `minio.Minio.put_object` (a class and what is called on its instance, as the call
+    graph names a call on what a project factory returns), what to use instead if it is a
+    request through a `_SYNC_CLIENTS` client; else None."""
+    for cls, instead in _SYNC_CLIENTS.items():
+        if target.startswith(f"{cls}."):
+            called = target[len(cls) + 1 :].split(".")
+            return None if called[-1] in _CLIENT_LOCAL or len(called) > _MAX_CHAIN + 1 else instead
+    return None
 
 
 def _boto3_object(node: ast.expr, model: ModuleModel, scope: Scope, depth: int) -> bool:

@@ -26,6 +26,7 @@ RETURNED = "returned"  # the function the target returns runs here (`factory()(.
 PASSED = "passed"  # the target is passed as an argument (`to_thread(f)`): it may run, elsewhere
 
 _PARTIAL = frozenset({"functools.partial", "functools.partialmethod"})
+_MAX_CHAIN = 3  # attributes followed from a factory's object to the method called
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -36,6 +37,9 @@ class CallSite:
     line: int
     text: str  # the callee as written (`self.billing.charge`)
     kind: str = CALL
+    # Called on what `target`, a factory, returns (`client = s3_client()` then `client.put_object`):
+    # `put_object`, or `users.list` through a resource the object holds.
+    method: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,9 +159,32 @@ class Callees:
             if partial is not None:
                 return CallSite(partial, call.lineno, func.id)
         target = self._target(func, path)
+        if target is None and isinstance(func, ast.Attribute):
+            return self.factory_method(call)
         if target is None or target in _PARTIAL or "." not in target:
             return None  # unknown, or a builtin: never a project function
         return CallSite(target, call.lineno, text_of(func))
+
+    def factory_method(self, call: ast.Call) -> CallSite | None:
+        """A call on what a project function returns, made in the call or bound to a name in
+        this function (`s3_client().put_object(...)`, `client = s3_client()` then
+        `client.users.list()`): the call graph knows the class the factory returns."""
+        func = call.func
+        methods: list[str] = []
+        while isinstance(func, ast.Attribute) and len(methods) < _MAX_CHAIN:
+            methods.append(func.attr)
+            func = func.value
+        if isinstance(func, ast.Name):
+            found = self.model.lookup(func.id, self.scope)
+            if found is None or found[1] is not self.scope or len(found[0]) != 1:
+                return None
+            func = found[0][0]  # type: ignore[assignment]
+        if not isinstance(func, ast.Call) or not isinstance(func.func, (ast.Name, ast.Attribute)):
+            return None
+        factory = self.model.qualname(func.func, self.scope)
+        if factory is None or "." not in factory or _looks_like_class(factory) or factory in _PARTIAL:
+            return None
+        return CallSite(factory, call.lineno, text_of(call.func), method=".".join(reversed(methods)))
 
     def passed(self, call: ast.Call) -> Iterator[CallSite]:
         """Plain functions given as arguments (`asyncio.to_thread(render, path)`)."""
@@ -249,6 +276,20 @@ class Callees:
             return None
         first = bound.args[0]
         return self._target(first, self.model.qualname(first, found[1]))
+
+    def returns_class(self) -> str | None:
+        """The class of the object this function returns, from its annotation (`-> Minio`) or
+        when every `return` makes one of the same class (`return Minio(...)`)."""
+        annotated = _annotated_class(self.model, self.node.returns, self.scope.parent or self.model.module_scope)
+        if annotated is not None:
+            return None if annotated == "None" else annotated
+        found: set[str | None] = set()
+        for node in self.nodes:
+            if isinstance(node, ast.Return):
+                value = node.value
+                path = self.model.qualname(value.func, self.scope) if isinstance(value, ast.Call) else None
+                found.add(path if path and _looks_like_class(path) else None)
+        return found.pop() if len(found) == 1 else None
 
     def returns(self) -> str | None:
         """The function this one returns, when every `return` returns the same plain one."""

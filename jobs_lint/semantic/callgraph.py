@@ -13,12 +13,13 @@ not edges: what the linter cannot see stays silent.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from jobs_lint.semantic.blocking import sync_client_call
 from jobs_lint.semantic.call_sites import PASSED, RETURNED, CallSite, ClassSummary
 from jobs_lint.semantic.reads import is_request
-from jobs_lint.semantic.summaries import BLOCKING, CREATES, SENDS, Effect, FunctionSummary
+from jobs_lint.semantic.summaries import BLOCKING, CREATES, IO, SENDS, Effect, FunctionSummary
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.index import ProjectIndex
@@ -86,6 +87,37 @@ class CallGraph:
         self._resolved: dict[str, str | None] = {}
         self._callers: dict[str, list[tuple[str, CallSite]]] | None = None
         self._nearest: dict[tuple[frozenset[str], bool], dict[str, _Step]] = {}
+        self._add_client_requests()
+
+    def _add_client_requests(self) -> None:
+        """Give each function the requests it sends through a sync client a project factory
+        returns (`client = s3_client()` then `client.put_object(...)`): its own effects, which
+        its module alone could not see."""
+        for qualname, (summary, path) in list(self.functions.items()):
+            found = []
+            for site in summary.calls:
+                request = self.client_request(site) if site.method else None
+                if request is not None:
+                    callee, instead = request
+                    found += [Effect(BLOCKING, instead, callee, site.line), Effect(IO, "", callee, site.line)]
+            if found:
+                effects = tuple(sorted((*summary.effects, *found), key=lambda e: e.line))
+                self.functions[qualname] = (replace(summary, effects=effects), path)
+
+    def client_request(self, site: CallSite) -> tuple[str, str] | None:
+        """(the callee, what to use instead) when a call on what a factory returns is a request
+        through a sync client (`blocking.sync_client_call`)."""
+        cls = self._returned_class(site)
+        if cls is None:
+            return None
+        called = f"{cls}.{site.method}"
+        instead = sync_client_call(called)
+        return (called, instead) if instead is not None else None
+
+    def _returned_class(self, site: CallSite) -> str | None:
+        factory = self.resolve(site.target) if site.method else None
+        returned = self.functions[factory][0].returns_class if factory is not None else None
+        return self.index.canonical(returned) if returned else None
 
     # Names ---------------------------------------------------------------------------------
 
@@ -283,6 +315,11 @@ class CallGraph:
         return nearest
 
     def _callee(self, site: CallSite) -> str | None:
+        if site.method:  # a method of the project class a factory returns
+            cls = self._returned_class(site)
+            if cls is None or cls not in self.classes or "." in site.method:
+                return None
+            return self._method(cls, site.method)
         callee = self.resolve(site.target)
         if callee is not None and site.kind == RETURNED:
             returned = self.functions[callee][0].returns

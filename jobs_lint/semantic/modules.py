@@ -61,6 +61,11 @@ def _import_root(directory: str) -> str:
                 # `keep` is a namespace package, and the project's root the import root.
                 if gap == 2 and _declares_package(current, os.path.basename(root)):
                     return current
+                # No package at all below a project's root (`backend/app/arq/tasks.py` beside
+                # `backend/pyproject.toml`, imported as `app.arq.tasks`): namespace packages
+                # from the root, as when the project runs from it.
+                if root == directory and current != directory and gap <= _NAMESPACE_LEVELS:
+                    return current
                 return root
         parent = os.path.dirname(current)
         if parent == current:

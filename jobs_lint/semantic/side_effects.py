@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobs_lint.semantic.reads import HTTP_POST, HTTP_REQUEST, is_request, read_lines
 from jobs_lint.semantic.syntax import final_name
+from jobs_lint.semantic.transitions import refused_transition_exits
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.callgraph import Reach
@@ -128,7 +129,8 @@ def creating_side_effects(func: FunctionNode, model: ModuleModel) -> list[SideEf
 
 def has_idempotency_guard(func: FunctionNode, model: ModuleModel) -> bool:
     """Whether `func` protects itself against running twice (see the module docstring)."""
-    return guarded_by_decorator(func) or any(is_guard(node) for node in ast.walk(func))
+    nodes = list(ast.walk(func))
+    return guarded_by_decorator(func) or any(map(is_guard, nodes)) or bool(refused_transition_exits(nodes))
 
 
 def guarded_by_decorator(func: FunctionNode) -> bool:

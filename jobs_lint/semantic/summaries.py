@@ -29,6 +29,7 @@ from jobs_lint.semantic.call_sites import (
 from jobs_lint.semantic.reads import read_lines
 from jobs_lint.semantic.syntax import decorator_name, final_name
 from jobs_lint.semantic.temporal.hazards import replay_hazard
+from jobs_lint.semantic.transitions import refused_transition_exits
 
 if TYPE_CHECKING:
     from jobs_lint.semantic.model import ModuleModel
@@ -74,6 +75,7 @@ class FunctionSummary:
     # through its calls, is not created twice.
     guarded_from: int = 0
     returns: str | None = None  # the function it returns, when it returns a plain one
+    returns_class: str | None = None  # the class of the object it returns, when the code shows it
     # A sync function that a decorator makes awaitable or runs in a thread (`@sync_to_async`).
     offloaded: bool = False
     last_statement: int = 0  # the line its body's last statement starts on
@@ -143,6 +145,8 @@ class _Summariser(Callees):
                 effects.append(Effect(HAZARD, replay_hazard("os.environ", None) or "", "os.environ", node.lineno))
             elif isinstance(node, _LOOPS):
                 loops.append((node.lineno, node.end_lineno or node.lineno))
+        for exit_ in refused_transition_exits(self.nodes):  # a re-run stops there
+            guarded_from = min(guarded_from or exit_.lineno, exit_.lineno)
         if not any(isinstance(n, ast.Call) and final_name(n.func) == "commit" for n in self.nodes):
             # Rows added to a session it does not commit are committed, or rolled back with the
             # failure, by its caller: what it adds is the caller's to judge, and unknown here.
@@ -156,6 +160,7 @@ class _Summariser(Callees):
             calls=tuple(sorted(calls, key=lambda c: c.line)),
             guarded_from=guarded_from,
             returns=self.returns(),
+            returns_class=self.returns_class(),
             offloaded=isinstance(self.node, ast.FunctionDef)
             and any(_OFFLOADING.search(decorator_name(d)) for d in self.node.decorator_list),
             last_statement=self.node.body[-1].lineno,
@@ -188,10 +193,10 @@ class _Summariser(Callees):
             if side_effects.leaves_process(what):
                 yield Effect(SENDS, what, path or text_of(call.func), line)
         if path is None or blocking.blocking_call(path) is None:
-            aws = blocking.aws_request(call, self.model, self.scope)
-            if aws is not None:
-                yield Effect(BLOCKING, aws, text_of(call.func), line)
-                yield Effect(IO, "", text_of(call.func), line)
+            request = blocking.client_request(call, self.model, self.scope)
+            if request is not None:
+                yield Effect(BLOCKING, request[1], request[0], line)
+                yield Effect(IO, "", request[0], line)
         if path is None:
             if isinstance(call.func, ast.Attribute) and call.func.attr in _WAITS and self._waits(call.func):
                 yield Effect(WAIT, f".{call.func.attr}()", text_of(call.func), line)

@@ -39,14 +39,28 @@ _REGISTRY = {
 }
 
 
+# A sync MinIO client made by a factory: its constructor sends nothing, its calls are requests.
+_STORAGE = {
+    "proj/__init__.py": "",
+    "proj/storage.py": "from minio import Minio\n\n"
+    "def client_for() -> Minio:\n    return Minio('s3.local')\n\n"
+    "def save(name, data):\n    client = client_for()\n"
+    "    if client.presigned_get_object('media', name):\n        pass\n"
+    "    client.put_object('media', name, data, len(data))\n",
+}
+
+
 class BlockingCallInAsyncJob(Rule):
     """
     ## What it does
     Finds calls that block the thread inside an ARQ job function defined with `async def`, or
     in a function or method the job calls, in any module (the finding names the chain of calls):
     `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O, archives (`zipfile`, `tarfile`) and file locks. A function
-    handed to `asyncio.to_thread` or `run_in_executor` runs in a thread and is not followed. A
+    `subprocess` and the libraries that run a program (exiftool, wkhtmltopdf), plain file I/O,
+    archives (`zipfile`, `tarfile`), file locks, and the requests of sync SDK clients (boto3,
+    MinIO, Label Studio, OpenAI, Slack), whether the client is made in the function or returned
+    by a project factory (`client = s3_client()`). A function handed to `asyncio.to_thread` or
+    `run_in_executor` runs in a thread and is not followed. A
     job is a coroutine a worker registers (`WorkerSettings.functions` or `cron_jobs`,
     `Worker(functions=...)`, `func(...)`, `cron(...)`, a project decorator that appends it to a
     worker's `functions`), in this module or another.
@@ -203,8 +217,36 @@ class BlockingCallInAsyncJob(Rule):
             line=4,
             message="through `process -> sqlmodel.Session`",
         ),
+        Invalid(
+            "from arq import func\n\nfrom proj.storage import save\n\n"
+            "async def upload(ctx, name, data):\n    save(name, data)\n\n"
+            "class WorkerSettings:\n    functions = [func(upload)]\n",
+            path="proj/jobs.py",
+            files=_STORAGE,
+            checked="proj/storage.py",
+            line=10,
+            message="Async job `upload` blocks the event loop through `upload -> save -> minio.Minio.put_object`: "
+            "use `asyncio.to_thread(...)` around the transfer",
+        ),
+        Invalid(
+            "from arq import func\n\nfrom proj.storage import client_for\n\n"
+            "async def thumbnail(ctx, name, data):\n    client = client_for()\n"
+            "    client.put_object('media', name, data, len(data))\n\n"
+            "class WorkerSettings:\n    functions = [func(thumbnail)]\n",
+            path="proj/jobs.py",
+            files=_STORAGE,
+            line=7,
+            message="Async job `thumbnail` blocks the event loop with `minio.Minio.put_object()`",
+        ),
     )
     valid = (
+        Valid(
+            "from arq import func\n\nfrom proj.storage import client_for\n\n"
+            "async def link(ctx, name):\n    return client_for().presigned_get_object('media', name)\n\n"
+            "class WorkerSettings:\n    functions = [func(link)]\n",
+            path="proj/jobs.py",
+            files=_STORAGE,
+        ),
         Valid(
             "import time\n\nfrom proj.registry import audit\n\n@audit\nasync def ping(ctx, host):\n    time.sleep(1)\n",
             path="proj/jobs.py",
@@ -311,9 +353,9 @@ class BlockingCallInAsyncJob(Rule):
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        aws = blocking.aws_request(node, self.ctx.model, self.ctx.scope) if instead is None else None
-        if aws is not None:
-            qualname, instead = ast.unparse(node.func), aws
+        request = blocking.request_of(node, self.ctx.model, self.ctx.scope, function) if instead is None else None
+        if request is not None:
+            qualname, instead = request
         if instead is not None:
             fix = self._await_sleep(node) if qualname == "time.sleep" and id(node) in self._statements else None
             self.report(node, f"Async job `{job}` blocks the event loop with `{qualname}()`: use {instead}", fix)

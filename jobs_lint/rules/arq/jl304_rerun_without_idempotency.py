@@ -197,6 +197,24 @@ class RerunWithoutIdempotency(Rule):
     )
     valid = (
         Valid(
+            "from proj.odm import submit\nfrom proj.state import update_task_state\n\n"
+            "async def process(ctx, task_id):\n"
+            "    row = await update_task_state(ctx['db'], task_id, 'READY', 'STARTED')\n"
+            "    if row is None:\n        raise RuntimeError('task is not ready')\n"
+            "    await submit(task_id)\n"
+            "    await ctx['db'].record_submitted(task_id)\n" + _SETTINGS.format(job="process"),
+            path="proj/jobs.py",
+            files={
+                "proj/__init__.py": "",
+                "proj/state.py": "async def update_task_state(db, task_id, old, new):\n"
+                "    return await db.fetchrow('UPDATE t SET s=$3 WHERE id=$1 AND s=$2', task_id, old, new)\n",
+                "proj/odm.py": "import httpx\n\n"
+                "async def submit(task_id):\n"
+                "    async with httpx.AsyncClient() as client:\n"
+                "        await client.post('https://odm.example/task/new', json={'id': task_id})\n",
+            },
+        ),
+        Valid(
             "async def welcome(ctx, user_id):\n"
             "    user = await ctx['db'].get_user(user_id)\n"
             "    if user.welcome_sent:\n        return\n"

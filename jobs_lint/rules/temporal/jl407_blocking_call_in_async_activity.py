@@ -21,8 +21,10 @@ class BlockingCallInAsyncActivity(Rule):
     Finds calls that block the thread inside an `@activity.defn` defined with `async def`, or
     in a function or method the activity calls, in any module (the finding names the chain of
     calls): `time.sleep`, `requests` and `urllib` calls, sync database drivers and ORM sessions,
-    `subprocess`, plain file I/O and file locks. A function handed to `asyncio.to_thread` or
-    `run_in_executor` runs in a thread and is not followed.
+    `subprocess`, plain file I/O and file locks, and the requests of sync SDK clients (boto3,
+    MinIO, Label Studio, OpenAI, Slack), whether the client is made in the function or returned
+    by a project factory (`client = storage_client()`). A function handed to `asyncio.to_thread`
+    or `run_in_executor` runs in a thread and is not followed.
 
     ## Why is this bad?
     Async activities run on the worker's event loop, the same loop that polls for tasks, runs
@@ -41,6 +43,15 @@ class BlockingCallInAsyncActivity(Rule):
     needles = (needles.TEMPORAL, (b"async def",))
 
     invalid = (
+        Invalid(
+            "from label_studio_sdk.client import LabelStudio\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def sync_users(host: str, key: str) -> int:\n"
+            "    client = LabelStudio(base_url=host, api_key=key)\n"
+            "    return len(client.users.list())\n",
+            line=7,
+            message="Async activity `sync_users` blocks the worker's event loop with "
+            "`label_studio_sdk.client.LabelStudio.users.list()`: use `label_studio_sdk.AsyncLabelStudio`",
+        ),
         Invalid(
             "import requests\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
@@ -146,6 +157,12 @@ class BlockingCallInAsyncActivity(Rule):
     )
     valid = (
         Valid(
+            "from label_studio_sdk import AsyncLabelStudio\nfrom temporalio import activity\n\n"
+            "@activity.defn\nasync def sync_users(host: str, key: str) -> int:\n"
+            "    client = AsyncLabelStudio(base_url=host, api_key=key)\n"
+            "    return len(await client.users.list())\n"
+        ),
+        Valid(
             "import httpx\nfrom temporalio import activity\n\n"
             "@activity.defn\nasync def fetch_rate(currency: str) -> float:\n"
             "    async with httpx.AsyncClient() as client:\n"
@@ -236,9 +253,9 @@ class BlockingCallInAsyncActivity(Rule):
             return
         qualname = self.ctx.model.qualname(node.func, self.ctx.scope)
         instead = blocking.blocking_call(qualname)
-        aws = blocking.aws_request(node, self.ctx.model, self.ctx.scope) if instead is None else None
-        if aws is not None:
-            qualname, instead = ast.unparse(node.func), aws
+        request = blocking.request_of(node, self.ctx.model, self.ctx.scope, function) if instead is None else None
+        if request is not None:
+            qualname, instead = request
         if instead is not None:
             where = f"Async activity `{activity}` blocks the worker's event loop"
             self.report(node, f"{where} with `{qualname}()`: use {instead}")
