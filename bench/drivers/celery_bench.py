@@ -13,11 +13,15 @@ Prints one JSON line per measurement. SCENARIO is one of:
 - safety: a plain app (the default queue's concurrency and prefetch), then the same app with one
   group of the rendered service's settings (SAFETY) switched on, then the rendered worker of the
   default queue with all of them: what each setting costs alone. The rendered worker runs twice:
-  with tasks as the app makes them, and with tasks that keep their result (`ignore_result=False`).
+  with tasks as the app makes them, and with tasks that keep their result (`ignore_result=False`);
+  on RabbitMQ a third time, with the jobs sent in one confirmed batch (`publishing.confirmed_batch`)
+  instead of one `apply_async` each waiting for its confirm. Each row also has the sender's time
+  per job: the publisher confirms are the sender's cost, not the worker's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
@@ -25,6 +29,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +87,7 @@ from celery import Celery
 
 # What `flower: true` adds to the rendered settings.
 EVENTS = {{"worker_send_task_events": True, "task_send_sent_event": True}}
+ARGUMENTS_QUEUE = "{arguments_queue}"
 
 
 def make_app(names):
@@ -91,6 +97,16 @@ def make_app(names):
         from {package}.settings import get_settings
 
         rendered = celery_config(get_settings()) | EVENTS
+        if "task_queues" in names:
+            # The rendered default queue's declaration (its arguments) on a queue of the plain app's
+            # own: RabbitMQ refuses to declare an existing queue with other arguments.
+            from dataclasses import replace
+
+            from {package}.celery_config import _queue
+            from {package}.queues import BY_NAME, DEFAULT_QUEUE
+
+            spec = replace(BY_NAME[DEFAULT_QUEUE], name=ARGUMENTS_QUEUE)
+            rendered["task_queues"] = [_queue(get_settings(), spec)]
         app.conf.update({{name: rendered[name] for name in names}})
     return app
 
@@ -114,28 +130,39 @@ SAFETY: dict[str, tuple[str, ...]] = {
 }
 RENDERED = "all of them (the rendered worker)"
 RENDERED_KEPT = "the rendered worker, a task that keeps its result"
+RENDERED_BATCH = "the rendered worker, jobs sent in one confirmed batch"
+# The plain app's queue for the variant with the rendered queue's arguments.
+ARGUMENTS_QUEUE = "plain-arguments"
 BROKER_SAFETY: dict[str, dict[str, tuple[str, ...]]] = {
     "redis": {
         "priority lists (kombu's transport)": ("broker_transport_options",),
         "atomic consume (redis_broker)": ("broker_transport", "broker_transport_options"),
     },
-    "rabbitmq": {"publisher confirms": ("broker_transport_options",)},
+    "rabbitmq": {
+        "publisher confirms": ("broker_transport_options",),
+        "queue arguments (priorities, dead-letter exchange)": ("task_queues", "task_default_priority"),
+    },
 }
 
 
-def send(app: Any, kind: str, queue: str, key: str) -> None:
+def send(app: Any, kind: str, queue: str, key: str, producer: Any = None) -> None:
     """Send a job of KIND: `noop` or `sleep`, with `.kept` for the task that keeps its result."""
-    app.tasks[f"bench.{kind}"].apply_async((time.time(), key), queue=queue)
+    app.tasks[f"bench.{kind}"].apply_async((time.time(), key), queue=queue, producer=producer)
 
 
-def measure(app: Any, queue: str, kind: str, jobs: int, redis_url: str) -> dict[str, float]:
+def measure(
+    app: Any, queue: str, kind: str, jobs: int, redis_url: str, batch: Callable[[], Any] | None = None
+) -> dict[str, float]:
+    """`summary`'s numbers and the sender's ms per job; BATCH, if given, sends the jobs in one batch."""
     key = f"bench:{os.getpid()}:{queue}:{kind}:{time.time()}"
     send(app, kind, queue, key + ":warm")  # the worker is up once this ran
     redis_records(redis_url, key + ":warm", 1, queue, timeout=WARM_TIMEOUT)
     started = time.time()
-    for _ in range(jobs):
-        send(app, kind, queue, key)
-    return summary(redis_records(redis_url, key, jobs, queue), started)
+    with batch() if batch else contextlib.nullcontext() as producer:
+        for _ in range(jobs):
+            send(app, kind, queue, key, producer)
+    sent = time.time()
+    return summary(redis_records(redis_url, key, jobs, queue), started) | {"send_ms": (sent - started) * 1000 / jobs}
 
 
 def isolate(app: Any, critical: str, bulk: str, redis_url: str) -> dict[str, float]:
@@ -155,12 +182,18 @@ def isolate(app: Any, critical: str, bulk: str, redis_url: str) -> dict[str, flo
 
 
 def measure_cpu(
-    worker: subprocess.Popen[bytes], app: Any, queue: str, kind: str, jobs: int, redis_url: str
+    worker: subprocess.Popen[bytes],
+    app: Any,
+    queue: str,
+    kind: str,
+    jobs: int,
+    redis_url: str,
+    batch: Callable[[], Any] | None = None,
 ) -> dict[str, float]:
     """`measure`'s numbers and the worker's CPU ms per job, its start and a first job left out."""
     measure(app, queue, kind, 1, redis_url)
     before = group_cpu_seconds(worker.pid)
-    numbers = measure(app, queue, kind, jobs, redis_url)
+    numbers = measure(app, queue, kind, jobs, redis_url, batch)
     return numbers | {"cpu_ms": (group_cpu_seconds(worker.pid) - before) * 1000 / jobs}
 
 
@@ -218,12 +251,14 @@ def safety(package: str, jobs: int, broker_url: str, redis_url: str, prefix: str
     queues = importlib.import_module(f"{package}.queues")
     default = queues.BY_NAME[queues.DEFAULT_QUEUE]
     worker_argv = importlib.import_module(f"{package}.worker").worker_argv
-    # The plain app's worker is started the way the rendered one is, with its queue's shape.
-    plain_argv = worker_argv([dataclasses.replace(default, name="plain")], prefix, "error")
     probe = importlib.import_module("plain_probe")
     broker = "rabbitmq" if broker_url.startswith("amqp") else "redis"
     variants: list[tuple[str, tuple[str, ...] | None]] = [("none (plain app)", ())]
     variants += [*SAFETY.items(), *BROKER_SAFETY[broker].items(), (RENDERED, None), (RENDERED_KEPT, None)]
+    batch = None
+    if broker == "rabbitmq":
+        batch = importlib.import_module(f"{package}.publishing").confirmed_batch
+        variants.append((RENDERED_BATCH, None))
     # Measured in a random order, printed in this one: on a shared machine the load drifts during
     # a run, and a fixed order would give the same settings the quiet minutes in every repetition.
     measured: dict[str, list[dict[str, float]]] = {}
@@ -233,10 +268,14 @@ def safety(package: str, jobs: int, broker_url: str, redis_url: str, prefix: str
             app, queue = importlib.import_module("template_probe").app, prefix + default.name
             worker = start(celery("-A", "template_probe", *worker_argv([default], prefix, "error")), env)
         else:
-            app, queue = probe.register(probe.make_app(settings)), f"{prefix}plain"
-            worker = start(celery("-A", "plain_probe", *plain_argv), env | {"BENCH_SETTINGS": ",".join(settings)})
+            # Started the way the rendered worker is, with the default queue's shape.
+            own = ARGUMENTS_QUEUE if "task_queues" in settings else "plain"
+            app, queue = probe.register(probe.make_app(settings)), prefix + own
+            argv = worker_argv([dataclasses.replace(default, name=own)], prefix, "error")
+            worker = start(celery("-A", "plain_probe", *argv), env | {"BENCH_SETTINGS": ",".join(settings)})
+        sender = batch if name == RENDERED_BATCH else None
         try:
-            measured[name] = [measure_cpu(worker, app, queue, kind, jobs, redis_url) for kind in kinds]
+            measured[name] = [measure_cpu(worker, app, queue, kind, jobs, redis_url, sender) for kind in kinds]
         finally:
             stop(worker)
             if settings is not None:
@@ -253,7 +292,7 @@ def main() -> None:
     env = write_probes(
         {
             "template_probe": PROBE.format(app=TEMPLATE_APP.format(package=package)),
-            "plain_probe": PROBE.format(app=PLAIN_APP.format(package=package)),
+            "plain_probe": PROBE.format(app=PLAIN_APP.format(package=package, arguments_queue=ARGUMENTS_QUEUE)),
         }
     )
     env |= {
