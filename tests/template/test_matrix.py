@@ -174,7 +174,7 @@ def test_rendered_project_passes_its_own_test_suite(
     template_repo: Path, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
     project = render(template_repo, tmp_path / "service", answers)
-    bin_dir = build_venv(project, interpreter_of(answers))
+    bin_dir = build_venv(project, interpreter_of(answers), for_suite=True)
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)
 
@@ -232,7 +232,7 @@ def test_rendered_arq_project_passes_its_static_checks(
 def test_rendered_arq_project_passes_its_own_test_suite(template_repo: Path, tmp_path: Path) -> None:
     """ARQ pins redis<6, so the project has its own environment (Celery 5.7 needs redis>=6.4)."""
     project = render(template_repo, tmp_path / "service", ARQ_EVERYTHING_ON)
-    bin_dir = build_venv(project, interpreter_of(ARQ_EVERYTHING_ON))
+    bin_dir = build_venv(project, interpreter_of(ARQ_EVERYTHING_ON), for_suite=True)
     assert_static_checks_pass(project, bin_dir)
     assert_suite_passes(project, bin_dir)
 
