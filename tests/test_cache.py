@@ -261,3 +261,31 @@ def test_an_entry_whose_results_do_not_decode_is_checked_again(jobs_lint, tmp_pa
     assert "app.py:2:38: JL101" in result.out and result.err == ""
     assert '"nope"' not in cache_file.read_text() and '{"c":"ModuleFacts"' in cache_file.read_text()
     assert not (tmp_path / "owned").exists()
+
+
+def test_an_edited_rule_does_not_read_results_cached_before_the_edit(tmp_path: Path) -> None:
+    """An editable install keeps its version while a developer changes a rule: the cache is keyed
+    by the package's source too, so the next run checks again with the rule as it now is."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    installed = tmp_path / "installed"
+    shutil.copytree(ROOT / "jobs_lint", installed / "jobs_lint", ignore=shutil.ignore_patterns("__pycache__"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / "app.py").write_text(TASKS)
+
+    def run() -> str:
+        command = [sys.executable, "-c", "from jobs_lint.cli import main; main()", ".", "--output-format", "concise"]
+        env = {**os.environ, "PYTHONPATH": str(installed), "NO_COLOR": "1"}
+        return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True).stdout
+
+    assert "JL101 [*] `task_serializer` is pickle: a broker message could run code in the worker" in run()
+    rule = installed / "jobs_lint" / "rules" / "celery" / "jl101_pickle_serializer.py"
+    rule.write_text(rule.read_text().replace("could run code", "could run any code"))
+    assert "JL101 [*] `task_serializer` is pickle: a broker message could run any code in the worker" in run()
+    assert len(list((project / ".jobs_lint_cache" / __version__).glob("*.json"))) == 2
