@@ -105,7 +105,7 @@ _chosen: dict[str, int] = {}
 # path -> text, tree, rules that want it, and its scopes when the first pass built them (both
 # passes read the same scopes: they depend on the tree alone).
 kept: dict[str, tuple[Source, ast.Module, tuple[str, ...], ScopeTable | None]] = {}
-# path -> digest, plan key and the rules that want it, for the wanted files not kept above.
+# path -> digest, plan key and the rules that want it (maybe none), for the files not kept above.
 chose: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
 
@@ -152,7 +152,7 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
         candidate = candidate or facts is None
     if _was_callee(previous) and (facts is None or facts.summary is None):
         facts = _resummarised(path, absolute, data, facts, wanted, parsed)
-    if wanted and path not in kept:
+    if path not in kept:  # wanted or not: a module summarised next is not searched again
         chose[path] = (digest, plan.key, wanted)
     entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
     entry.set_facts(facts)
@@ -210,8 +210,8 @@ def _summary_one(
         summary = model.summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
         summary = ModuleSummary()
+    chose.pop(path, None)
     if wanted and SKIP_FILE not in data:  # checked by this worker next: parsed once
-        chose.pop(path, None)
         kept[path] = (*parsed, wanted, model.scopes if model is not None else None)
     return summary
 
@@ -288,8 +288,8 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
 
 def _wanted(path: str, data: bytes, plan: Plan) -> tuple[str, ...]:
     """The rules that want the file, as the facts pass of this worker found them when the file
-    and the plan are those it read (a few hundred files a run are checked without being parsed
-    for facts: their needles are not searched for twice)."""
+    and the plan are those it read (a few hundred files a run are checked or summarised without
+    being parsed for facts: their needles are not searched for twice)."""
     known = chose.get(path)
     if known is not None and known[1] == plan.key and known[0] == hashlib.blake2b(data, digest_size=16).hexdigest():
         return known[2]
