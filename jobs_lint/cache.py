@@ -1,6 +1,7 @@
 """The result cache: an unchanged tree re-checks without reading a file.
 
-One file per jobs-lint version and rule selection, under `.jobs_lint_cache/` at the project root.
+One file per jobs-lint version and source (`fingerprint.py`) and rule selection, under
+`.jobs_lint_cache/` at the project root.
 It is data only (`jobs_lint.codec`, never pickle): the cache sits in the tree being linted, and a
 repository could commit one. A file that does not load is ignored and replaced.
 A file's entry is reused while its size and mtime are unchanged; when they change, its content

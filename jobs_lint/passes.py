@@ -105,7 +105,7 @@ _chosen: dict[str, int] = {}
 # path -> text, tree, rules that want it, and its scopes when the first pass built them (both
 # passes read the same scopes: they depend on the tree alone).
 kept: dict[str, tuple[Source, ast.Module, tuple[str, ...], ScopeTable | None]] = {}
-# path -> digest, plan key and the rules that want it, for the wanted files not kept above.
+# path -> digest, plan key and the rules that want it (maybe none), for the files not kept above.
 chose: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
 
@@ -140,6 +140,7 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
     wanted = plan.wanted_by(data, found)
     candidate = bool(wanted) or not _is_text(data)
     facts = None
+    parsed = None
     if needs_facts(data, found):
         parsed = _parse(path, data)
         if parsed is not None:
@@ -149,27 +150,58 @@ def _scan_one(path: str, absolute: str, previous: Entry | None) -> Entry:
                 kept[path] = (source, tree, wanted, scopes)
         # Job code that does not parse is reported (JL001) by the check pass.
         candidate = candidate or facts is None
-    if wanted and path not in kept:
+    if _was_callee(previous) and (facts is None or facts.summary is None):
+        facts = _resummarised(path, absolute, data, facts, wanted, parsed)
+    if path not in kept:  # wanted or not: a module summarised next is not searched again
         chose[path] = (digest, plan.key, wanted)
     entry = Entry(stat.st_mtime_ns, stat.st_size, digest, candidate, plan.key)
     entry.set_facts(facts)
     return entry
 
 
+def _was_callee(previous: Entry | None) -> bool:
+    facts = previous.facts if previous is not None else None
+    return facts is not None and facts.summary is not None
+
+
+def _resummarised(
+    path: str,
+    absolute: str,
+    data: bytes,
+    facts: ModuleFacts | None,
+    wanted: tuple[str, ...],
+    parsed: tuple[Source, ast.Module] | None,
+) -> ModuleFacts:
+    """The facts of an edited module that job code called into, with its summary made again here,
+    as `callees.summarise_callees` would make it: when the summary is unchanged (an edit that moves
+    no call), the run knows without reading every file's facts that nothing new is reached (an
+    edited helper module made a pre-commit run decode the whole project's facts)."""
+    summary = _summary_one(path, absolute, data, wanted, parsed)
+    return (
+        ModuleFacts(module_of(absolute)[0], path, summary=summary) if facts is None else replace(facts, summary=summary)
+    )
+
+
 def summary_shard(items: list[Item], _: None) -> list[tuple[str, ModuleSummary]]:
-    return [(path, _summary_one(path, absolute)) for path, absolute, _ in items]
+    return [(path, _summary_read(path, absolute)) for path, absolute, _ in items]
 
 
-def _summary_one(path: str, absolute: str) -> ModuleSummary:
+def _summary_read(path: str, absolute: str) -> ModuleSummary:
     """A module's function summaries: empty when it cannot be read or parsed (the check pass
     reports that where it matters), so that it is not read again while unchanged."""
-    module, is_package = module_of(absolute)
     try:
         with open(absolute, "rb") as handle:
             data = handle.read()
     except OSError:
         return ModuleSummary()
-    parsed = _parse(path, data)
+    return _summary_one(path, absolute, data, _wanted(path, data, _plans[_chosen[path]]))
+
+
+def _summary_one(
+    path: str, absolute: str, data: bytes, wanted: tuple[str, ...], parsed: tuple[Source, ast.Module] | None = None
+) -> ModuleSummary:
+    module, is_package = module_of(absolute)
+    parsed = parsed or _parse(path, data)
     if parsed is None:
         return ModuleSummary()
     model = None
@@ -178,9 +210,8 @@ def _summary_one(path: str, absolute: str) -> ModuleSummary:
         summary = model.summary()
     except (RecursionError, MemoryError):  # deep nesting: no summary, as no facts
         summary = ModuleSummary()
-    wanted = _wanted(path, data, _plans[_chosen[path]])
+    chose.pop(path, None)
     if wanted and SKIP_FILE not in data:  # checked by this worker next: parsed once
-        chose.pop(path, None)
         kept[path] = (*parsed, wanted, model.scopes if model is not None else None)
     return summary
 
@@ -257,8 +288,8 @@ def _check_one(path: str, absolute: str, index: ProjectIndex) -> list[Diagnostic
 
 def _wanted(path: str, data: bytes, plan: Plan) -> tuple[str, ...]:
     """The rules that want the file, as the facts pass of this worker found them when the file
-    and the plan are those it read (a few hundred files a run are checked without being parsed
-    for facts: their needles are not searched for twice)."""
+    and the plan are those it read (a few hundred files a run are checked or summarised without
+    being parsed for facts: their needles are not searched for twice)."""
     known = chose.get(path)
     if known is not None and known[1] == plan.key and known[0] == hashlib.blake2b(data, digest_size=16).hexdigest():
         return known[2]

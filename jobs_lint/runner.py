@@ -9,16 +9,13 @@ Files without a needle are read once and never parsed.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from functools import cache as cache_result
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jobs_lint import landing, passes
 from jobs_lint.cache import Cache, Entry
@@ -31,6 +28,9 @@ from jobs_lint.semantic.index import ProjectIndex
 from jobs_lint.semantic.summaries import ModuleSummary
 from jobs_lint.settings import ConfigError, PerDirectory, Settings
 from jobs_lint.source import Source
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Below this many files, forking workers costs more than it saves.
 _PARALLEL_THRESHOLD = 24
@@ -78,12 +78,14 @@ def run(paths: Sequence[str], settings: Settings, cache: Cache, per_directory: P
     gc.unfreeze()  # what an earlier run in this process left (below) may be collected again
     try:
         return _run(targets, project, explicit, cache, workers)
-    except BrokenProcessPool:
+    except WorkersLost:
         # A worker died (killed, out of memory): finish in this process rather than hang or stop.
         workers.close()
         return _run(targets, project, explicit, cache, _Workers(workers.plans, chosen, parallel=False))
     finally:
         workers.close()
+        passes.kept.clear()  # what a run in this process (no workers) did not use
+        passes.chose.clear()
         if collecting:
             # Millions of objects were made with the collector off, and the report and the cache
             # still use them: its next pass would walk them all, twice (0.9 s CPU on the bench
@@ -233,6 +235,10 @@ def _summary(entry: Entry) -> ModuleSummary | None:
 T = TypeVar("T")
 
 
+class WorkersLost(Exception):
+    """A worker process died (killed, out of memory): the run goes on without workers."""
+
+
 class _Workers:
     """A fixed set of worker processes, each sent the same shard of files in both passes."""
 
@@ -247,6 +253,11 @@ class _Workers:
         if not self.pools and (not self.parallel or len(items) < _PARALLEL_THRESHOLD):
             passes.init_worker(self.plans, self.chosen)
             return work(items, shared)
+        # Imported here: a run of a few files (pre-commit's) forks no worker.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         if not self.pools:
             count = min(os.cpu_count() or 1, max(2, len(items) // _PARALLEL_THRESHOLD))
             methods = multiprocessing.get_all_start_methods()
@@ -261,8 +272,12 @@ class _Workers:
         if shared is not None:
             # What every worker gets (the index: megabytes) is pickled once, not once per worker.
             work, shared = partial(passes.with_shared, work), pickle.dumps(shared, pickle.HIGHEST_PROTOCOL)
-        futures = [pool.submit(work, shard, shared) for pool, shard in zip(self.pools, shards, strict=True) if shard]
-        return [result for future in futures for result in future.result()]
+        try:
+            pairs = zip(self.pools, shards, strict=True)
+            futures = [pool.submit(work, shard, shared) for pool, shard in pairs if shard]
+            return [result for future in futures for result in future.result()]
+        except BrokenProcessPool as error:
+            raise WorkersLost from error
 
     def _shard(self, items: list[passes.Item]) -> list[list[passes.Item]]:
         """Files go back to the worker that parsed them; the rest by size, largest first."""

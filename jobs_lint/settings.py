@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jobs_lint import __version__
 from jobs_lint.discovery import DEFAULT_EXCLUDES, HAS_GIT, HAS_PYPROJECT, Filters
+from jobs_lint.fingerprint import fingerprint
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -93,8 +93,9 @@ class Settings:
         return frozenset(codes)
 
     def cache_key(self) -> str:
-        """What a cached result depends on besides the file: version and rule selection."""
-        payload = repr((__version__, sorted(self.selected()), sorted(self.per_file_ignores.items())))
+        """What a cached result depends on besides the file: jobs-lint's version and source (an
+        edited rule in an editable install), and the rule selection."""
+        payload = repr((fingerprint(), sorted(self.selected()), sorted(self.per_file_ignores.items())))
         return hashlib.blake2b(payload.encode(), digest_size=8).hexdigest()
 
 

@@ -261,3 +261,78 @@ def test_an_entry_whose_results_do_not_decode_is_checked_again(jobs_lint, tmp_pa
     assert "app.py:2:38: JL101" in result.out and result.err == ""
     assert '"nope"' not in cache_file.read_text() and '{"c":"ModuleFacts"' in cache_file.read_text()
     assert not (tmp_path / "owned").exists()
+
+
+def test_an_edited_rule_does_not_read_results_cached_before_the_edit(tmp_path: Path) -> None:
+    """An editable install keeps its version while a developer changes a rule: the cache is keyed
+    by the package's source too, so the next run checks again with the rule as it now is."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    installed = tmp_path / "installed"
+    shutil.copytree(ROOT / "jobs_lint", installed / "jobs_lint", ignore=shutil.ignore_patterns("__pycache__"))
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (project / "app.py").write_text(TASKS)
+
+    def run() -> str:
+        command = [sys.executable, "-c", "from jobs_lint.cli import main; main()", ".", "--output-format", "concise"]
+        env = {**os.environ, "PYTHONPATH": str(installed), "NO_COLOR": "1"}
+        return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True).stdout
+
+    assert "JL101 [*] `task_serializer` is pickle: a broker message could run code in the worker" in run()
+    rule = installed / "jobs_lint" / "rules" / "celery" / "jl101_pickle_serializer.py"
+    rule.write_text(rule.read_text().replace("could run code", "could run any code"))
+    assert "JL101 [*] `task_serializer` is pickle: a broker message could run any code in the worker" in run()
+    assert len(list((project / ".jobs_lint_cache" / __version__).glob("*.json"))) == 2
+
+
+def test_an_edited_callee_that_moves_no_call_is_summarised_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pre-commit run given a helper module that job code calls into: its summary is made again
+    where it is read, and the calls are followed again only when that summary changed; either way
+    the findings are those of a run without a cache."""
+    from jobs_lint import runner
+
+    files = {
+        "proj/__init__.py": "",
+        "proj/billing.py": "import requests\n\n\ndef charge(order_id):\n"
+        "    return requests.post('https://pay.example', json={'order': order_id}, timeout=5)\n",
+        "proj/tasks.py": "from celery import shared_task\n\nfrom proj.billing import charge\n\n\n"
+        "@shared_task(acks_late=True)\ndef bill(order_id):\n    charge(order_id)\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load(["."]).with_overrides({"select": ("JL104",)})
+    cache = Cache.open(str(tmp_path / "cache"), settings.cache_key())
+    runner.run(["."], settings, cache)
+    cache.save()
+    followed: list[int] = []
+    real = runner.summarise_callees
+    monkeypatch.setattr(runner, "summarise_callees", lambda *a, **k: followed.append(1) or real(*a, **k))
+
+    def run_on_billing() -> list[tuple[str, int, str]]:
+        """The findings of a run with the cache (whether it followed the calls is in `followed`)."""
+        cache = Cache.open(str(tmp_path / "cache"), settings.cache_key())
+        warm = runner.run(["proj/billing.py"], settings, cache)
+        cache.save()
+        count = len(followed)
+        assert warm.diagnostics == runner.run(["proj/billing.py"], settings, Cache.disabled()).diagnostics
+        del followed[count:]
+        return [(d.path, d.line, d.code) for d in warm.diagnostics]
+
+    billing = tmp_path / "proj" / "billing.py"
+    billing.write_text(files["proj/billing.py"] + "# a comment\n")
+    assert run_on_billing() == [("proj/billing.py", 5, "JL104")]
+    assert followed == []
+    billing.write_text("\n" + files["proj/billing.py"])  # every call one line down
+    assert run_on_billing() == [("proj/billing.py", 6, "JL104")]
+    assert followed == [1]
