@@ -23,7 +23,8 @@ from tests.template.rendering import render, run, uv
 
 pytestmark = pytest.mark.slow
 
-PACKAGE = "a" * 20 + "_" + "b" * 19
+# A package name that sorts after "tests", whose imports isort must still put before the tests' own.
+PACKAGE = "z" * 20 + "_" + "y" * 19
 SLUG = "c" * 20 + "-" + "d" * 19
 # Queue names at their maximum, with both separators (Kubernetes names them with "-" for "_").
 QUEUES = ["critical_" + "x" * 31, "high-" + "y" * 35, "default", "low_" + "z" * 36, "bulk-" + "w" * 35]
