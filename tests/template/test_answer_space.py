@@ -132,8 +132,13 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         {"pattern": pattern, "queue": draw(st.sampled_from(names))}
         for pattern in draw(st.lists(st.sampled_from(TASK_PATTERNS), max_size=4, unique=True))
     ]
-    # Kubernetes runs the Dockerfile's image, and names "a_b" and "a-b" alike.
-    answers["kubernetes"] &= answers["docker"] and len({name.replace("_", "-") for name in names}) == len(names)
+    # Kubernetes runs the Dockerfile's image, names "a_b" and "a-b" alike, and a worker
+    # "<slug>-worker-<queue>" in at most 63 characters.
+    answers["kubernetes"] &= (
+        answers["docker"]
+        and len({name.replace("_", "-") for name in names}) == len(names)
+        and all(len(f"{answers['project_slug']}-worker-{name}") <= 63 for name in names)
+    )
     if answers["scheduling"]:
         entries = []
         for index in range(draw(st.integers(0, 3))):

@@ -1,11 +1,13 @@
 """The longest valid names render a project whose ruff check, ruff format --check and jobs-lint
-find nothing.
+find nothing, and Kubernetes names at their limit of 63 characters validate.
 
 Names land in docstrings, comments, imports, command lines and literals; at their maximum length
 (package name and slug 40 characters, queue and rate limit names 40) every line must still fit
 the rendered project's line length and be as `ruff format` writes it. One project per tool and
-broker, with every optional feature on. Ruff runs at the version the rendered project pins, in a
-virtualenv of its own; mypy does not look at line lengths and is left to the matrix.
+broker, with every optional feature on but Kubernetes, which changes no Python file and refuses
+a slug and queue name that long together (a worker's name would pass 63 characters). Ruff runs at
+the version the rendered project pins, in a virtualenv of its own; mypy does not look at line
+lengths and is left to the matrix.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.template.kubernetes_agreement import check_manifests
 from tests.template.rendering import render, run, uv
 
 pytestmark = pytest.mark.slow
@@ -70,7 +73,7 @@ def longest_answers(tool: str, broker: str = "redis") -> dict[str, Any]:
         "queue_alert_threshold": {name: 900 for name in QUEUES},
         "api": True,
         "docker": True,
-        "kubernetes": True,
+        "kubernetes": False,
         "ci": True,
         "object_store": True,
         "object_store_threshold": 67_108_864,
@@ -145,3 +148,14 @@ def test_names_over_the_maximum_are_refused(
     with pytest.raises(ValueError, match=r"^Validation error for question '[a-z_]+': .") as refused:
         render(template_repo, tmp_path / "service", {**longest_answers("celery"), **answers})
     assert reason in str(refused.value), str(refused.value)
+
+
+def test_kubernetes_names_of_63_characters_validate(template_repo: Path, tmp_path: Path) -> None:
+    """A 40-character slug leaves 15 characters for a queue: its worker's name has 63."""
+    queues = [{"name": "default", "concurrency": 1}, {"name": "bulk_" + "w" * 10, "concurrency": 1}]
+    answers = {"tool": "celery", "project_slug": SLUG, "package_name": PACKAGE, "kubernetes": True, "queues": queues}
+    project = render(template_repo, tmp_path / "service", answers)
+    worker = f"{SLUG}-worker-bulk-{'w' * 10}"
+    assert len(worker) == 63
+    assert f"  name: {worker}\n" in (project / "deploy" / "kubernetes" / f"worker-bulk_{'w' * 10}.yaml").read_text()
+    check_manifests(project, answers)
