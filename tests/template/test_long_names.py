@@ -31,7 +31,8 @@ PACKAGE = "z" * 20 + "_" + "y" * 19
 SLUG = "c" * 20 + "-" + "d" * 19
 # Queue names at their maximum, with both separators (Kubernetes names them with "-" for "_").
 QUEUES = ["critical_" + "x" * 31, "high-" + "y" * 35, "default", "low_" + "z" * 36, "bulk-" + "w" * 35]
-ROUTES = ["billing.*", "reports.*", "maintenance.*", "pipeline.*", "demo.*"]
+# Route patterns have no maximum length: one that is long.
+ROUTES = ["billing.*", "reports.*", "maintenance.*", "pipeline." + "stage_" * 16 + "*", "demo.*"]
 LONG_CRON = "0-29/10,45 0-6,22-23 1,15,31 jan-mar,JUN,dec mon-fri"
 LONG_LIMIT_NAME = "partner_api_" + "q" * 28
 
@@ -90,11 +91,31 @@ def longest_answers(tool: str, broker: str = "redis") -> dict[str, Any]:
     return answers
 
 
+def without_features(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers with every optional feature off: some lines are only rendered then."""
+    off = {
+        "scheduling": False,
+        "metrics": False,
+        "api": False,
+        "docker": False,
+        "ci": False,
+        "object_store": False,
+        "flower": False,
+        "result_backend": "none",
+        "database": "none",
+        "shared_rate_limits": {},
+    }
+    return answers | {key: value for key, value in off.items() if key in answers}
+
+
 VARIANTS = {
     "celery-redis": longest_answers("celery"),
     "celery-rabbitmq": longest_answers("celery", "rabbitmq"),
     "arq": longest_answers("arq"),
     "temporal": longest_answers("temporal"),
+    "celery-redis-no-features": without_features(longest_answers("celery")),
+    "arq-no-features": without_features(longest_answers("arq")),
+    "temporal-no-features": without_features(longest_answers("temporal")),
 }
 
 
