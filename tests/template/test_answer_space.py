@@ -1,10 +1,11 @@
-"""Any valid answer set renders a project whose files parse and whose package imports; any invalid
-one is refused with a one-line reason.
+"""Any valid answer set renders a project whose files parse, pass ruff's checks and format check,
+and whose package imports; any invalid one is refused with a one-line reason.
 
 Hypothesis draws the answers: names with quotes, backslashes, non-ASCII and Python keywords where
-they are allowed, one to five queues in any order and priority, routes, schedules (cron names,
-Sunday as 7), every tool, broker, backend and optional feature. The examples are bounded, so the
-test costs about as much as a few matrix rows; the matrix runs full `make check` on a fixed sample.
+they are allowed, names at their maximum length, one to five queues in any order and priority,
+routes, schedules (cron names, Sunday as 7), every tool, broker, backend and optional feature. The
+examples are bounded, so the test costs about as much as a few matrix rows; the matrix runs full
+`make check` on a fixed sample.
 Each tool's package is imported in one environment holding every dependency that tool can need.
 """
 
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.template.kubernetes_agreement import check_manifests
-from tests.template.rendering import COPIER_CONFIG, OFFERED_PYTHONS, build_venv, render
+from tests.template.rendering import COPIER_CONFIG, OFFERED_PYTHONS, build_venv, render, run
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,9 +68,16 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
     answers: dict[str, Any] = {
         "tool": tool,
         "project_name": draw(ONE_LINE.filter(str.strip) | st.sampled_from(KEYWORDS)),
-        "project_slug": draw(st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,4}){0,2}", fullmatch=True)),
+        # Short names, and names at their maximum length (40), whose lines must still fit.
+        "project_slug": draw(
+            st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,4}){0,2}", fullmatch=True)
+            | st.from_regex(r"[a-z][a-z0-9]{19}-[a-z0-9]{19}", fullmatch=True)
+        ),
         "package_name": draw(
-            st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True).filter(lambda name: name not in RESERVED_PACKAGES)
+            (
+                st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True)
+                | st.from_regex(r"[a-z_][a-z0-9_]{39}", fullmatch=True)
+            ).filter(lambda name: name not in RESERVED_PACKAGES)
         ),
         "description": draw(ONE_LINE),
         "author_name": draw(ONE_LINE),
@@ -93,7 +101,8 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
     if tool == "temporal":
         answers["shared_rate_limits"] = draw(
             st.dictionaries(
-                st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True),
+                st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)
+                | st.from_regex(r"[a-z][a-z0-9_]{39}", fullmatch=True),
                 st.from_regex(r"[1-9][0-9]{0,3}(\.[0-9]{1,2})?/[smh]", fullmatch=True),
                 max_size=3,
             )
@@ -101,8 +110,10 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
     if tool in {"celery", "arq"} and draw(st.booleans()):
         answers |= {"object_store": True, "object_store_threshold": draw(st.integers(1024, 64 * 1024 * 1024))}
 
-    queue_name = st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True) | st.sampled_from(
-        [keyword for keyword in KEYWORDS if keyword.islower()]
+    queue_name = (
+        st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True)
+        | st.from_regex(r"[a-z][a-z0-9_-]{39}", fullmatch=True)
+        | st.sampled_from([keyword for keyword in KEYWORDS if keyword.islower()])
     )
     others = draw(
         st.lists(queue_name.filter(lambda name: name not in {"default", "dead-letter"}), max_size=4, unique=True)
@@ -121,8 +132,13 @@ def valid_answers(draw: st.DrawFn, tool: str) -> dict[str, Any]:
         {"pattern": pattern, "queue": draw(st.sampled_from(names))}
         for pattern in draw(st.lists(st.sampled_from(TASK_PATTERNS), max_size=4, unique=True))
     ]
-    # Kubernetes runs the Dockerfile's image, and names "a_b" and "a-b" alike.
-    answers["kubernetes"] &= answers["docker"] and len({name.replace("_", "-") for name in names}) == len(names)
+    # Kubernetes runs the Dockerfile's image, names "a_b" and "a-b" alike, and a worker
+    # "<slug>-worker-<queue>" in at most 63 characters.
+    answers["kubernetes"] &= (
+        answers["docker"]
+        and len({name.replace("_", "-") for name in names}) == len(names)
+        and all(len(f"{answers['project_slug']}-worker-{name}") <= 63 for name in names)
+    )
     if answers["scheduling"]:
         entries = []
         for index in range(draw(st.integers(0, 3))):
@@ -182,6 +198,13 @@ def check_renders_and_imports(template_repo: Path, environments: dict[str, Path]
         assert yaml.safe_load((project / ".copier-answers.yml").read_text())["project_name"] == answers["project_name"]
         if answers["kubernetes"]:
             check_manifests(project, answers)
+        # Lines within the line length and as `ruff format` writes them, whatever the names' lengths:
+        # the environment's ruff is the version the project pins.
+        ruff = environments[answers["tool"]].parent / "ruff"
+        checked = run(project, str(ruff), "check", "--no-cache", "src", "tests", "scripts")
+        assert checked.returncode == 0, checked.stdout[-3000:]
+        formatted = run(project, str(ruff), "format", "--no-cache", "--check", ".")
+        assert formatted.returncode == 0, formatted.stdout[-3000:]
         imported = subprocess.run(
             [str(environments[answers["tool"]]), "-c", IMPORT_ALL, answers["package_name"]],
             cwd=project,
@@ -211,6 +234,8 @@ BREAKAGES = [
     {"project_slug": "Upper Case"},
     {"package_name": "class"},
     {"package_name": "json"},
+    {"package_name": "a" * 41},
+    {"project_slug": "a" * 41},
     {"queues": []},
     {"queues": [{"name": "default", "concurrency": 0}]},
     {"queues": [{"name": "default", "concurrency": 1}, {"name": "default", "concurrency": 1}]},

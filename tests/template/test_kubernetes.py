@@ -231,6 +231,10 @@ REFUSED = [
     ({"docker": False}, "Kubernetes runs the image the Dockerfile builds"),
     ({"project_slug": "a" * 41}, "longer than 40 characters"),
     (
+        {"project_slug": "a" * 40, "queues": [{"name": "default"}, {"name": "bulk_" + "q" * 11}]},
+        'The Kubernetes name "' + "a" * 40 + "-worker-bulk-" + "q" * 11 + "\" of a queue's worker is longer than 63",
+    ),
+    (
         {"queues": [{"name": "default"}, {"name": "bulk_x"}, {"name": "bulk-x"}]},
         'Two queues differ only in "_" and "-"',
     ),
