@@ -349,6 +349,51 @@ def test_migration_keeps_arq_queues_that_set_priority_or_prefetch(tmp_path: Path
     assert all(f'QueueSpec(name="{q["name"]}", concurrency={q["concurrency"]})' in queues_module for q in kept)
 
 
+# The v0.4.0 migration: package names and slugs of at most 40 characters, which older releases
+# did not limit.
+LENGTH_REFUSALS = ("{%- elif project_slug | length > 40 %}", "{%- elif package_name | length > 40 %}")
+LONG_PACKAGE = "billing_" + "x" * 37
+
+
+def before_names_were_limited(template: Path) -> None:
+    config = template / "copier.yml"
+    text = config.read_text()
+    for refusal in LENGTH_REFUSALS:
+        assert refusal in text
+        text = text.replace(refusal, "{%- elif false %}")
+    config.write_text(text)
+
+
+@pytest.mark.slow
+def test_update_stops_before_renaming_a_package_whose_name_is_now_refused(tmp_path: Path) -> None:
+    template = two_releases(tmp_path / "template", OLDER, before_names_were_limited)
+    project = tmp_path / "service"
+    code, output = copier(
+        tmp_path, "copy", "--defaults", "--vcs-ref", OLDER, "-d", f"package_name={LONG_PACKAGE}",
+        str(template), str(project),
+    )  # fmt: skip
+    assert code == 0, output
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Render the service")
+
+    code, output = copier(project, "update", "--defaults", "--trust")
+    assert code != 0, output
+    assert f"package_name '{LONG_PACKAGE}' has 45: the update would rename the package" in output, output
+    assert "Traceback" not in output, output
+    # Nothing moved: the package, its files and the saved answers are as they were.
+    assert git(project, "status", "--porcelain") == ""
+    assert answers(project)["package_name"] == LONG_PACKAGE and answers(project)["_commit"] == OLDER
+    assert (project / "src" / LONG_PACKAGE / "__init__.py").exists()
+
+
+def test_name_length_migration_passes_names_within_the_limit(tmp_path: Path) -> None:
+    answers_file = tmp_path / ".copier-answers.yml"
+    answers_file.write_text(ANSWERS_HEADER + yaml.safe_dump({"package_name": "p" * 40, "project_slug": "s" * 40}))
+    script = ROOT / "template-support" / "check_name_lengths.py"
+    result = run(tmp_path, sys.executable, str(script), answers_file.name)
+    assert (result.returncode, result.stderr) == (0, "")
+
+
 ANSWERS_HEADER = "# Changes here will be overwritten by Copier; NEVER EDIT MANUALLY\n"
 
 
